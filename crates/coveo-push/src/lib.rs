@@ -1,0 +1,1 @@
+//! coveo-push (being built).

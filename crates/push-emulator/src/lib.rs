@@ -1,0 +1,1 @@
+//! push-emulator (being built).

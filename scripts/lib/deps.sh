@@ -1,0 +1,25 @@
+# Shared by scripts/*.sh: install the Debian packages a command needs, or say how.
+# shellcheck shell=bash
+
+# Packages to build and test the Rust workspace (C compiler for bundled SQLite, pkg-config,
+# a D-Bus session and gnome-keyring for the real keyring tests).
+PUSHDECK_TEST_PACKAGES=(build-essential pkg-config dbus gnome-keyring keyutils)
+
+ensure_system_packages() {
+  local missing=()
+  local pkg
+  for pkg in "${PUSHDECK_TEST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing system packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing system packages; run as root:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    return 1
+  fi
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test of the default suite. Installs what it needs first:
+# system packages through apt-get when run as root (otherwise it prints the apt-get line),
+# then Rust crates through cargo. Slow suites (benchmarks, soak, fuzz) have their own commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/deps.sh
+ensure_system_packages test
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+cargo build --workspace --locked --all-targets
+cargo test --workspace --locked
