@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
-ensure_system_packages test
+ensure_system_packages
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo build --workspace --locked --all-targets
-cargo test --workspace --locked
+# Keyring tests need a real Secret Service: run the suite under a private D-Bus session.
+scripts/lib/with-keyring.sh cargo test --workspace --locked
