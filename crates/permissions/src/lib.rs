@@ -3,7 +3,6 @@
 //! Pure Rust, no IO. Start with [`model`] (the Push API's JSON shapes).
 
 pub mod model;
+mod wire;
 
-pub use model::{
-    Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
-};
+pub use model::{Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet};

@@ -175,6 +175,15 @@ impl PermissionModel {
         }
     }
 
+    /// Every entry of `allowedPermissions` and `deniedPermissions`, in document order.
+    pub fn entries(&self) -> impl Iterator<Item = &PermissionIdentity> {
+        let sets: Vec<&PermissionSet> = match self {
+            Self::Simple(sets) => sets.iter().collect(),
+            Self::Complete(levels) => levels.iter().flat_map(|l| &l.permission_sets).collect(),
+        };
+        sets.into_iter().flat_map(|s| s.allowed_permissions.iter().chain(&s.denied_permissions))
+    }
+
     /// How many identity entries the model names (the service caps this at 5,000 per item).
     pub fn permission_count(&self) -> usize {
         let count_set =
@@ -203,6 +212,12 @@ impl<'de> Deserialize<'de> for PermissionModel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let elements = Vec::<serde_json::Value>::deserialize(d)?;
+        // Property names are case-insensitive in the Push API (reference §3.3).
+        let elements = crate::wire::canonicalize_names(serde_json::Value::Array(elements))
+            .map_err(D::Error::custom)?;
+        let serde_json::Value::Array(elements) = elements else {
+            return Err(D::Error::custom("permissions must be a JSON array"));
+        };
         let is_level = |v: &serde_json::Value| {
             v.as_object()
                 .is_some_and(|o| o.contains_key("permissionSets"))
@@ -248,5 +263,101 @@ impl Identity {
             identity_type,
             additional_info: BTreeMap::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Canonical JSON → model → JSON must give back the very same text.
+    fn assert_round_trip(canonical: &str) -> PermissionModel {
+        let model: PermissionModel = serde_json::from_str(canonical).unwrap();
+        assert_eq!(serde_json::to_string(&model).unwrap(), canonical);
+        model
+    }
+
+    #[test]
+    fn simple_model_round_trips_exactly() {
+        let canonical = r#"[{"allowAnonymous":true,"allowedPermissions":[],"deniedPermissions":[{"identity":"asmith@example.com","identityType":"User"}]},{"allowAnonymous":false,"allowedPermissions":[{"identity":"SampleTeam1","identityType":"Group","securityProvider":"My Provider"},{"identity":"SampleGroup","identityType":"VirtualGroup"},{"identity":"x","identityType":"Unknown"}],"deniedPermissions":[]}]"#;
+        let model = assert_round_trip(canonical);
+        assert!(matches!(model, PermissionModel::Simple(ref sets) if sets.len() == 2));
+        assert_eq!(model.permission_count(), 4);
+        assert_eq!(model.entries().count(), 4);
+    }
+
+    #[test]
+    fn complete_model_round_trips_exactly() {
+        let canonical = r#"[{"name":"Level 1","permissionSets":[{"allowAnonymous":true,"allowedPermissions":[],"deniedPermissions":[]}]},{"permissionSets":[{"allowAnonymous":false,"allowedPermissions":[{"identity":"MysteryUserX","identityType":"User"}],"deniedPermissions":[]}]}]"#;
+        let model = assert_round_trip(canonical);
+        let PermissionModel::Complete(levels) = model else { panic!("expected levels") };
+        assert_eq!(levels[0].name.as_deref(), Some("Level 1"));
+        assert_eq!(levels[1].name, None);
+    }
+
+    #[test]
+    fn empty_permissions_round_trip_as_an_empty_simple_model() {
+        assert_eq!(assert_round_trip("[]"), PermissionModel::Simple(vec![]));
+    }
+
+    #[test]
+    fn identity_types_are_read_in_every_spelling_and_written_canonically() {
+        for (spelling, expected) in [
+            ("USER", IdentityType::User),
+            ("user", IdentityType::User),
+            ("GrOup", IdentityType::Group),
+            ("VIRTUAL_GROUP", IdentityType::VirtualGroup),
+            ("virtualgroup", IdentityType::VirtualGroup),
+            ("VirtualGroup", IdentityType::VirtualGroup),
+            ("UNKNOWN", IdentityType::Unknown),
+        ] {
+            let json = format!(r#"[{{"allowedPermissions":[{{"identity":"a","identityType":"{spelling}"}}]}}]"#);
+            let model: PermissionModel = serde_json::from_str(&json).unwrap();
+            let entry = model.entries().next().unwrap();
+            assert_eq!(entry.identity_type, expected, "{spelling}");
+            let written = serde_json::to_string(&model).unwrap();
+            assert!(written.contains(&format!(r#""identityType":"{}""#, expected.as_permission_str())));
+        }
+        let error = serde_json::from_str::<PermissionModel>(
+            r#"[{"allowedPermissions":[{"identity":"a","identityType":"Robot"}]}]"#,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("unknown identity type \"Robot\""), "{error}");
+    }
+
+    #[test]
+    fn property_names_are_read_in_any_letter_case() {
+        let model: PermissionModel = serde_json::from_str(
+            r#"[{"Name":"L1","PermissionSets":[{"ALLOWANONYMOUS":true,"DeniedPermissions":[{"Identity":"bob","IdentityType":"USER","SecurityProvider":"P"}]}]}]"#,
+        )
+        .unwrap();
+        let expected = PermissionModel::Complete(vec![PermissionLevel {
+            name: Some("L1".into()),
+            permission_sets: vec![PermissionSet {
+                allow_anonymous: true,
+                allowed_permissions: vec![],
+                denied_permissions: vec![PermissionIdentity::user("bob").with_provider("P")],
+            }],
+        }]);
+        assert_eq!(model, expected);
+    }
+
+    #[test]
+    fn mixing_levels_and_sets_is_refused_with_a_clear_message() {
+        let error = serde_json::from_str::<PermissionModel>(
+            r#"[{"permissionSets":[]},{"allowAnonymous":true}]"#,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("use one model"), "{error}");
+    }
+
+    #[test]
+    fn security_identity_round_trips_with_the_upper_snake_spelling() {
+        let canonical = r#"{"name":"HR","type":"VIRTUAL_GROUP","additionalInfo":{"k":"v"}}"#;
+        let identity: Identity = serde_json::from_str(canonical).unwrap();
+        assert_eq!(identity.identity_type, IdentityType::VirtualGroup);
+        assert_eq!(serde_json::to_string(&identity).unwrap(), canonical);
+        let lenient: Identity = serde_json::from_str(r#"{"name":"HR","type":"VirtualGroup"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&lenient).unwrap(), r#"{"name":"HR","type":"VIRTUAL_GROUP"}"#);
     }
 }
