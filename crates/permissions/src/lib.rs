@@ -2,7 +2,14 @@
 //!
 //! Pure Rust, no IO. Start with [`model`] (the Push API's JSON shapes).
 
+pub mod graph;
 pub mod model;
 mod wire;
 
-pub use model::{Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet};
+pub use graph::{
+    BaseIdentityBody, Chain, ChainLink, Expansion, IdentityBatch, IdentityBody, IdentityGraph,
+    IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
+};
+pub use model::{
+    Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
+};

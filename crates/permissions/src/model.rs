@@ -66,6 +66,20 @@ impl fmt::Display for IdentityType {
     }
 }
 
+/// On its own (outside the Push API bodies, e.g. in explanations and folder rules), an identity
+/// type is written in the item-permission spelling and read in every spelling.
+impl Serialize for IdentityType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_permission_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_identity_type(d)
+    }
+}
+
 fn deserialize_identity_type<'de, D: Deserializer<'de>>(d: D) -> Result<IdentityType, D::Error> {
     let text = String::deserialize(d)?;
     IdentityType::parse(&text).ok_or_else(|| {
@@ -181,7 +195,8 @@ impl PermissionModel {
             Self::Simple(sets) => sets.iter().collect(),
             Self::Complete(levels) => levels.iter().flat_map(|l| &l.permission_sets).collect(),
         };
-        sets.into_iter().flat_map(|s| s.allowed_permissions.iter().chain(&s.denied_permissions))
+        sets.into_iter()
+            .flat_map(|s| s.allowed_permissions.iter().chain(&s.denied_permissions))
     }
 
     /// How many identity entries the model names (the service caps this at 5,000 per item).
@@ -290,7 +305,9 @@ mod tests {
     fn complete_model_round_trips_exactly() {
         let canonical = r#"[{"name":"Level 1","permissionSets":[{"allowAnonymous":true,"allowedPermissions":[],"deniedPermissions":[]}]},{"permissionSets":[{"allowAnonymous":false,"allowedPermissions":[{"identity":"MysteryUserX","identityType":"User"}],"deniedPermissions":[]}]}]"#;
         let model = assert_round_trip(canonical);
-        let PermissionModel::Complete(levels) = model else { panic!("expected levels") };
+        let PermissionModel::Complete(levels) = model else {
+            panic!("expected levels")
+        };
         assert_eq!(levels[0].name.as_deref(), Some("Level 1"));
         assert_eq!(levels[1].name, None);
     }
@@ -311,18 +328,28 @@ mod tests {
             ("VirtualGroup", IdentityType::VirtualGroup),
             ("UNKNOWN", IdentityType::Unknown),
         ] {
-            let json = format!(r#"[{{"allowedPermissions":[{{"identity":"a","identityType":"{spelling}"}}]}}]"#);
+            let json = format!(
+                r#"[{{"allowedPermissions":[{{"identity":"a","identityType":"{spelling}"}}]}}]"#
+            );
             let model: PermissionModel = serde_json::from_str(&json).unwrap();
             let entry = model.entries().next().unwrap();
             assert_eq!(entry.identity_type, expected, "{spelling}");
             let written = serde_json::to_string(&model).unwrap();
-            assert!(written.contains(&format!(r#""identityType":"{}""#, expected.as_permission_str())));
+            assert!(written.contains(&format!(
+                r#""identityType":"{}""#,
+                expected.as_permission_str()
+            )));
         }
         let error = serde_json::from_str::<PermissionModel>(
             r#"[{"allowedPermissions":[{"identity":"a","identityType":"Robot"}]}]"#,
         )
         .unwrap_err();
-        assert!(error.to_string().contains("unknown identity type \"Robot\""), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("unknown identity type \"Robot\""),
+            "{error}"
+        );
     }
 
     #[test]
@@ -357,7 +384,11 @@ mod tests {
         let identity: Identity = serde_json::from_str(canonical).unwrap();
         assert_eq!(identity.identity_type, IdentityType::VirtualGroup);
         assert_eq!(serde_json::to_string(&identity).unwrap(), canonical);
-        let lenient: Identity = serde_json::from_str(r#"{"name":"HR","type":"VirtualGroup"}"#).unwrap();
-        assert_eq!(serde_json::to_string(&lenient).unwrap(), r#"{"name":"HR","type":"VIRTUAL_GROUP"}"#);
+        let lenient: Identity =
+            serde_json::from_str(r#"{"name":"HR","type":"VirtualGroup"}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&lenient).unwrap(),
+            r#"{"name":"HR","type":"VIRTUAL_GROUP"}"#
+        );
     }
 }

@@ -35,9 +35,11 @@ const OPAQUE_VALUES: &[&str] = &["additionalInfo"];
 /// wins would hide the mistake.
 pub(crate) fn canonicalize_names(value: Value) -> Result<Value, String> {
     match value {
-        Value::Array(items) => {
-            items.into_iter().map(canonicalize_names).collect::<Result<_, _>>().map(Value::Array)
-        }
+        Value::Array(items) => items
+            .into_iter()
+            .map(canonicalize_names)
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
         Value::Object(object) => {
             let mut out = Map::with_capacity(object.len());
             for (key, inner) in object {
