@@ -1,1 +1,12 @@
-//! sync-engine (being built).
+//! The sync engine: local folders kept in sync with a Coveo Push source, with nothing lost.
+//!
+//! Work flows through pure and impure steps, each in its own module:
+//! [`config`] (which folders, how) → [`scan`] (what is on disk) → [`plan`] (pure: what to send,
+//! from the [`state`] store and the scan) → brakes (halt on mass deletes or a vanished folder)
+//! → executor (push through `coveo-push`, record only what the API accepted).
+//!
+//! What it is not: no Tauri, no CLI flags, no API key storage (callers pass the key in).
+//! Start reading at [`config::Config`] and [`scan::scan`].
+
+pub mod config;
+pub mod scan;

@@ -1,0 +1,904 @@
+//! Pushdeck's configuration file: which folders go to which Push source, and how.
+//!
+//! The file is TOML, versioned (`version = 1`), and lives in the platform's config directory
+//! ([`default_config_path`]) unless a path is given. Every table rejects unknown keys, so a
+//! typo is an error that names the file, the line and the keys that are allowed, instead of a
+//! setting that silently does nothing.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [[folder]]
+//! name = "policies"                # stable name: the state store keys items by it
+//! path = "/srv/share/Policies"
+//! organization = "sandbox"
+//! source = "documents"
+//! provider = "sandbox"             # security identity provider (optional)
+//! filters = ["- drafts/", "+ *.pdf", "+ *.docx", "- *"]   # first match wins
+//! watch = true
+//! rescan_interval = "1h"
+//!
+//! [folder.metadata]
+//! fields = { department = "HR" }
+//! hierarchy_field = "folders"      # ["a", "a/b"] for a/b/file.pdf
+//! title = "html-title"             # or "file-name"
+//!
+//! [folder.safety]
+//! max_delete_count = 500
+//! max_delete_share = 0.25
+//! ```
+//!
+//! The API key is deliberately absent: it lives in the keyring or `COVEO_API_KEY`
+//! (design invariant 5), never in this file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The only configuration format version this build reads and writes.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Default time between two full reconciles of a folder. Watch events trigger targeted rescans
+/// in between; the full rescan only catches what a watcher missed, so an hour keeps disk work
+/// low while bounding how stale a missed change can get.
+pub const DEFAULT_RESCAN_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Shortest rescan interval accepted: below this a large folder would be rescanned back to back.
+pub const MIN_RESCAN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Default mass-delete brake: a plan deleting more than this many items halts the folder.
+pub const DEFAULT_MAX_DELETE_COUNT: u64 = 1000;
+
+/// Default mass-delete brake: a plan deleting more than this share of the folder's items halts.
+pub const DEFAULT_MAX_DELETE_SHARE: f64 = 0.5;
+
+/// Files that are never worth indexing (editor and OS droppings). Applied after the folder's own
+/// filters, so a folder can still include them explicitly with an earlier `+` rule.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    "- .git/",
+    "- .svn/",
+    "- .DS_Store",
+    "- Thumbs.db",
+    "- desktop.ini",
+    "- ~$*",
+    "- .~lock.*#",
+    "- *.tmp",
+    "- *.swp",
+    "- *.part",
+    "- *.crdownload",
+];
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version; always [`CONFIG_VERSION`] once loaded.
+    pub version: u32,
+    /// Folder mappings, `[[folder]]` tables in the file.
+    #[serde(default, rename = "folder", skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<FolderMapping>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            folders: Vec::new(),
+        }
+    }
+}
+
+/// One local folder kept in sync with one Push source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderMapping {
+    /// Stable name of the mapping (the state store keys items by it; renaming it re-pushes).
+    pub name: String,
+    /// The local folder (absolute).
+    pub path: PathBuf,
+    pub organization: String,
+    pub source: String,
+    /// Security identity provider the folder's identities are pushed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Include (`+ PATTERN`) and exclude (`- PATTERN`) rules, gitignore-like patterns relative
+    /// to the folder, first match wins; a file no rule matches is included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    /// Whether [`DEFAULT_EXCLUDES`] apply after `filters`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub default_excludes: bool,
+    /// Follow symbolic links while scanning (loops are detected and reported either way).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub follow_symlinks: bool,
+    /// Watch the folder for changes (targeted rescans) between full rescans.
+    #[serde(default = "yes")]
+    pub watch: bool,
+    /// Time between full reconciles, like `"1h"` or `"15m"`.
+    #[serde(
+        default = "default_rescan_interval",
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    pub rescan_interval: Duration,
+    #[serde(default, skip_serializing_if = "MetadataRules::is_default")]
+    pub metadata: MetadataRules,
+    #[serde(default)]
+    pub safety: SafetyLimits,
+}
+
+impl FolderMapping {
+    /// A mapping with every optional setting at its default.
+    pub fn new(
+        name: impl Into<String>,
+        path: impl Into<PathBuf>,
+        organization: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+            organization: organization.into(),
+            source: source.into(),
+            provider: None,
+            filters: Vec::new(),
+            default_excludes: true,
+            follow_symlinks: false,
+            watch: true,
+            rescan_interval: DEFAULT_RESCAN_INTERVAL,
+            metadata: MetadataRules::default(),
+            safety: SafetyLimits::default(),
+        }
+    }
+
+    /// The compiled filter rules of this folder (its own, then the default excludes).
+    pub fn compiled_filters(&self) -> Result<Filters, String> {
+        let mut rules: Vec<&str> = self.filters.iter().map(String::as_str).collect();
+        if self.default_excludes {
+            rules.extend(DEFAULT_EXCLUDES.iter().copied());
+        }
+        Filters::new(&rules)
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let hint_name = "write a short name such as name = \"policies\"";
+        if self.name.trim().is_empty() {
+            return Err(("the folder name is empty".into(), hint_name.into()));
+        }
+        if !self.path.is_absolute() {
+            return Err((
+                format!("path {:?} is relative", self.path.display().to_string()),
+                "write the folder's absolute path, such as path = \"/srv/share/Policies\"".into(),
+            ));
+        }
+        for (what, value) in [
+            ("organization", &self.organization),
+            ("source", &self.source),
+        ] {
+            if value.trim().is_empty() {
+                return Err((
+                    format!("{what} is empty"),
+                    format!("write the Coveo {what} id, such as {what} = \"myorg\""),
+                ));
+            }
+        }
+        if self.rescan_interval < MIN_RESCAN_INTERVAL {
+            return Err((
+                format!(
+                    "rescan_interval {} is shorter than the minimum {}",
+                    humantime::format_duration(self.rescan_interval),
+                    humantime::format_duration(MIN_RESCAN_INTERVAL)
+                ),
+                "write rescan_interval = \"15m\" or longer".into(),
+            ));
+        }
+        self.compiled_filters().map_err(|e| {
+            (
+                e,
+                "write each filter as \"+ PATTERN\" (include) or \"- PATTERN\" (exclude)".into(),
+            )
+        })?;
+        self.metadata.validate()?;
+        self.safety.validate()?;
+        Ok(())
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn default_rescan_interval() -> Duration {
+    DEFAULT_RESCAN_INTERVAL
+}
+
+fn serialize_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration ({e}); write it like \"30m\", \"1h\" or \"1day\""
+        ))
+    })
+}
+
+/// Where an item's title comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TitleRule {
+    /// The file name (`Leave policy.pdf`).
+    #[default]
+    FileName,
+    /// The document's own `<title>` for HTML files (read from the first bytes only), the file
+    /// name otherwise.
+    HtmlTitle,
+}
+
+/// A static metadata value as TOML spells it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MetadataValue {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl MetadataValue {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Bool(b) => serde_json::Value::Bool(*b),
+            Self::Integer(i) => serde_json::Value::from(*i),
+            Self::Float(f) => serde_json::Value::from(*f),
+            Self::Text(t) => serde_json::Value::from(t.clone()),
+            Self::List(l) => serde_json::Value::from(l.clone()),
+        }
+    }
+}
+
+/// Metadata the folder adds to each of its items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataRules {
+    /// Static fields set on every item of the folder.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, MetadataValue>,
+    /// A field receiving the folder hierarchy of the item: `["a", "a/b"]` for `a/b/file.pdf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy_field: Option<String>,
+    #[serde(default)]
+    pub title: TitleRule,
+}
+
+/// Item keys the Push API reserves (compared case-insensitively); metadata may not reuse them.
+const RESERVED_KEYS: &[&str] = &[
+    "documentid",
+    "orderingid",
+    "data",
+    "compressedbinarydata",
+    "compressedbinarydatafileid",
+    "compressiontype",
+    "fileextension",
+    "parentid",
+    "permissions",
+    "title",
+    "clickableuri",
+    "permanentid",
+    "modifieddate",
+];
+
+fn valid_field_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl MetadataRules {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let names = self.fields.keys().chain(self.hierarchy_field.iter());
+        let mut seen = BTreeSet::new();
+        for name in names {
+            if !valid_field_name(name) {
+                return Err((
+                    format!("metadata field name {name:?} is not a valid Coveo field name"),
+                    "use a lowercase letter then lowercase letters, digits or _, such as \"department\"".into(),
+                ));
+            }
+            if RESERVED_KEYS.contains(&name.as_str()) {
+                return Err((
+                    format!("metadata field {name:?} is reserved by the Push API"),
+                    format!("pick another name, such as \"x{name}\""),
+                ));
+            }
+            if !seen.insert(name) {
+                return Err((
+                    format!("metadata field {name:?} is set twice"),
+                    "keep one of the two".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The metadata of the item at `rel_path` (a `/`-separated path relative to the folder),
+    /// title excluded (see [`TitleRule`]).
+    pub fn metadata_for(&self, rel_path: &str) -> BTreeMap<String, serde_json::Value> {
+        let mut out: BTreeMap<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        if let Some(field) = &self.hierarchy_field {
+            let parts: Vec<&str> = rel_path.split('/').collect();
+            let mut levels = Vec::new();
+            for i in 1..parts.len() {
+                levels.push(serde_json::Value::from(parts[..i].join("/")));
+            }
+            out.insert(field.clone(), serde_json::Value::Array(levels));
+        }
+        out
+    }
+}
+
+/// Mass-delete brake thresholds (like rclone's `--max-delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyLimits {
+    /// Halt when a plan deletes more than this many items.
+    #[serde(default = "default_max_delete_count")]
+    pub max_delete_count: u64,
+    /// Halt when a plan deletes more than this share (0..=1) of the folder's known items.
+    #[serde(default = "default_max_delete_share")]
+    pub max_delete_share: f64,
+}
+
+fn default_max_delete_count() -> u64 {
+    DEFAULT_MAX_DELETE_COUNT
+}
+fn default_max_delete_share() -> f64 {
+    DEFAULT_MAX_DELETE_SHARE
+}
+
+impl Default for SafetyLimits {
+    fn default() -> Self {
+        Self {
+            max_delete_count: DEFAULT_MAX_DELETE_COUNT,
+            max_delete_share: DEFAULT_MAX_DELETE_SHARE,
+        }
+    }
+}
+
+impl SafetyLimits {
+    fn validate(&self) -> Result<(), (String, String)> {
+        if !(0.0..=1.0).contains(&self.max_delete_share) {
+            return Err((
+                format!(
+                    "max_delete_share {} is not between 0 and 1",
+                    self.max_delete_share
+                ),
+                "write a share such as max_delete_share = 0.25 (a quarter of the items)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One compiled filter rule.
+#[derive(Debug, Clone)]
+struct FilterRule {
+    include: bool,
+    text: String,
+    matcher: Gitignore,
+}
+
+/// Ordered include/exclude rules, first match wins, nothing matched = included.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    rules: Vec<FilterRule>,
+}
+
+/// The decision of [`Filters`] for one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterDecision {
+    pub included: bool,
+    /// The rule that decided, as written (`None`: no rule matched, included by default).
+    pub rule: Option<String>,
+}
+
+impl Filters {
+    /// Compiles rules written `+ PATTERN` or `- PATTERN`.
+    pub fn new(rules: &[&str]) -> Result<Self, String> {
+        let mut out = Vec::with_capacity(rules.len());
+        for text in rules {
+            let trimmed = text.trim();
+            let (include, pattern) = if let Some(p) = trimmed.strip_prefix("+ ") {
+                (true, p.trim())
+            } else if let Some(p) = trimmed.strip_prefix("- ") {
+                (false, p.trim())
+            } else {
+                return Err(format!(
+                    "filter {text:?} does not start with \"+ \" (include) or \"- \" (exclude)"
+                ));
+            };
+            if pattern.is_empty() || pattern.starts_with('!') {
+                return Err(format!(
+                    "filter {text:?} has an empty or negated pattern; use + or - instead of !"
+                ));
+            }
+            let mut builder = GitignoreBuilder::new("");
+            builder
+                .add_line(None, pattern)
+                .map_err(|e| format!("filter {text:?} is not a valid pattern: {e}"))?;
+            let matcher = builder
+                .build()
+                .map_err(|e| format!("filter {text:?} is not valid: {e}"))?;
+            out.push(FilterRule {
+                include,
+                text: trimmed.to_string(),
+                matcher,
+            });
+        }
+        Ok(Self { rules: out })
+    }
+
+    /// Whether the file at `rel_path` (relative, `/`-separated) is included.
+    pub fn decide(&self, rel_path: &str) -> FilterDecision {
+        for rule in &self.rules {
+            if rule
+                .matcher
+                .matched_path_or_any_parents(rel_path, false)
+                .is_ignore()
+            {
+                return FilterDecision {
+                    included: rule.include,
+                    rule: Some(rule.text.clone()),
+                };
+            }
+        }
+        FilterDecision {
+            included: true,
+            rule: None,
+        }
+    }
+
+    /// Whether the walk may skip the directory `rel_dir` entirely: true only when every file
+    /// under it is excluded whatever its name, i.e. the first rule matching the directory is a
+    /// directory exclude and no include rule comes before it.
+    pub fn prunes_dir(&self, rel_dir: &str) -> bool {
+        for rule in &self.rules {
+            if rule.include {
+                return false;
+            }
+            if rule
+                .matcher
+                .matched_path_or_any_parents(rel_dir, true)
+                .is_ignore()
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// One file of [`list_matches`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterMatch {
+    pub path: String,
+    pub decision: FilterDecision,
+}
+
+/// Lists every file under `root` with the decision of `filters` and the rule that made it,
+/// so a person can check a pattern set before syncing. Symlinks are not followed.
+pub fn list_matches(root: &Path, filters: &Filters) -> std::io::Result<Vec<FilterMatch>> {
+    let mut out = Vec::new();
+    let walk = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .follow_links(false)
+        .build();
+    for entry in walk {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let rel = crate::scan::rel_path_string(rel).unwrap_or_else(|| rel.to_string_lossy().into());
+        let decision = filters.decide(&rel);
+        out.push(FilterMatch {
+            path: rel,
+            decision,
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// A configuration file that cannot be used: names the file, the line when known, what is
+/// wrong and what to write instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {}: {source}; check that it exists and is readable", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the configuration file {}: {source}; check the folder's permissions and free space", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}; {hint}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+        hint: String,
+    },
+    #[error("no configuration directory is known for this platform; pass the configuration file's path explicitly")]
+    NoConfigDir,
+}
+
+impl ConfigError {
+    /// A stable code for the UI (design invariant 8).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "config_read",
+            Self::Write { .. } => "config_write",
+            Self::Invalid { .. } => "config_invalid",
+            Self::NoConfigDir => "config_no_dir",
+        }
+    }
+}
+
+/// The platform's configuration file: `~/.config/pushdeck/config.toml` on Linux, the
+/// Application Support folder on macOS, `%APPDATA%` on Windows.
+pub fn default_config_path() -> Result<PathBuf, ConfigError> {
+    directories::ProjectDirs::from("com", "Pushdeck", "Pushdeck")
+        .map(|d| d.config_dir().join("config.toml"))
+        .ok_or(ConfigError::NoConfigDir)
+}
+
+/// The platform's data directory for the state store (`~/.local/share/pushdeck` on Linux).
+pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    directories::ProjectDirs::from("com", "Pushdeck", "Pushdeck")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or(ConfigError::NoConfigDir)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of the `n`-th `[[folder]]` header, for errors about one folder.
+fn folder_line(text: &str, n: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("[[folder]]"))
+        .nth(n)
+        .map(|(i, _)| i + 1)
+}
+
+impl Config {
+    /// Reads the file at `path`. A missing file is an error (use [`Config::load_or_default`]
+    /// for first runs).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Reads the file at `path`, or returns an empty configuration when it does not exist yet.
+    pub fn load_or_default(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses configuration text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |line: Option<usize>, message: String, hint: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+            hint,
+        };
+        // First the version alone, so a file from a newer Pushdeck gets a version message
+        // rather than complaints about keys this build does not know.
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            invalid(
+                e.span().map(|s| line_of(text, s.start)),
+                e.message().to_string(),
+                "fix the TOML syntax at that place (strings in double quotes, one key = value per line)".into(),
+            )
+        })?;
+        let version_line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("version"))
+            .map(|i| i + 1);
+        match table.get("version") {
+            None => {
+                return Err(invalid(
+                    Some(1),
+                    "the file has no version".into(),
+                    format!("write `version = {CONFIG_VERSION}` as the first line"),
+                ))
+            }
+            Some(toml::Value::Integer(v)) if *v == i64::from(CONFIG_VERSION) => {}
+            Some(other) => {
+                return Err(invalid(
+                    version_line,
+                    format!("configuration version {other} is not supported by this Pushdeck"),
+                    format!(
+                        "this Pushdeck reads version {CONFIG_VERSION}; update Pushdeck or write `version = {CONFIG_VERSION}`"
+                    ),
+                ))
+            }
+        }
+        let config: Config = toml::from_str(text).map_err(|e| {
+            invalid(
+                e.span().map(|s| line_of(text, s.start)),
+                e.message().trim_end_matches('\n').to_string(),
+                "write one of the keys listed, with a value of the expected type".into(),
+            )
+        })?;
+        config.validate_with(|n, m, h| invalid(folder_line(text, n), m, h))?;
+        Ok(config)
+    }
+
+    fn validate_with(
+        &self,
+        err: impl Fn(usize, String, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let mut names = BTreeSet::new();
+        for (n, folder) in self.folders.iter().enumerate() {
+            folder
+                .validate()
+                .map_err(|(m, h)| err(n, format!("folder {:?}: {m}", folder.name), h))?;
+            if !names.insert(folder.name.as_str()) {
+                return Err(err(
+                    n,
+                    format!("two folders are named {:?}", folder.name),
+                    "give each [[folder]] its own name".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the configuration as [`Config::load`] would, without a file.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_with(|_, message, hint| ConfigError::Invalid {
+            path: PathBuf::from("<configuration>"),
+            line: None,
+            message,
+            hint,
+        })
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml(&self) -> String {
+        // Serializing these plain structs cannot fail (no maps with non-string keys).
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the configuration to `path` atomically (a temporary file then a rename), creating
+    /// the directory if needed. The version written is the one loaded ([`CONFIG_VERSION`]).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.validate()?;
+        let write_err = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, self.to_toml()).map_err(write_err)?;
+        std::fs::rename(&tmp, path).map_err(write_err)?;
+        Ok(())
+    }
+
+    pub fn folder(&self, name: &str) -> Option<&FolderMapping> {
+        self.folders.iter().find(|f| f.name == name)
+    }
+}
+
+impl fmt::Display for FilterDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.included {
+            "included"
+        } else {
+            "excluded"
+        };
+        match &self.rule {
+            Some(rule) => write!(f, "{verdict} by {rule:?}"),
+            None => write!(f, "{verdict} (no rule matched)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"version = 1
+
+[[folder]]
+name = "policies"
+path = "/srv/policies"
+organization = "sandbox"
+source = "documents"
+provider = "sandbox"
+filters = ["- drafts/", "+ *.pdf", "- *.bin"]
+rescan_interval = "15m"
+
+[folder.metadata]
+fields = { department = "HR", year = 2024, tags = ["a", "b"] }
+hierarchy_field = "folders"
+title = "html-title"
+
+[folder.safety]
+max_delete_count = 10
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/pushdeck.toml"))
+    }
+
+    #[test]
+    fn parses_a_full_file_and_round_trips() {
+        let config = parse(GOOD).unwrap();
+        let folder = &config.folders[0];
+        assert_eq!(folder.rescan_interval, Duration::from_secs(900));
+        assert_eq!(folder.metadata.title, TitleRule::HtmlTitle);
+        assert_eq!(folder.safety.max_delete_count, 10);
+        assert_eq!(folder.safety.max_delete_share, DEFAULT_MAX_DELETE_SHARE);
+        assert!(folder.watch);
+        let again = parse(&config.to_toml()).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn save_then_load_keeps_version_and_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        let config = parse(GOOD).unwrap();
+        config.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("version = 1\n"), "{text}");
+        assert_eq!(Config::load(&path).unwrap(), config);
+        assert_eq!(
+            Config::load_or_default(&dir.path().join("none.toml")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_allowed_keys() {
+        let text = GOOD.replace("rescan_interval = \"15m\"", "rescan_intervall = \"15m\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("/etc/pushdeck.toml line 10:"), "{err}");
+        assert!(err.contains("unknown field `rescan_intervall`"), "{err}");
+        assert!(err.contains("rescan_interval"), "{err}");
+    }
+
+    #[test]
+    fn errors_say_what_to_write() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("version = 1", "version = 2", "write `version = 1`"),
+            ("version = 1\n", "", "write `version = 1` as the first line"),
+            ("\"15m\"", "\"soon\"", "write it like \"30m\""),
+            ("\"- *.bin\"", "\"*.bin\"", "\"+ PATTERN\""),
+            (
+                "path = \"/srv/policies\"",
+                "path = \"policies\"",
+                "absolute path",
+            ),
+            ("department = ", "title = ", "reserved by the Push API"),
+            (
+                "max_delete_count = 10",
+                "max_delete_share = 3.0",
+                "between 0 and 1",
+            ),
+            (
+                "organization = \"sandbox\"",
+                "organization = sandbox",
+                "TOML syntax",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{from} -> {to}: {err}");
+            assert!(err.contains("line "), "{from} -> {to}: no line in {err}");
+        }
+    }
+
+    #[test]
+    fn duplicate_folder_names_are_rejected_at_the_second_folder() {
+        let second = GOOD.split("\n[[folder]]").nth(1).unwrap();
+        let second = second.split("\n[folder.metadata]").next().unwrap();
+        let text = format!("{GOOD}\n[[folder]]{second}");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("two folders are named"), "{err}");
+        assert!(err.contains("line 20"), "{err}");
+    }
+
+    #[test]
+    fn filters_first_match_wins() {
+        let f = Filters::new(&["- drafts/", "+ *.pdf", "- *", "+ *.txt"]).unwrap();
+        let check = |p: &str| f.decide(p).included;
+        assert!(check("a/b.pdf"));
+        assert!(!check("drafts/b.pdf"));
+        assert!(!check("x/drafts/b.pdf"));
+        assert!(!check("a/b.txt"), "- * comes before + *.txt");
+        assert!(f.prunes_dir("drafts"));
+        assert!(!f.prunes_dir("other"));
+        let f = Filters::new(&["+ keep/**", "- *.log"]).unwrap();
+        assert!(f.decide("keep/x.log").included);
+        assert!(!f.decide("other/x.log").included);
+        assert!(f.decide("other/x.txt").included);
+        assert_eq!(f.decide("other/x.txt").rule, None);
+        assert!(!f.prunes_dir("other"));
+    }
+
+    #[test]
+    fn list_matches_reports_the_deciding_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("drafts")).unwrap();
+        std::fs::write(dir.path().join("a.pdf"), "x").unwrap();
+        std::fs::write(dir.path().join("b.tmp"), "x").unwrap();
+        std::fs::write(dir.path().join("drafts/c.pdf"), "x").unwrap();
+        let mut mapping = FolderMapping::new("f", dir.path(), "o", "s");
+        mapping.filters = vec!["- drafts/".into()];
+        let list = list_matches(dir.path(), &mapping.compiled_filters().unwrap()).unwrap();
+        let summary: Vec<String> = list
+            .iter()
+            .map(|m| format!("{} {}", m.path, m.decision))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                "a.pdf included (no rule matched)",
+                "b.tmp excluded by \"- *.tmp\"",
+                "drafts/c.pdf excluded by \"- drafts/\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_from_path() {
+        let config = parse(GOOD).unwrap();
+        let meta = config.folders[0].metadata.metadata_for("a/b/c.pdf");
+        assert_eq!(meta["folders"], serde_json::json!(["a", "a/b"]));
+        assert_eq!(meta["department"], serde_json::json!("HR"));
+        assert_eq!(meta["year"], serde_json::json!(2024));
+        assert_eq!(meta["tags"], serde_json::json!(["a", "b"]));
+    }
+}
