@@ -2,10 +2,16 @@
 //!
 //! Pure Rust, no IO. Start with [`model`] (the Push API's JSON shapes).
 
+pub mod evaluate;
 pub mod graph;
 pub mod model;
 mod wire;
 
+pub use evaluate::{
+    diff, explain, explain_expanded, what_can_see, who_can_see, AccessContext, AccessDiff,
+    AccessIndex, AccessMatrix, Decision, EntryMatch, Explanation, LevelExplanation, LevelOutcome,
+    SetExplanation, SetOutcome, ViewerSet, Visibility,
+};
 pub use graph::{
     BaseIdentityBody, Chain, ChainLink, Expansion, IdentityBatch, IdentityBody, IdentityGraph,
     IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
