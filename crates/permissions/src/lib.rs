@@ -5,6 +5,7 @@
 pub mod evaluate;
 pub mod graph;
 pub mod model;
+pub mod rules;
 mod wire;
 
 pub use evaluate::{
@@ -18,4 +19,8 @@ pub use graph::{
 };
 pub use model::{
     Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
+};
+pub use rules::{
+    fingerprint, validate, AccessChoice, CompiledRules, FolderRule, PermissionRules, Problem,
+    ResolvedPermissions, RuleMode, RulesError, Severity, ValidationInput, MAX_PERMISSIONS_PER_ITEM,
 };
