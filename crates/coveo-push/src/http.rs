@@ -1,0 +1,251 @@
+//! The one place requests are sent: authorization, timeouts, error classification and the
+//! retry loop.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::Method;
+
+use crate::config::{ClientConfig, ProxyConfig};
+use crate::encode::UploadSource;
+use crate::error::{Error, ErrorKind};
+use crate::progress::{ProgressEvent, ProgressSink};
+use crate::retry::parse_retry_after;
+
+/// Read size of streamed uploads: large enough for few syscalls, small enough to keep memory
+/// flat (a 1 GB upload holds a handful of these at once).
+const UPLOAD_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Builds the reqwest client: rustls with the platform's CA store (plus Mozilla's roots as a
+/// fallback), TCP_NODELAY, timeouts, and the proxy choice.
+pub(crate) fn build_http(config: &ClientConfig) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tcp_nodelay(true)
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(config.read_timeout)
+        .user_agent(config.user_agent.clone());
+    match &config.proxy {
+        ProxyConfig::System => {}
+        ProxyConfig::Direct => builder = builder.no_proxy(),
+        ProxyConfig::Explicit { url, no_proxy } => {
+            let proxy = reqwest::Proxy::all(url.as_str())
+                .map_err(|e| Error::invalid_input(format!("the proxy URL {url:?} is not valid ({e})")))?
+                .no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
+            builder = builder.proxy(proxy);
+        }
+    }
+    builder.build().map_err(|e| Error::new(ErrorKind::Transport { timed_out: false }, "start HTTP client", e.to_string()))
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    None,
+    /// JSON, sent with `Content-Type: application/json`.
+    Json(Bytes),
+    /// An upload of known length; headers come from the request.
+    Upload { source: UploadSource, len: u64 },
+}
+
+/// One logical request (retried as a whole).
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub method: Method,
+    pub url: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Body,
+    /// Send `Authorization: Bearer` (false for file container uploads).
+    pub auth: bool,
+    pub headers: BTreeMap<String, String>,
+    /// Human name of the operation, for errors and events.
+    pub operation: String,
+    /// Whether a transport failure after the request may have reached the server can be
+    /// retried (true for PUT/DELETE and other idempotent calls).
+    pub idempotent: bool,
+}
+
+impl Request {
+    pub(crate) fn new(method: Method, url: String, operation: impl Into<String>) -> Self {
+        Self {
+            method,
+            url,
+            query: Vec::new(),
+            body: Body::None,
+            auth: true,
+            headers: BTreeMap::new(),
+            operation: operation.into(),
+            idempotent: true,
+        }
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+
+    pub(crate) fn query_opt(self, key: &'static str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Body::Json(body.into());
+        self
+    }
+
+    pub(crate) fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub(crate) struct Response {
+    #[allow(dead_code)]
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(
+                ErrorKind::ServerError { status: self.status },
+                operation,
+                format!("the answer was not the JSON expected ({e})"),
+            )
+        })
+    }
+}
+
+/// Sends `req`, retrying per the policy.
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    progress: Option<&ProgressSink>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let policy = &config.retry;
+    let started = policy.clock.now();
+    let mut attempt: u32 = 1;
+    loop {
+        let err = match send_once(http, config, req).await {
+            Ok(r) => return Ok(r),
+            Err(e) => e,
+        };
+        let retryable = match err.kind() {
+            ErrorKind::Transport { .. } => req.idempotent || err.connect_failed,
+            kind => kind.is_retryable(),
+        };
+        let err = err.error;
+        if !retryable || attempt >= policy.max_attempts.max(1) {
+            return Err(err);
+        }
+        let wait = match err.kind() {
+            ErrorKind::Throttled { retry_after: Some(d) } => *d,
+            _ => policy.backoff(attempt - 1),
+        };
+        let elapsed = policy.clock.now().duration_since(started).unwrap_or(Duration::ZERO);
+        if elapsed + wait > policy.max_elapsed {
+            return Err(err);
+        }
+        tracing::debug!(operation = %req.operation, attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+        if let Some(sink) = progress {
+            sink(ProgressEvent::RetryWaiting {
+                operation: req.operation.clone(),
+                attempt: attempt + 1,
+                wait,
+                reason: err.to_string(),
+            });
+        }
+        policy.clock.sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+struct AttemptError {
+    error: Error,
+    /// The connection was never established, so the server cannot have seen the request.
+    connect_failed: bool,
+}
+
+impl AttemptError {
+    fn kind(&self) -> &ErrorKind {
+        self.error.kind()
+    }
+}
+
+async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request) -> Result<Response, AttemptError> {
+    let op = req.operation.as_str();
+    let mut builder = http.request(req.method.clone(), &req.url);
+    if !req.query.is_empty() {
+        builder = builder.query(&req.query);
+    }
+    let mut headers = HeaderMap::new();
+    if req.auth {
+        let value = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose())).map_err(|_| AttemptError {
+            error: Error::invalid_input("the API key contains characters that cannot be sent in a header"),
+            connect_failed: false,
+        })?;
+        let mut value = value;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+    }
+    for (k, v) in &req.headers {
+        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
+            return Err(AttemptError {
+                error: Error::new(ErrorKind::ServerError { status: 200 }, op, format!("the service asked for an invalid header {k:?}")),
+                connect_failed: false,
+            });
+        };
+        headers.insert(name, value);
+    }
+    match &req.body {
+        Body::None => {}
+        Body::Json(bytes) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            builder = builder.body(bytes.clone());
+        }
+        Body::Upload { source, len } => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(*len));
+            match source {
+                UploadSource::Memory(bytes) => builder = builder.body(bytes.clone()),
+                other => {
+                    let path = other.path().map(|p| p.to_path_buf()).unwrap_or_default();
+                    let file = tokio::fs::File::open(&path).await.map_err(|e| AttemptError {
+                        error: Error::local_file(&path, e).with_operation(op),
+                        connect_failed: false,
+                    })?;
+                    let stream = tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK_BYTES);
+                    builder = builder.body(reqwest::Body::wrap_stream(stream));
+                }
+            }
+        }
+    }
+    if !matches!(req.body, Body::Upload { .. }) {
+        builder = builder.timeout(config.request_timeout);
+    }
+    let response = builder.headers(headers).send().await.map_err(|e| {
+        let connect_failed = e.is_connect();
+        AttemptError { error: Error::transport(op, e), connect_failed }
+    })?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, config.retry.clock.now()));
+    let body = response.bytes().await.map_err(|e| AttemptError { error: Error::transport(op, e), connect_failed: false })?;
+    if (200..300).contains(&status) {
+        return Ok(Response { status, body });
+    }
+    let text = String::from_utf8_lossy(&body);
+    Err(AttemptError { error: Error::from_response(op, status, retry_after, &text), connect_failed: false })
+}
