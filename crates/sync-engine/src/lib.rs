@@ -10,3 +10,4 @@
 
 pub mod config;
 pub mod scan;
+pub mod state;
