@@ -1,0 +1,126 @@
+// The host seam: everything the UI asks of the outside world goes through `Host`.
+// Two implementations: `TauriHost` (the desktop shell, over invoke + one event channel) and
+// `FakeHost` (in memory, for the browser, the tests and `npm run dev`).
+// Contract: every call resolves with its DTO or rejects with a `HostFailure` carrying the
+// shell's `{code, message}`; the UI shows `message` and switches on `code`, never on text.
+// Events arrive in order on one listener; calls may run concurrently.
+
+import type {
+  AccessChange,
+  AccessExplanation,
+  ActivityEntry,
+  ActivityQuery,
+  AddFolderRequest,
+  AppState,
+  ConfirmPlanRequest,
+  ConnectionRequest,
+  ConnectionTest,
+  CsvImport,
+  CsvImportRequest,
+  DeletedCount,
+  DocumentRef,
+  ErrorCode,
+  ExplainRequest,
+  FileRef,
+  FolderActionRequest,
+  FolderRef,
+  FolderSummary,
+  HostError,
+  HostEvent,
+  IdentityPushResult,
+  ItemProblem,
+  OrganizationCatalog,
+  PatternPreview,
+  PatternRequest,
+  PermissionModelView,
+  PickedFolder,
+  PrepareTestItemsRequest,
+  PushTestItemRequest,
+  RuleChangeRequest,
+  RuleEntry,
+  SandboxItemDetail,
+  SandboxPage,
+  SandboxQuery,
+  SavePatternsRequest,
+  SaveIdentitiesRequest,
+  SecurityIdentity,
+  SyncPlan,
+  TestItem,
+  TestUpload,
+  TreeNode,
+  UserAccess,
+  UserRequest,
+} from "./bindings";
+
+export type * from "./bindings";
+
+/** A rejected host call: the shell's `{code, message}`. */
+export class HostFailure extends Error {
+  readonly code: ErrorCode;
+  constructor(error: HostError) {
+    super(error.message);
+    this.name = "HostFailure";
+    this.code = error.code;
+  }
+}
+
+/** Turns anything a call rejected with into a HostFailure (the shell always sends `{code, message}`). */
+export function toHostFailure(error: unknown): HostFailure {
+  if (error instanceof HostFailure) return error;
+  if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
+    return new HostFailure(error as HostError);
+  }
+  return new HostFailure({
+    code: "internal",
+    message: "Something unexpected happened in the app. Please report it with what you were doing.",
+  });
+}
+
+export type Unlisten = () => void;
+
+export interface Host {
+  /** "tauri" or "fake": shown in the footer so nobody mistakes one for the other. */
+  readonly kind: "tauri" | "fake";
+
+  getAppState(): Promise<AppState>;
+  dismissWelcome(): Promise<AppState>;
+  useSandbox(): Promise<AppState>;
+  listCatalog(request: ConnectionRequest): Promise<OrganizationCatalog>;
+  testConnection(request: ConnectionRequest): Promise<ConnectionTest>;
+  connect(request: ConnectionRequest): Promise<AppState>;
+
+  listFolders(): Promise<FolderSummary[]>;
+  /** Opens the native folder dialog; null when the person cancels. */
+  pickFolder(): Promise<PickedFolder | null>;
+  addFolder(request: AddFolderRequest): Promise<FolderSummary>;
+  folderAction(request: FolderActionRequest): Promise<null>;
+  planFolder(request: FolderRef): Promise<SyncPlan>;
+  confirmPlan(request: ConfirmPlanRequest): Promise<null>;
+  previewPatterns(request: PatternRequest): Promise<PatternPreview>;
+  savePatterns(request: SavePatternsRequest): Promise<FolderSummary>;
+  listProblems(request: FolderRef): Promise<ItemProblem[]>;
+  retryProblems(request: FolderRef): Promise<null>;
+
+  listIdentities(): Promise<SecurityIdentity[]>;
+  saveIdentities(request: SaveIdentitiesRequest): Promise<null>;
+  importIdentitiesCsv(request: CsvImportRequest): Promise<CsvImport>;
+  pushIdentities(): Promise<IdentityPushResult>;
+  listRules(request: FolderRef): Promise<RuleEntry[]>;
+  previewRule(request: RuleChangeRequest): Promise<AccessChange>;
+  saveRule(request: RuleChangeRequest): Promise<null>;
+  permissionModel(request: FileRef): Promise<PermissionModelView>;
+  explainAccess(request: ExplainRequest): Promise<AccessExplanation>;
+  whoCanSee(request: FileRef): Promise<UserAccess[]>;
+  whatCanUserSee(request: UserRequest): Promise<TreeNode>;
+
+  prepareTestItems(request: PrepareTestItemsRequest): Promise<TestItem[]>;
+  pushTestItem(request: PushTestItemRequest): Promise<TestUpload>;
+  deleteTestItems(): Promise<DeletedCount>;
+
+  listActivity(request: ActivityQuery): Promise<ActivityEntry[]>;
+  listSandboxItems(request: SandboxQuery): Promise<SandboxPage>;
+  getSandboxItem(request: DocumentRef): Promise<SandboxItemDetail>;
+
+  /** Every HostEvent, in order. */
+  listen(handler: (event: HostEvent) => void): Promise<Unlisten>;
+}
