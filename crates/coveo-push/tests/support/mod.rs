@@ -58,7 +58,7 @@ impl Reply {
 }
 
 #[derive(Default)]
-struct ServerState {
+pub(crate) struct ServerState {
     url: String,
     recorded: Vec<Recorded>,
     script: VecDeque<(String, Reply)>,
@@ -68,7 +68,7 @@ struct ServerState {
 #[derive(Clone)]
 pub struct Server {
     pub url: String,
-    state: Arc<Mutex<ServerState>>,
+    pub(crate) state: Arc<Mutex<ServerState>>,
 }
 
 pub const API_KEY: &str = "xx-test-secret-key";
