@@ -1,6 +1,29 @@
 //! Permission models and explained access: who can see an item, and why.
 //!
-//! Pure Rust, no IO. Start with [`model`] (the Push API's JSON shapes).
+//! This crate is the engine behind Pushdeck's access preview, the emulator's "search as",
+//! and the folder rules of the sync engine. It follows `shared/reference/push-api.md` §4
+//! (permission models and their evaluation) and §5 (security identities).
+//!
+//! Where to start:
+//! - [`model`]: an item's `permissions` as the Push API spells them ([`PermissionModel`],
+//!   simple or complete), and security identities ([`Identity`]). Lenient reading (any
+//!   letter case, every identity type spelling), canonical writing.
+//! - [`graph`]: the security identities of the providers ([`IdentityGraph`]): members,
+//!   mappings (aliases), granted identities, built from the Push API identity bodies
+//!   ([`IdentityBody`], [`MappedIdentityBody`], [`IdentityBatch`]); a viewer's
+//!   [`Expansion`] with the [`Chain`] that reached each identity.
+//! - [`evaluate`]: [`explain`] (visible or hidden, level by level, set by set, with the
+//!   entries and chains that matched) and [`AccessIndex`] (every viewer expanded once; who
+//!   can see an item, what a viewer can see, [`AccessDiff`] between two models, the whole
+//!   [`AccessMatrix`]).
+//! - [`rules`]: folder rules as stored in the configuration ([`PermissionRules`], TOML),
+//!   resolved per file to a model and a [`fingerprint`], and [`validate`]d into a list of
+//!   [`Problem`]s.
+//!
+//! What it is not: no IO at all (no files, network, clock or environment) and no knowledge of
+//! sources, folders on disk or the Push API client. Callers hand in identities, models and
+//! relative paths; everything here is a pure function of its inputs, so the same answers hold
+//! in the app, the CLI, the emulator and tests.
 
 pub mod evaluate;
 pub mod graph;
