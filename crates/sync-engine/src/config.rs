@@ -129,6 +129,11 @@ pub struct FolderMapping {
     pub metadata: MetadataRules,
     #[serde(default)]
     pub safety: SafetyLimits,
+    /// Permission rules (`[[folder.permission]]` tables, the rules of `permissions::rules`):
+    /// which groups and users may see which files. No rule: items carry no permissions and the
+    /// source's visibility applies.
+    #[serde(default, rename = "permission", skip_serializing_if = "Vec::is_empty")]
+    pub permission_rules: Vec<permissions::rules::FolderRule>,
 }
 
 impl FolderMapping {
@@ -152,7 +157,23 @@ impl FolderMapping {
             rescan_interval: DEFAULT_RESCAN_INTERVAL,
             metadata: MetadataRules::default(),
             safety: SafetyLimits::default(),
+            permission_rules: Vec::new(),
         }
+    }
+
+    /// The compiled permission rules, `None` when the folder has none.
+    pub fn compiled_permissions(
+        &self,
+    ) -> Result<Option<permissions::rules::CompiledRules>, String> {
+        if self.permission_rules.is_empty() {
+            return Ok(None);
+        }
+        permissions::rules::PermissionRules {
+            rules: self.permission_rules.clone(),
+        }
+        .compile()
+        .map(Some)
+        .map_err(|e| e.to_string())
     }
 
     /// The compiled filter rules of this folder (its own, then the default excludes).
@@ -204,6 +225,12 @@ impl FolderMapping {
         })?;
         self.metadata.validate()?;
         self.safety.validate()?;
+        self.compiled_permissions().map_err(|e| {
+            (
+                format!("permission rules: {e}"),
+                "fix the [[folder.permission]] tables as the message says".into(),
+            )
+        })?;
         Ok(())
     }
 }
@@ -765,6 +792,15 @@ title = "html-title"
 
 [folder.safety]
 max_delete_count = 10
+
+[[folder.permission]]
+path = ""
+access = "everyone"
+
+[[folder.permission]]
+path = "HR"
+access = "only"
+groups = ["HR Team"]
 "#;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -780,6 +816,11 @@ max_delete_count = 10
         assert_eq!(folder.safety.max_delete_count, 10);
         assert_eq!(folder.safety.max_delete_share, DEFAULT_MAX_DELETE_SHARE);
         assert!(folder.watch);
+        let rules = folder.compiled_permissions().unwrap().unwrap();
+        assert!(
+            rules.resolve("HR/pay.pdf").unwrap().fingerprint
+                != rules.resolve("a.pdf").unwrap().fingerprint
+        );
         let again = parse(&config.to_toml()).unwrap();
         assert_eq!(again, config);
     }
@@ -831,6 +872,7 @@ max_delete_count = 10
                 "organization = sandbox",
                 "TOML syntax",
             ),
+            ("groups = [\"HR Team\"]", "", "permission rules"),
         ];
         for (from, to, expected) in cases {
             let text = GOOD.replacen(from, to, 1);
@@ -847,7 +889,7 @@ max_delete_count = 10
         let text = format!("{GOOD}\n[[folder]]{second}");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("two folders are named"), "{err}");
-        assert!(err.contains("line 20"), "{err}");
+        assert!(err.contains("line 29"), "{err}");
     }
 
     #[test]

@@ -9,5 +9,6 @@
 //! Start reading at [`config::Config`] and [`scan::scan`].
 
 pub mod config;
+pub mod plan;
 pub mod scan;
 pub mod state;
