@@ -187,3 +187,24 @@ fn explanation_names_the_chain_that_matched() {
     );
     assert!(text.contains("-> alias MysteryUserX"), "{text}");
 }
+
+#[test]
+fn explanation_text_names_the_uncertain_level() {
+    let graph = graph();
+    let ctx = AccessContext::new(&graph, P);
+    let model: PermissionModel = serde_json::from_value(json!([
+        {"name": "Managers", "permissionSets": [
+            {"allowAnonymous": true},
+            {"allowedPermissions": [{"identity": "SampleTeam2", "identityType": "Group"}]}]},
+        {"permissionSets": [{"allowedPermissions": [{"identity": "SampleTeam1", "identityType": "Group"}]}]}
+    ]))
+    .unwrap();
+    let text = explain(&ctx, &model, &viewer("asmith")).to_string();
+    let expected = "asmith (User, provider \"P\"): visible, every set of level 2 allows
+  level 1 set 1: Allowed (allowAnonymous)
+  level 1 set 2: Unspecified
+  inconclusive at level 1 (\"Managers\"): allowed in some but not all sets, denied in none (evaluation continues)
+  level 2 set 1: Allowed via asmith (User, provider \"P\") -> member of SampleTeam1 (Group, provider \"P\")
+  uncertain: under the stricter reading of the documentation, level 1 (\"Managers\") would hide this item";
+    assert_eq!(text, expected);
+}
