@@ -62,7 +62,9 @@ impl BatcherConfig {
             source: source.into(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             uploads_in_flight: DEFAULT_UPLOADS_IN_FLIGHT,
-            encoders: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            encoders: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             ordering_id: None,
         }
     }
@@ -143,19 +145,32 @@ pub struct Batcher {
 
 impl std::fmt::Debug for Batcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batcher").field("config", &self.config).field("next_batch", &self.next_batch).finish_non_exhaustive()
+        f.debug_struct("Batcher")
+            .field("config", &self.config)
+            .field("next_batch", &self.next_batch)
+            .finish_non_exhaustive()
     }
 }
 
 fn is_fatal(kind: &ErrorKind) -> bool {
     matches!(
         kind,
-        ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::NotFound { .. } | ErrorKind::QuotaReached { .. } | ErrorKind::UnsupportedSource { .. }
+        ErrorKind::Unauthorized
+            | ErrorKind::Forbidden
+            | ErrorKind::NotFound { .. }
+            | ErrorKind::QuotaReached { .. }
+            | ErrorKind::UnsupportedSource { .. }
     )
 }
 
 fn temp_error(e: std::io::Error) -> Error {
-    Error::new(ErrorKind::LocalFile { path: std::env::temp_dir() }, "write batch file", format!("cannot write a temp batch file: {e}"))
+    Error::new(
+        ErrorKind::LocalFile {
+            path: std::env::temp_dir(),
+        },
+        "write batch file",
+        format!("cannot write a temp batch file: {e}"),
+    )
 }
 
 impl Batcher {
@@ -176,7 +191,10 @@ impl Batcher {
     }
 
     fn check_fatal(&self) -> Result<(), Error> {
-        let mut shared = self.shared.lock().map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
         match shared.fatal.take() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -200,9 +218,16 @@ impl Batcher {
     }
 
     /// Queues a delete (ordered with the adds around it).
-    pub async fn delete(&mut self, document_id: impl Into<String>, delete_children: bool) -> Result<(), Error> {
+    pub async fn delete(
+        &mut self,
+        document_id: impl Into<String>,
+        delete_children: bool,
+    ) -> Result<(), Error> {
         self.check_fatal()?;
-        self.pending.push_back(Pending::Delete(DeleteItem { document_id: document_id.into(), delete_children }));
+        self.pending.push_back(Pending::Delete(DeleteItem {
+            document_id: document_id.into(),
+            delete_children,
+        }));
         self.drain_pending(self.config.encoders).await
     }
 
@@ -214,7 +239,10 @@ impl Batcher {
             let _ = task.await;
         }
         self.check_fatal()?;
-        let mut shared = self.shared.lock().map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
+        let mut shared = self
+            .shared
+            .lock()
+            .map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
         Ok(std::mem::take(&mut shared.summary))
     }
 
@@ -222,12 +250,18 @@ impl Batcher {
     /// remain queued.
     async fn drain_pending(&mut self, keep: usize) -> Result<(), Error> {
         while self.pending.len() > keep {
-            let Some(next) = self.pending.pop_front() else { break };
+            let Some(next) = self.pending.pop_front() else {
+                break;
+            };
             match next {
                 Pending::Add(task, id) => {
                     let result = match task.await {
                         Ok(r) => r,
-                        Err(e) => Err(Error::new(ErrorKind::InvalidInput, format!("encode item {id}"), format!("the encoder stopped: {e}"))),
+                        Err(e) => Err(Error::new(
+                            ErrorKind::InvalidInput,
+                            format!("encode item {id}"),
+                            format!("the encoder stopped: {e}"),
+                        )),
                     };
                     match result {
                         Ok((json, container_bytes)) => {
@@ -258,7 +292,8 @@ impl Batcher {
         }
         .map_err(temp_error)?;
         let (file, path) = temp.into_parts();
-        let mut writer = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+        let mut writer =
+            tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
         writer.write_all(HEADER).await.map_err(temp_error)?;
         Ok(BatchFile {
             writer,
@@ -274,7 +309,9 @@ impl Batcher {
     /// Seals the current batch first if `id` is already in it or `extra` bytes would pass the cap.
     async fn make_room(&mut self, id: &str, extra: u64) -> Result<(), Error> {
         if let Some(b) = &self.current {
-            if !b.is_empty() && (b.ids.contains(id) || b.size() + extra > self.config.max_batch_bytes) {
+            if !b.is_empty()
+                && (b.ids.contains(id) || b.size() + extra > self.config.max_batch_bytes)
+            {
                 self.seal().await?;
             }
         }
@@ -288,7 +325,9 @@ impl Batcher {
         let comma = |b: &BatchFile| u64::from(!b.added.is_empty());
         let extra = json.len() as u64 + self.current.as_ref().map(comma).unwrap_or(0);
         self.make_room(&id, extra).await?;
-        let Some(b) = self.current.as_mut() else { return Ok(()) };
+        let Some(b) = self.current.as_mut() else {
+            return Ok(());
+        };
         if !b.added.is_empty() {
             b.writer.write_all(b",").await.map_err(temp_error)?;
             b.written += 1;
@@ -302,9 +341,16 @@ impl Batcher {
 
     async fn append_delete(&mut self, d: DeleteItem) -> Result<(), Error> {
         let json = serde_json::to_vec(&d).unwrap_or_default();
-        let extra = json.len() as u64 + self.current.as_ref().map(|b| u64::from(!b.deletes.is_empty())).unwrap_or(0);
+        let extra = json.len() as u64
+            + self
+                .current
+                .as_ref()
+                .map(|b| u64::from(!b.deletes.is_empty()))
+                .unwrap_or(0);
         self.make_room(&d.document_id, extra).await?;
-        let Some(b) = self.current.as_mut() else { return Ok(()) };
+        let Some(b) = self.current.as_mut() else {
+            return Ok(());
+        };
         b.deletes_len += extra;
         b.ids.insert(d.document_id.clone());
         b.deletes.push(d);
@@ -313,7 +359,9 @@ impl Batcher {
 
     /// Finishes the current batch file and starts its upload (waiting for room first).
     async fn seal(&mut self) -> Result<(), Error> {
-        let Some(mut b) = self.current.take() else { return Ok(()) };
+        let Some(mut b) = self.current.take() else {
+            return Ok(());
+        };
         if b.is_empty() {
             return Ok(());
         }
@@ -323,7 +371,10 @@ impl Batcher {
             if i > 0 {
                 b.writer.write_all(b",").await.map_err(temp_error)?;
             }
-            b.writer.write_all(&serde_json::to_vec(d).unwrap_or_default()).await.map_err(temp_error)?;
+            b.writer
+                .write_all(&serde_json::to_vec(d).unwrap_or_default())
+                .await
+                .map_err(temp_error)?;
         }
         b.writer.write_all(FOOTER).await.map_err(temp_error)?;
         b.writer.flush().await.map_err(temp_error)?;
@@ -335,7 +386,12 @@ impl Batcher {
         self.next_batch += 1;
         let added = b.added;
         let deleted: Vec<String> = b.deletes.into_iter().map(|d| d.document_id).collect();
-        self.client.emit(ProgressEvent::BatchBuilt { batch, items: added.len(), deletes: deleted.len(), bytes: size });
+        self.client.emit(ProgressEvent::BatchBuilt {
+            batch,
+            items: added.len(),
+            deletes: deleted.len(),
+            bytes: size,
+        });
 
         while self.in_flight.len() >= self.config.uploads_in_flight {
             if let Some(task) = self.in_flight.pop_front() {
@@ -353,7 +409,14 @@ impl Batcher {
         let task = tokio::spawn(async move {
             let result = async {
                 let container = client.create_file_container().await?;
-                client.upload(&container, UploadSource::Temp(path.clone()), size, &format!("upload batch {batch}")).await?;
+                client
+                    .upload(
+                        &container,
+                        UploadSource::Temp(path.clone()),
+                        size,
+                        &format!("upload batch {batch}"),
+                    )
+                    .await?;
                 if let Ok(mut s) = shared.lock() {
                     s.summary.bytes_uploaded += size;
                 }
@@ -362,7 +425,9 @@ impl Batcher {
                 if let Some(previous) = previous {
                     let _ = previous.await;
                 }
-                client.push_batch_file(&source, &container.file_id, ordering_id).await
+                client
+                    .push_batch_file(&source, &container.file_id, ordering_id)
+                    .await
             }
             .await;
             drop(applied_tx);
@@ -394,7 +459,12 @@ impl Batcher {
                         if is_fatal(error.kind()) && s.fatal.is_none() {
                             s.fatal = Some(error.duplicate());
                         }
-                        s.summary.batch_problems.push(BatchProblem { batch, added, deleted, error });
+                        s.summary.batch_problems.push(BatchProblem {
+                            batch,
+                            added,
+                            deleted,
+                            error,
+                        });
                     }
                 }
             }

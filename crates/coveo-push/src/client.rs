@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::compression::{CompressionType, DEFAULT_COMPRESSION_LEVEL};
 use crate::config::ClientConfig;
 use crate::document::Document;
-use crate::encode::{encode, EncodeOptions, EncodedContent, EncodedItem, UploadSource, MAX_CONTAINER_BYTES};
+use crate::encode::{
+    encode, EncodeOptions, EncodedContent, EncodedItem, UploadSource, MAX_CONTAINER_BYTES,
+};
 use crate::error::{Error, ErrorKind};
 use crate::http::{build_http, send, Body, Request};
 use crate::identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody};
@@ -99,23 +101,35 @@ impl SourceInfo {
     /// Why Pushdeck must not push into this source, if it must not.
     pub fn refusal(&self) -> Option<String> {
         if !self.source_type.eq_ignore_ascii_case("PUSH") {
-            let ty = if self.source_type.is_empty() { "unknown" } else { &self.source_type };
+            let ty = if self.source_type.is_empty() {
+                "unknown"
+            } else {
+                &self.source_type
+            };
             return Some(format!(
                 "source {:?} is a {ty} source, not a Push source; Coveo fills it by itself and pushed items would be lost or mixed",
                 self.name
             ));
         }
         if self.stream_enabled {
-            return Some(format!("source {:?} is a catalog (stream) source, which takes whole catalogs, not files", self.name));
+            return Some(format!(
+                "source {:?} is a catalog (stream) source, which takes whole catalogs, not files",
+                self.name
+            ));
         }
-        let managed_by = ["managedBy", "productManaged", "owningProduct", "managedByProduct"]
-            .iter()
-            .filter_map(|k| self.other.get(*k))
-            .find_map(|v| match v {
-                serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-                serde_json::Value::Bool(true) => Some("a Coveo product".to_string()),
-                _ => None,
-            });
+        let managed_by = [
+            "managedBy",
+            "productManaged",
+            "owningProduct",
+            "managedByProduct",
+        ]
+        .iter()
+        .filter_map(|k| self.other.get(*k))
+        .find_map(|v| match v {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Bool(true) => Some("a Coveo product".to_string()),
+            _ => None,
+        });
         if let Some(product) = managed_by {
             return Some(format!(
                 "source {:?} is managed by {product}; Coveo asks other tools not to push into it because that product would overwrite or delete the items",
@@ -238,14 +252,22 @@ impl PushClient {
         }
         let http = build_http(&config)?;
         Ok(Self {
-            inner: Arc::new(Inner { http, config, compression: CompressionType::Zlib, level: DEFAULT_COMPRESSION_LEVEL }),
+            inner: Arc::new(Inner {
+                http,
+                config,
+                compression: CompressionType::Zlib,
+                level: DEFAULT_COMPRESSION_LEVEL,
+            }),
             progress: None,
         })
     }
 
     /// The same client, reporting retry waits and batch events to `sink`.
     pub fn with_progress(&self, sink: ProgressSink) -> Self {
-        Self { inner: self.inner.clone(), progress: Some(sink) }
+        Self {
+            inner: self.inner.clone(),
+            progress: Some(sink),
+        }
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -291,15 +313,25 @@ impl PushClient {
     }
 
     pub(crate) async fn send(&self, req: Request) -> Result<crate::http::Response, Error> {
-        send(&self.inner.http, &self.inner.config, self.progress.as_ref(), &req).await
+        send(
+            &self.inner.http,
+            &self.inner.config,
+            self.progress.as_ref(),
+            &req,
+        )
+        .await
     }
 
     // ---- items ------------------------------------------------------------------------
 
     /// `POST sources/{source}/status?statusType=...`
     pub async fn set_source_status(&self, source: &str, status: SourceStatus) -> Result<(), Error> {
-        let req = Request::new(Method::POST, self.source_url(source, "status"), format!("set status {} on source {source}", status.as_str()))
-            .query("statusType", status.as_str());
+        let req = Request::new(
+            Method::POST,
+            self.source_url(source, "status"),
+            format!("set status {} on source {source}", status.as_str()),
+        )
+        .query("statusType", status.as_str());
         self.send(req).await.map(|_| ())
     }
 
@@ -307,7 +339,12 @@ impl PushClient {
     /// large for one request goes through its own file container first
     /// (`compressedBinaryDataFileId`). Validation and compression happen before anything is
     /// sent.
-    pub async fn push_document(&self, source: &str, doc: &Document, ordering_id: Option<u64>) -> Result<(), Error> {
+    pub async fn push_document(
+        &self,
+        source: &str,
+        doc: &Document,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
         let item = self.encode_document(doc.clone()).await?;
         let file_id = self.upload_item_content(&item).await?;
         let op = format!("add item {}", item.id);
@@ -326,42 +363,91 @@ impl PushClient {
         let opts = self.encode_options();
         tokio::task::spawn_blocking(move || encode(&doc, &opts))
             .await
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, "encode item", format!("the encoder stopped: {e}")))?
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "encode item",
+                    format!("the encoder stopped: {e}"),
+                )
+            })?
     }
 
     /// Uploads container content of an encoded item, if it has some; returns its fileId.
-    pub(crate) async fn upload_item_content(&self, item: &EncodedItem) -> Result<Option<String>, Error> {
-        let EncodedContent::Container { source, len, display, .. } = &item.content else {
+    pub(crate) async fn upload_item_content(
+        &self,
+        item: &EncodedItem,
+    ) -> Result<Option<String>, Error> {
+        let EncodedContent::Container {
+            source,
+            len,
+            display,
+            ..
+        } = &item.content
+        else {
             return Ok(None);
         };
         let container = self.create_file_container().await?;
-        self.upload(&container, source.clone(), *len, &format!("upload content of {display}")).await?;
-        self.emit(ProgressEvent::ItemContentUploaded { document_id: item.id.clone(), bytes: *len });
+        self.upload(
+            &container,
+            source.clone(),
+            *len,
+            &format!("upload content of {display}"),
+        )
+        .await?;
+        self.emit(ProgressEvent::ItemContentUploaded {
+            document_id: item.id.clone(),
+            bytes: *len,
+        });
         Ok(Some(container.file_id))
     }
 
     /// Deletes one item (`DELETE sources/{source}/documents?documentId=&deleteChildren=`).
-    pub async fn delete_document(&self, source: &str, document_id: &str, delete_children: bool, ordering_id: Option<u64>) -> Result<(), Error> {
-        let req = Request::new(Method::DELETE, self.source_url(source, "documents"), format!("delete item {document_id}"))
-            .query("documentId", document_id)
-            .query("deleteChildren", delete_children)
-            .query_opt("orderingId", ordering_id);
+    pub async fn delete_document(
+        &self,
+        source: &str,
+        document_id: &str,
+        delete_children: bool,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::DELETE,
+            self.source_url(source, "documents"),
+            format!("delete item {document_id}"),
+        )
+        .query("documentId", document_id)
+        .query("deleteChildren", delete_children)
+        .query_opt("orderingId", ordering_id);
         self.send(req).await.map(|_| ())
     }
 
     /// Deletes every item last updated with an orderingId lower than `ordering_id`
     /// (`DELETE sources/{source}/documents/olderthan`), after `queue_delay_minutes` (the
     /// service's default is 15 when `None`).
-    pub async fn delete_older_than(&self, source: &str, ordering_id: u64, queue_delay_minutes: Option<u32>) -> Result<(), Error> {
-        let req = Request::new(Method::DELETE, self.source_url(source, "documents/olderthan"), format!("delete items older than {ordering_id}"))
-            .query("orderingId", ordering_id)
-            .query_opt("queueDelay", queue_delay_minutes);
+    pub async fn delete_older_than(
+        &self,
+        source: &str,
+        ordering_id: u64,
+        queue_delay_minutes: Option<u32>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::DELETE,
+            self.source_url(source, "documents/olderthan"),
+            format!("delete items older than {ordering_id}"),
+        )
+        .query("orderingId", ordering_id)
+        .query_opt("queueDelay", queue_delay_minutes);
         self.send(req).await.map(|_| ())
     }
 
     /// Pushes a small batch held in memory: one container, one `documents/batch` call. For
     /// large or streaming work use [`crate::Batcher`].
-    pub async fn push_batch(&self, source: &str, add: Vec<Document>, delete: Vec<DeleteItem>, ordering_id: Option<u64>) -> Result<(), Error> {
+    pub async fn push_batch(
+        &self,
+        source: &str,
+        add: Vec<Document>,
+        delete: Vec<DeleteItem>,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
         let mut parts: Vec<Vec<u8>> = Vec::with_capacity(add.len());
         for doc in add {
             let item = self.encode_document(doc).await?;
@@ -381,18 +467,36 @@ impl PushClient {
         body.push(b'}');
         let len = body.len() as u64;
         if len > MAX_CONTAINER_BYTES {
-            return Err(Error::invalid_input(format!("the batch is {len} bytes; use the Batcher, which splits batches")));
+            return Err(Error::invalid_input(format!(
+                "the batch is {len} bytes; use the Batcher, which splits batches"
+            )));
         }
         let container = self.create_file_container().await?;
-        self.upload(&container, UploadSource::Memory(Bytes::from(body)), len, "upload batch").await?;
-        self.push_batch_file(source, &container.file_id, ordering_id).await
+        self.upload(
+            &container,
+            UploadSource::Memory(Bytes::from(body)),
+            len,
+            "upload batch",
+        )
+        .await?;
+        self.push_batch_file(source, &container.file_id, ordering_id)
+            .await
     }
 
     /// `PUT sources/{source}/documents/batch?fileId=`: applies a batch file already uploaded.
-    pub async fn push_batch_file(&self, source: &str, file_id: &str, ordering_id: Option<u64>) -> Result<(), Error> {
-        let req = Request::new(Method::PUT, self.source_url(source, "documents/batch"), format!("push batch {file_id}"))
-            .query("fileId", file_id)
-            .query_opt("orderingId", ordering_id);
+    pub async fn push_batch_file(
+        &self,
+        source: &str,
+        file_id: &str,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::PUT,
+            self.source_url(source, "documents/batch"),
+            format!("push batch {file_id}"),
+        )
+        .query("fileId", file_id)
+        .query_opt("orderingId", ordering_id);
         self.send(req).await.map(|_| ())
     }
 
@@ -408,9 +512,19 @@ impl PushClient {
 
     /// `PUT {uploadUri}` with exactly the container's required headers and no Authorization.
     /// Retried like every request; the body is re-read from its source on each attempt.
-    pub async fn upload(&self, container: &FileContainer, source: UploadSource, len: u64, operation: &str) -> Result<(), Error> {
+    pub async fn upload(
+        &self,
+        container: &FileContainer,
+        source: UploadSource,
+        len: u64,
+        operation: &str,
+    ) -> Result<(), Error> {
         if len > MAX_CONTAINER_BYTES {
-            return Err(Error::new(ErrorKind::PayloadTooLarge, operation, format!("{len} bytes is more than the 256 MB a file container holds")));
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                operation,
+                format!("{len} bytes is more than the 256 MB a file container holds"),
+            ));
         }
         let mut req = Request::new(Method::PUT, container.upload_uri.clone(), operation);
         req.auth = false;
@@ -423,53 +537,106 @@ impl PushClient {
     pub async fn upload_bytes(&self, bytes: Bytes) -> Result<FileContainer, Error> {
         let container = self.create_file_container().await?;
         let len = bytes.len() as u64;
-        self.upload(&container, UploadSource::Memory(bytes), len, "upload file container").await?;
+        self.upload(
+            &container,
+            UploadSource::Memory(bytes),
+            len,
+            "upload file container",
+        )
+        .await?;
         Ok(container)
     }
 
     // ---- security identities ------------------------------------------------------------
 
     /// `PUT providers/{provider}/permissions`: adds or updates one identity.
-    pub async fn put_identity(&self, provider: &str, body: &IdentityBody, ordering_id: Option<u64>) -> Result<(), Error> {
-        let req = Request::new(Method::PUT, self.provider_url(provider, "permissions"), format!("update identity {}", body.identity.name))
-            .query_opt("orderingId", ordering_id)
-            .json(to_json(body)?);
+    pub async fn put_identity(
+        &self,
+        provider: &str,
+        body: &IdentityBody,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::PUT,
+            self.provider_url(provider, "permissions"),
+            format!("update identity {}", body.identity.name),
+        )
+        .query_opt("orderingId", ordering_id)
+        .json(to_json(body)?);
         self.send(req).await.map(|_| ())
     }
 
     /// `DELETE providers/{provider}/permissions` with body `{"identity": ...}`.
-    pub async fn delete_identity(&self, provider: &str, identity: &Identity, ordering_id: Option<u64>) -> Result<(), Error> {
-        let body = DeletedIdentity { identity: identity.clone() };
-        let req = Request::new(Method::DELETE, self.provider_url(provider, "permissions"), format!("delete identity {}", identity.name))
-            .query_opt("orderingId", ordering_id)
-            .json(to_json(&body)?);
+    pub async fn delete_identity(
+        &self,
+        provider: &str,
+        identity: &Identity,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
+        let body = DeletedIdentity {
+            identity: identity.clone(),
+        };
+        let req = Request::new(
+            Method::DELETE,
+            self.provider_url(provider, "permissions"),
+            format!("delete identity {}", identity.name),
+        )
+        .query_opt("orderingId", ordering_id)
+        .json(to_json(&body)?);
         self.send(req).await.map(|_| ())
     }
 
     /// `PUT providers/{provider}/mappings`: adds or updates an alias.
-    pub async fn put_mapping(&self, provider: &str, body: &MappedIdentityBody, ordering_id: Option<u64>) -> Result<(), Error> {
-        let req = Request::new(Method::PUT, self.provider_url(provider, "mappings"), format!("update alias {}", body.identity.name))
-            .query_opt("orderingId", ordering_id)
-            .json(to_json(body)?);
+    pub async fn put_mapping(
+        &self,
+        provider: &str,
+        body: &MappedIdentityBody,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::PUT,
+            self.provider_url(provider, "mappings"),
+            format!("update alias {}", body.identity.name),
+        )
+        .query_opt("orderingId", ordering_id)
+        .json(to_json(body)?);
         self.send(req).await.map(|_| ())
     }
 
     /// Members, mappings and deletions in one batch: container, then
     /// `PUT providers/{provider}/permissions/batch?fileId=`.
-    pub async fn push_identity_batch(&self, provider: &str, batch: &IdentityBatch, ordering_id: Option<u64>) -> Result<(), Error> {
+    pub async fn push_identity_batch(
+        &self,
+        provider: &str,
+        batch: &IdentityBatch,
+        ordering_id: Option<u64>,
+    ) -> Result<(), Error> {
         let container = self.upload_bytes(Bytes::from(to_json(batch)?)).await?;
-        let req = Request::new(Method::PUT, self.provider_url(provider, "permissions/batch"), "push identity batch")
-            .query("fileId", &container.file_id)
-            .query_opt("orderingId", ordering_id);
+        let req = Request::new(
+            Method::PUT,
+            self.provider_url(provider, "permissions/batch"),
+            "push identity batch",
+        )
+        .query("fileId", &container.file_id)
+        .query_opt("orderingId", ordering_id);
         self.send(req).await.map(|_| ())
     }
 
     /// `DELETE providers/{provider}/permissions/olderthan`: disables identities last updated
     /// before `ordering_id`.
-    pub async fn delete_identities_older_than(&self, provider: &str, ordering_id: u64, queue_delay_minutes: Option<u32>) -> Result<(), Error> {
-        let req = Request::new(Method::DELETE, self.provider_url(provider, "permissions/olderthan"), format!("delete identities older than {ordering_id}"))
-            .query("orderingId", ordering_id)
-            .query_opt("queueDelay", queue_delay_minutes);
+    pub async fn delete_identities_older_than(
+        &self,
+        provider: &str,
+        ordering_id: u64,
+        queue_delay_minutes: Option<u32>,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            Method::DELETE,
+            self.provider_url(provider, "permissions/olderthan"),
+            format!("delete identities older than {ordering_id}"),
+        )
+        .query("orderingId", ordering_id)
+        .query_opt("queueDelay", queue_delay_minutes);
         self.send(req).await.map(|_| ())
     }
 
@@ -477,7 +644,11 @@ impl PushClient {
 
     /// Creates a Push source (`POST /rest/organizations/{org}/sources`). Not retried after a
     /// request may have reached the server (that could create two sources).
-    pub async fn create_push_source(&self, name: &str, visibility: SourceVisibility) -> Result<SourceInfo, Error> {
+    pub async fn create_push_source(
+        &self,
+        name: &str,
+        visibility: SourceVisibility,
+    ) -> Result<SourceInfo, Error> {
         let op = format!("create Push source {name}");
         let body = serde_json::json!({
             "sourceType": "PUSH",
@@ -485,14 +656,20 @@ impl PushClient {
             "name": name,
             "sourceVisibility": visibility,
         });
-        let req = Request::new(Method::POST, self.platform_url("sources"), op.clone()).json(to_json(&body)?).not_idempotent();
+        let req = Request::new(Method::POST, self.platform_url("sources"), op.clone())
+            .json(to_json(&body)?)
+            .not_idempotent();
         self.send(req).await?.json(&op)
     }
 
     /// Reads a source (`GET /rest/organizations/{org}/sources/{id}`).
     pub async fn get_source(&self, source: &str) -> Result<SourceInfo, Error> {
         let op = format!("read source {source}");
-        let req = Request::new(Method::GET, self.platform_url(&format!("sources/{}", enc(source))), op.clone());
+        let req = Request::new(
+            Method::GET,
+            self.platform_url(&format!("sources/{}", enc(source))),
+            op.clone(),
+        );
         self.send(req).await?.json(&op)
     }
 
@@ -500,14 +677,24 @@ impl PushClient {
     pub async fn check_source(&self, source: &str) -> Result<SourceInfo, Error> {
         let info = self.get_source(source).await?;
         match info.refusal() {
-            Some(reason) => Err(Error::new(ErrorKind::UnsupportedSource { reason: reason.clone() }, format!("check source {source}"), reason)),
+            Some(reason) => Err(Error::new(
+                ErrorKind::UnsupportedSource {
+                    reason: reason.clone(),
+                },
+                format!("check source {source}"),
+                reason,
+            )),
             None => Ok(info),
         }
     }
 
     /// Creates a security identity provider attached to `source_id`, cascading to the
     /// "Email Security Provider" (`POST /rest/organizations/{org}/securityproviders`).
-    pub async fn create_security_provider(&self, provider_id: &str, source_id: &str) -> Result<(), Error> {
+    pub async fn create_security_provider(
+        &self,
+        provider_id: &str,
+        source_id: &str,
+    ) -> Result<(), Error> {
         let body = serde_json::json!({
             "id": provider_id,
             "displayName": provider_id,
@@ -518,9 +705,13 @@ impl PushClient {
                 "EmailSecurityProvider": {"id": "Email Security Provider", "type": "EMAIL"}
             }
         });
-        let req = Request::new(Method::POST, self.platform_url("securityproviders"), format!("create security provider {provider_id}"))
-            .json(to_json(&body)?)
-            .not_idempotent();
+        let req = Request::new(
+            Method::POST,
+            self.platform_url("securityproviders"),
+            format!("create security provider {provider_id}"),
+        )
+        .json(to_json(&body)?)
+        .not_idempotent();
         self.send(req).await.map(|_| ())
     }
 
@@ -555,8 +746,12 @@ impl PushClient {
     /// batches of [`FIELD_CREATE_BATCH`]).
     pub async fn create_fields(&self, fields: &[FieldSpec]) -> Result<(), Error> {
         for chunk in fields.chunks(FIELD_CREATE_BATCH) {
-            let req = Request::new(Method::POST, self.platform_url("indexes/fields/batch/create"), format!("create {} fields", chunk.len()))
-                .json(to_json(&chunk)?);
+            let req = Request::new(
+                Method::POST,
+                self.platform_url("indexes/fields/batch/create"),
+                format!("create {} fields", chunk.len()),
+            )
+            .json(to_json(&chunk)?);
             self.send(req).await?;
         }
         Ok(())
@@ -565,11 +760,18 @@ impl PushClient {
     /// Creates the fields of `wanted` that do not exist yet (names compared case-insensitively);
     /// returns those it created.
     pub async fn ensure_fields(&self, wanted: &[FieldSpec]) -> Result<Vec<FieldSpec>, Error> {
-        let existing: std::collections::HashSet<String> = self.list_fields().await?.into_iter().map(|f| f.name.to_lowercase()).collect();
+        let existing: std::collections::HashSet<String> = self
+            .list_fields()
+            .await?
+            .into_iter()
+            .map(|f| f.name.to_lowercase())
+            .collect();
         let mut seen = std::collections::HashSet::new();
         let missing: Vec<FieldSpec> = wanted
             .iter()
-            .filter(|f| !existing.contains(&f.name.to_lowercase()) && seen.insert(f.name.to_lowercase()))
+            .filter(|f| {
+                !existing.contains(&f.name.to_lowercase()) && seen.insert(f.name.to_lowercase())
+            })
             .cloned()
             .collect();
         self.create_fields(&missing).await?;
@@ -581,24 +783,43 @@ impl PushClient {
     /// `POST sources/{source}/stream/open`: starts replacing the whole catalog.
     pub async fn open_stream(&self, source: &str) -> Result<OpenedStream, Error> {
         let op = format!("open stream on source {source}");
-        let req = Request::new(Method::POST, self.source_url(source, "stream/open"), op.clone());
+        let req = Request::new(
+            Method::POST,
+            self.source_url(source, "stream/open"),
+            op.clone(),
+        );
         self.send(req).await?.json(&op)
     }
 
     /// `POST sources/{source}/stream/{id}/chunk`: a container for the next chunk.
-    pub async fn stream_chunk(&self, source: &str, stream_id: &str) -> Result<FileContainer, Error> {
+    pub async fn stream_chunk(
+        &self,
+        source: &str,
+        stream_id: &str,
+    ) -> Result<FileContainer, Error> {
         let op = format!("request stream chunk {stream_id}");
-        let req = Request::new(Method::POST, self.source_url(source, &format!("stream/{}/chunk", enc(stream_id))), op.clone());
+        let req = Request::new(
+            Method::POST,
+            self.source_url(source, &format!("stream/{}/chunk", enc(stream_id))),
+            op.clone(),
+        );
         self.send(req).await?.json(&op)
     }
 
     /// `POST sources/{source}/stream/{id}/close`: commits the catalog.
     pub async fn close_stream(&self, source: &str, stream_id: &str) -> Result<StreamResult, Error> {
         let op = format!("close stream {stream_id}");
-        let req = Request::new(Method::POST, self.source_url(source, &format!("stream/{}/close", enc(stream_id))), op.clone());
+        let req = Request::new(
+            Method::POST,
+            self.source_url(source, &format!("stream/{}/close", enc(stream_id))),
+            op.clone(),
+        );
         let resp = self.send(req).await?;
         if resp.body.is_empty() {
-            return Ok(StreamResult { ordering_id: None, request_id: None });
+            return Ok(StreamResult {
+                ordering_id: None,
+                request_id: None,
+            });
         }
         resp.json(&op)
     }
@@ -613,17 +834,27 @@ impl PushClient {
         self.stream_put(source, "stream/merge", file_id).await
     }
 
-    async fn stream_put(&self, source: &str, path: &str, file_id: &str) -> Result<StreamResult, Error> {
+    async fn stream_put(
+        &self,
+        source: &str,
+        path: &str,
+        file_id: &str,
+    ) -> Result<StreamResult, Error> {
         let op = format!("{path} {file_id}");
-        let req = Request::new(Method::PUT, self.source_url(source, path), op.clone()).query("fileId", file_id);
+        let req = Request::new(Method::PUT, self.source_url(source, path), op.clone())
+            .query("fileId", file_id);
         let resp = self.send(req).await?;
         if resp.body.is_empty() {
-            return Ok(StreamResult { ordering_id: None, request_id: None });
+            return Ok(StreamResult {
+                ordering_id: None,
+                request_id: None,
+            });
         }
         resp.json(&op)
     }
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| Error::invalid_input(format!("cannot write the request as JSON: {e}")))
+    serde_json::to_vec(value)
+        .map_err(|e| Error::invalid_input(format!("cannot write the request as JSON: {e}")))
 }

@@ -133,13 +133,19 @@ mod tests {
     fn every_type_round_trips() {
         let input = b"hello hello hello hello world".repeat(50);
         let mut out = Vec::new();
-        ZlibDecoder::new(&compress(&input, CompressionType::Zlib, 1)[..]).read_to_end(&mut out).unwrap();
+        ZlibDecoder::new(&compress(&input, CompressionType::Zlib, 1)[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, input);
         out.clear();
-        GzDecoder::new(&compress(&input, CompressionType::Gzip, 6)[..]).read_to_end(&mut out).unwrap();
+        GzDecoder::new(&compress(&input, CompressionType::Gzip, 6)[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, input);
         out.clear();
-        DeflateDecoder::new(&compress(&input, CompressionType::Deflate, 9)[..]).read_to_end(&mut out).unwrap();
+        DeflateDecoder::new(&compress(&input, CompressionType::Deflate, 9)[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, input);
         assert_eq!(compress(&input, CompressionType::Uncompressed, 1), input);
         assert!(compress(&input, CompressionType::Zlib, 1).len() < input.len() / 5);
@@ -147,7 +153,9 @@ mod tests {
 
     #[test]
     fn already_compressed_formats() {
-        for ext in [".jpg", "PNG", ".docx", "xlsx", ".pptx", ".mp4", ".zip", ".gz", ".7z", ".mp3", ".gif"] {
+        for ext in [
+            ".jpg", "PNG", ".docx", "xlsx", ".pptx", ".mp4", ".zip", ".gz", ".7z", ".mp3", ".gif",
+        ] {
             assert!(is_already_compressed(ext), "{ext}");
         }
         for ext in [".txt", ".pdf", ".html", ".doc", ""] {

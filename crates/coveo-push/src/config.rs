@@ -105,7 +105,10 @@ impl Environment {
 /// both the Push API host and the Platform host (the emulator, a reverse proxy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    Coveo { region: Region, environment: Environment },
+    Coveo {
+        region: Region,
+        environment: Environment,
+    },
     /// `scheme://host[:port]` with no path; Push calls go to `ORIGIN/push/v1/...`, Platform
     /// calls to `ORIGIN/rest/...`, Source Logs to `ORIGIN/logs/v1/...`.
     Custom(Url),
@@ -113,7 +116,10 @@ pub enum Endpoint {
 
 impl Default for Endpoint {
     fn default() -> Self {
-        Self::Coveo { region: Region::Us, environment: Environment::Prod }
+        Self::Coveo {
+            region: Region::Us,
+            environment: Environment::Prod,
+        }
     }
 }
 
@@ -139,7 +145,10 @@ impl Endpoint {
     /// The origin of the Push API (`https://api{env}{-region}.cloud.coveo.com`), no trailing slash.
     pub fn push_origin(&self) -> String {
         match self {
-            Self::Coveo { region, environment } => format!(
+            Self::Coveo {
+                region,
+                environment,
+            } => format!(
                 "https://api{}{}.cloud.coveo.com",
                 environment.host_infix(),
                 region.host_suffix()
@@ -151,7 +160,10 @@ impl Endpoint {
     /// The origin of the Platform API (`https://platform{env}{-region}.cloud.coveo.com`).
     pub fn platform_origin(&self) -> String {
         match self {
-            Self::Coveo { region, environment } => format!(
+            Self::Coveo {
+                region,
+                environment,
+            } => format!(
                 "https://platform{}{}.cloud.coveo.com",
                 environment.host_infix(),
                 region.host_suffix()
@@ -178,7 +190,10 @@ pub enum ProxyConfig {
     Direct,
     /// One proxy for every request, except hosts matched by `no_proxy` (the `NO_PROXY` syntax:
     /// comma-separated hosts, domains, IPs or CIDR ranges).
-    Explicit { url: String, no_proxy: Option<String> },
+    Explicit {
+        url: String,
+        no_proxy: Option<String>,
+    },
 }
 
 /// Upper bound for the connection handshake (TCP + TLS). Short, because a host that does not
@@ -255,17 +270,60 @@ mod tests {
     #[test]
     fn hosts_for_every_region_and_environment() {
         let cases = [
-            (Region::Us, Environment::Prod, "https://api.cloud.coveo.com", "https://platform.cloud.coveo.com"),
-            (Region::Eu, Environment::Prod, "https://api-eu.cloud.coveo.com", "https://platform-eu.cloud.coveo.com"),
-            (Region::Au, Environment::Prod, "https://api-au.cloud.coveo.com", "https://platform-au.cloud.coveo.com"),
-            (Region::Ca, Environment::Prod, "https://api-ca.cloud.coveo.com", "https://platform-ca.cloud.coveo.com"),
-            (Region::Us, Environment::Hipaa, "https://apihipaa.cloud.coveo.com", "https://platformhipaa.cloud.coveo.com"),
-            (Region::Us, Environment::Dev, "https://apidev.cloud.coveo.com", "https://platformdev.cloud.coveo.com"),
-            (Region::Eu, Environment::Stg, "https://apistg-eu.cloud.coveo.com", "https://platformstg-eu.cloud.coveo.com"),
-            (Region::Au, Environment::Dev, "https://apidev-au.cloud.coveo.com", "https://platformdev-au.cloud.coveo.com"),
+            (
+                Region::Us,
+                Environment::Prod,
+                "https://api.cloud.coveo.com",
+                "https://platform.cloud.coveo.com",
+            ),
+            (
+                Region::Eu,
+                Environment::Prod,
+                "https://api-eu.cloud.coveo.com",
+                "https://platform-eu.cloud.coveo.com",
+            ),
+            (
+                Region::Au,
+                Environment::Prod,
+                "https://api-au.cloud.coveo.com",
+                "https://platform-au.cloud.coveo.com",
+            ),
+            (
+                Region::Ca,
+                Environment::Prod,
+                "https://api-ca.cloud.coveo.com",
+                "https://platform-ca.cloud.coveo.com",
+            ),
+            (
+                Region::Us,
+                Environment::Hipaa,
+                "https://apihipaa.cloud.coveo.com",
+                "https://platformhipaa.cloud.coveo.com",
+            ),
+            (
+                Region::Us,
+                Environment::Dev,
+                "https://apidev.cloud.coveo.com",
+                "https://platformdev.cloud.coveo.com",
+            ),
+            (
+                Region::Eu,
+                Environment::Stg,
+                "https://apistg-eu.cloud.coveo.com",
+                "https://platformstg-eu.cloud.coveo.com",
+            ),
+            (
+                Region::Au,
+                Environment::Dev,
+                "https://apidev-au.cloud.coveo.com",
+                "https://platformdev-au.cloud.coveo.com",
+            ),
         ];
         for (region, environment, push, platform) in cases {
-            let e = Endpoint::Coveo { region, environment };
+            let e = Endpoint::Coveo {
+                region,
+                environment,
+            };
             assert_eq!(e.push_origin(), push);
             assert_eq!(e.platform_origin(), platform);
         }

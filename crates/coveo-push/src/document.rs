@@ -136,7 +136,10 @@ impl Document {
     /// An item whose documentId is `uri` (must be a URI with a scheme, e.g. `https://...` or
     /// `file:///...`).
     pub fn new(uri: impl Into<String>) -> Self {
-        Self { id: uri.into(), ..Self::default() }
+        Self {
+            id: uri.into(),
+            ..Self::default()
+        }
     }
 
     /// An item for a local file: documentId is its `file:///` URI, content is the file
@@ -229,7 +232,9 @@ impl Document {
 
     /// The permanentid sent: the one set, or the one computed from the documentId.
     pub fn effective_permanent_id(&self) -> String {
-        self.permanent_id.clone().unwrap_or_else(|| permanent_id(&self.id))
+        self.permanent_id
+            .clone()
+            .unwrap_or_else(|| permanent_id(&self.id))
     }
 
     /// Checks every rule Coveo applies to an item body, with a message naming the item.
@@ -245,10 +250,14 @@ impl Document {
         }
         if let Some(ext) = &self.file_extension {
             if !ext.starts_with('.') || ext.len() < 2 {
-                return fail(format!("the fileExtension {ext:?} must start with a dot, like \".pdf\""));
+                return fail(format!(
+                    "the fileExtension {ext:?} must start with a dot, like \".pdf\""
+                ));
             }
             if ext.contains(['/', '\\', ' ']) {
-                return fail(format!("the fileExtension {ext:?} contains a character a file extension cannot have"));
+                return fail(format!(
+                    "the fileExtension {ext:?} contains a character a file extension cannot have"
+                ));
             }
         }
         let mut seen: Vec<String> = Vec::with_capacity(self.metadata.len());
@@ -265,11 +274,15 @@ impl Document {
                 ));
             }
             if seen.contains(&lower) {
-                return fail(format!("the metadata key {key:?} appears twice (keys are case-insensitive)"));
+                return fail(format!(
+                    "the metadata key {key:?} appears twice (keys are case-insensitive)"
+                ));
             }
             if let MetadataValue::Double(f) = value {
                 if !f.is_finite() {
-                    return fail(format!("the metadata key {key:?} has a value that is not a finite number"));
+                    return fail(format!(
+                        "the metadata key {key:?} has a value that is not a finite number"
+                    ));
                 }
             }
             seen.push(lower);
@@ -296,7 +309,10 @@ impl Document {
         use serde_json::Value;
         let mut m = serde_json::Map::new();
         m.insert("documentId".into(), Value::String(self.id.clone()));
-        m.insert("permanentid".into(), Value::String(self.effective_permanent_id()));
+        m.insert(
+            "permanentid".into(),
+            Value::String(self.effective_permanent_id()),
+        );
         let mut opt = |k: &str, v: &Option<String>| {
             if let Some(v) = v {
                 m.insert(k.into(), Value::String(v.clone()));
@@ -314,7 +330,10 @@ impl Document {
             m.insert("modifiedDate".into(), Value::String(format_date(d)));
         }
         if let Some(p) = &self.permissions {
-            m.insert("permissions".into(), serde_json::to_value(p).unwrap_or(Value::Array(vec![])));
+            m.insert(
+                "permissions".into(),
+                serde_json::to_value(p).unwrap_or(Value::Array(vec![])),
+            );
         }
         for (k, v) in &self.metadata {
             m.insert(k.clone(), v.to_json());
@@ -394,7 +413,11 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
 /// The `file:///` URI of an absolute path written in Unix (`/srv/a b.pdf`) or Windows
 /// (`C:\share\a b.pdf`, `\\server\share\a.pdf`) form. Pure: works for either form on any OS.
 pub fn file_uri(path: &str) -> Result<String, Error> {
-    let bad = || Error::invalid_input(format!("the path {path:?} is not absolute; give the full path of the file"));
+    let bad = || {
+        Error::invalid_input(format!(
+            "the path {path:?} is not absolute; give the full path of the file"
+        ))
+    };
     let bytes = path.as_bytes();
     let encode = |segments: &mut dyn Iterator<Item = &str>| -> String {
         segments
@@ -402,20 +425,31 @@ pub fn file_uri(path: &str) -> Result<String, Error> {
             .collect::<Vec<_>>()
             .join("/")
     };
-    if bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && (bytes[2] == b'\\' || bytes[2] == b'/') {
+    if bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes[2] == b'\\' || bytes[2] == b'/')
+    {
         // Windows drive path: C:\share\a b.pdf -> file:///C:/share/a%20b.pdf
         let drive = (bytes[0] as char).to_ascii_uppercase();
         let rest = &path[3..];
         let mut segments = rest.split(['\\', '/']);
         return Ok(format!("file:///{drive}:/{}", encode(&mut segments)));
     }
-    if let Some(unc) = path.strip_prefix("\\\\").or_else(|| path.strip_prefix("//")) {
+    if let Some(unc) = path
+        .strip_prefix("\\\\")
+        .or_else(|| path.strip_prefix("//"))
+    {
         // UNC path: \\server\share\a.pdf -> file://server/share/a.pdf
         let mut parts = unc.splitn(2, ['\\', '/']);
         let server = parts.next().filter(|s| !s.is_empty()).ok_or_else(bad)?;
         let rest = parts.next().unwrap_or("");
         let mut segments = rest.split(['\\', '/']);
-        return Ok(format!("file://{}/{}", server.to_ascii_lowercase(), encode(&mut segments)));
+        return Ok(format!(
+            "file://{}/{}",
+            server.to_ascii_lowercase(),
+            encode(&mut segments)
+        ));
     }
     if let Some(rest) = path.strip_prefix('/') {
         let mut segments = rest.split('/');
@@ -434,7 +468,10 @@ pub fn file_uri_from_path(path: &Path) -> Result<String, Error> {
                 use std::os::unix::ffi::OsStrExt;
                 let raw = path.as_os_str().as_bytes();
                 if raw.first() != Some(&b'/') {
-                    return Err(Error::invalid_input(format!("the path {} is not absolute", path.display())));
+                    return Err(Error::invalid_input(format!(
+                        "the path {} is not absolute",
+                        path.display()
+                    )));
                 }
                 let segments: Vec<String> = raw[1..]
                     .split(|b| *b == b'/')
@@ -444,7 +481,10 @@ pub fn file_uri_from_path(path: &Path) -> Result<String, Error> {
             }
             #[cfg(not(unix))]
             {
-                Err(Error::invalid_input(format!("the path {} is not valid Unicode", path.display())))
+                Err(Error::invalid_input(format!(
+                    "the path {} is not valid Unicode",
+                    path.display()
+                )))
             }
         }
     }
@@ -458,8 +498,14 @@ mod tests {
 
     #[test]
     fn permanent_id_matches_coveo_clients() {
-        assert_eq!(permanent_id("https://foo.com"), "aa2e0510b66edff7f05e2b30d4f1b3a4b5481c06b69f41751c54675c5afb");
-        assert_eq!(permanent_id("http://some.url"), "427e281a23a7766e03c22fb60649b171cabc701b6e49f1323c4cbbe597f1");
+        assert_eq!(
+            permanent_id("https://foo.com"),
+            "aa2e0510b66edff7f05e2b30d4f1b3a4b5481c06b69f41751c54675c5afb"
+        );
+        assert_eq!(
+            permanent_id("http://some.url"),
+            "427e281a23a7766e03c22fb60649b171cabc701b6e49f1323c4cbbe597f1"
+        );
     }
 
     #[test]
@@ -505,7 +551,16 @@ mod tests {
 
     #[test]
     fn reserved_names_in_any_case() {
-        for key in ["title", "TITLE", "DocumentId", "permanentId", "data", "compressionType", "FILEEXTENSION", "orderingid"] {
+        for key in [
+            "title",
+            "TITLE",
+            "DocumentId",
+            "permanentId",
+            "data",
+            "compressionType",
+            "FILEEXTENSION",
+            "orderingid",
+        ] {
             let e = err(Document::new("https://x/1").metadata(key, "v"));
             assert!(e.contains("reserved"), "{key}: {e}");
         }
@@ -517,28 +572,52 @@ mod tests {
             let e = err(Document::new("https://x/1").metadata(key, "v"));
             assert!(e.contains("not a valid field name"), "{key}: {e}");
         }
-        Document::new("https://x/1").metadata("MyField_2", "v").validate().unwrap();
+        Document::new("https://x/1")
+            .metadata("MyField_2", "v")
+            .validate()
+            .unwrap();
     }
 
     #[test]
     fn duplicate_keys_in_any_case() {
-        let e = err(Document::new("https://x/1").metadata("dept", "a").metadata("DEPT", "b"));
+        let e = err(Document::new("https://x/1")
+            .metadata("dept", "a")
+            .metadata("DEPT", "b"));
         assert!(e.contains("twice"), "{e}");
     }
 
     #[test]
     fn file_extension_needs_dot() {
-        assert!(err(Document::new("https://x/1").file_extension("pdf")).contains("must start with a dot"));
-        assert!(err(Document::new("https://x/1").file_extension(".")).contains("must start with a dot"));
-        Document::new("https://x/1").file_extension(".pdf").validate().unwrap();
+        assert!(err(Document::new("https://x/1").file_extension("pdf"))
+            .contains("must start with a dot"));
+        assert!(
+            err(Document::new("https://x/1").file_extension(".")).contains("must start with a dot")
+        );
+        Document::new("https://x/1")
+            .file_extension(".pdf")
+            .validate()
+            .unwrap();
     }
 
     #[test]
     fn document_id_must_be_uri() {
-        for id in ["not a uri", "C:\\share\\a.pdf", "/srv/a.txt", "", "relative/x", "file:///", " https://x/1"] {
+        for id in [
+            "not a uri",
+            "C:\\share\\a.pdf",
+            "/srv/a.txt",
+            "",
+            "relative/x",
+            "file:///",
+            " https://x/1",
+        ] {
             assert!(err(Document::new(id)).contains("must be a URI"), "{id}");
         }
-        for id in ["https://x.com", "file:///srv/a.txt", "file://server/share/a.pdf", "mailto:a@b.c"] {
+        for id in [
+            "https://x.com",
+            "file:///srv/a.txt",
+            "file://server/share/a.pdf",
+            "mailto:a@b.c",
+        ] {
             Document::new(id).validate().unwrap();
         }
     }
@@ -552,10 +631,15 @@ mod tests {
     fn too_many_permissions() {
         let set = PermissionSet {
             allow_anonymous: false,
-            allowed_permissions: (0..5001).map(|i| PermissionIdentity::user(format!("u{i}"))).collect(),
+            allowed_permissions: (0..5001)
+                .map(|i| PermissionIdentity::user(format!("u{i}")))
+                .collect(),
             denied_permissions: vec![],
         };
-        assert!(err(Document::new("https://x/1").permissions(PermissionModel::Simple(vec![set]))).contains("5000"));
+        assert!(
+            err(Document::new("https://x/1").permissions(PermissionModel::Simple(vec![set])))
+                .contains("5000")
+        );
     }
 
     #[test]

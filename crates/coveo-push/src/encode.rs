@@ -50,8 +50,16 @@ impl UploadSource {
 pub(crate) enum EncodedContent {
     None,
     Data(String),
-    Inline { base64: String, compression: CompressionType },
-    Container { source: UploadSource, len: u64, compression: CompressionType, display: String },
+    Inline {
+        base64: String,
+        compression: CompressionType,
+    },
+    Container {
+        source: UploadSource,
+        len: u64,
+        compression: CompressionType,
+        display: String,
+    },
 }
 
 /// An item ready for the wire: its JSON fields (without content) and its content.
@@ -72,15 +80,27 @@ impl EncodedItem {
             EncodedContent::Data(d) => {
                 m.insert("data".into(), Value::String(d.clone()));
             }
-            EncodedContent::Inline { base64, compression } => {
+            EncodedContent::Inline {
+                base64,
+                compression,
+            } => {
                 m.insert("compressedBinaryData".into(), Value::String(base64.clone()));
-                m.insert("compressionType".into(), Value::String(compression.as_str().into()));
+                m.insert(
+                    "compressionType".into(),
+                    Value::String(compression.as_str().into()),
+                );
             }
             EncodedContent::Container { compression, .. } => {
                 if let Some(id) = file_id {
-                    m.insert("compressedBinaryDataFileId".into(), Value::String(id.into()));
+                    m.insert(
+                        "compressedBinaryDataFileId".into(),
+                        Value::String(id.into()),
+                    );
                 }
-                m.insert("compressionType".into(), Value::String(compression.as_str().into()));
+                m.insert(
+                    "compressionType".into(),
+                    Value::String(compression.as_str().into()),
+                );
             }
         }
         serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
@@ -96,9 +116,8 @@ impl EncodedItem {
 
     pub(crate) fn compression(&self) -> Option<CompressionType> {
         match &self.content {
-            EncodedContent::Inline { compression, .. } | EncodedContent::Container { compression, .. } => {
-                Some(*compression)
-            }
+            EncodedContent::Inline { compression, .. }
+            | EncodedContent::Container { compression, .. } => Some(*compression),
             _ => None,
         }
     }
@@ -127,7 +146,10 @@ pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem
         .file_extension
         .clone()
         .or_else(|| match &doc.content {
-            Content::File(p) => p.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")),
+            Content::File(p) => p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(|e| format!(".{e}")),
             _ => None,
         })
         .unwrap_or_default();
@@ -138,7 +160,9 @@ pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem
     });
     let content = match &doc.content {
         Content::None => EncodedContent::None,
-        Content::Text(t) if t.len() as u64 <= MAX_INLINE_CONTENT_BYTES => EncodedContent::Data(t.clone()),
+        Content::Text(t) if t.len() as u64 <= MAX_INLINE_CONTENT_BYTES => {
+            EncodedContent::Data(t.clone())
+        }
         Content::Text(t) => {
             let ty = doc.compression.unwrap_or(opts.compression);
             encode_bytes(t.as_bytes(), ty, opts, &doc.id)?
@@ -146,7 +170,11 @@ pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem
         Content::Bytes(b) => encode_bytes(b, compression, opts, &doc.id)?,
         Content::File(path) => encode_file(path, compression, opts)?,
     };
-    Ok(EncodedItem { id: doc.id.clone(), fields: doc.fields_json(), content })
+    Ok(EncodedItem {
+        id: doc.id.clone(),
+        fields: doc.fields_json(),
+        content,
+    })
 }
 
 fn too_large(what: &str, len: u64) -> Error {
@@ -156,11 +184,19 @@ fn too_large(what: &str, len: u64) -> Error {
     ))
 }
 
-fn encode_bytes(bytes: &[u8], ty: CompressionType, opts: &EncodeOptions, id: &str) -> Result<EncodedContent, Error> {
+fn encode_bytes(
+    bytes: &[u8],
+    ty: CompressionType,
+    opts: &EncodeOptions,
+    id: &str,
+) -> Result<EncodedContent, Error> {
     let compressed = compress(bytes, ty, opts.level);
     let len = compressed.len() as u64;
     if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
-        return Ok(EncodedContent::Inline { base64: b64(&compressed), compression: ty });
+        return Ok(EncodedContent::Inline {
+            base64: b64(&compressed),
+            compression: ty,
+        });
     }
     if len > MAX_CONTAINER_BYTES {
         return Err(too_large(&format!("the content of item {id:?}"), len));
@@ -173,7 +209,11 @@ fn encode_bytes(bytes: &[u8], ty: CompressionType, opts: &EncodeOptions, id: &st
     })
 }
 
-fn encode_file(path: &Path, ty: CompressionType, opts: &EncodeOptions) -> Result<EncodedContent, Error> {
+fn encode_file(
+    path: &Path,
+    ty: CompressionType,
+    opts: &EncodeOptions,
+) -> Result<EncodedContent, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::local_file(path, e))?;
     if !meta.is_file() {
         return Err(Error::local_file(
@@ -186,12 +226,20 @@ fn encode_file(path: &Path, ty: CompressionType, opts: &EncodeOptions) -> Result
     if ty == CompressionType::Uncompressed {
         if base64_len(size) <= MAX_INLINE_CONTENT_BYTES {
             let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
-            return Ok(EncodedContent::Inline { base64: b64(&bytes), compression: ty });
+            return Ok(EncodedContent::Inline {
+                base64: b64(&bytes),
+                compression: ty,
+            });
         }
         if size > MAX_CONTAINER_BYTES {
             return Err(too_large(&format!("the file {display}"), size));
         }
-        return Ok(EncodedContent::Container { source: UploadSource::Path(path.to_path_buf()), len: size, compression: ty, display });
+        return Ok(EncodedContent::Container {
+            source: UploadSource::Path(path.to_path_buf()),
+            len: size,
+            compression: ty,
+            display,
+        });
     }
     if size <= IN_MEMORY_COMPRESSION_MAX {
         let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
@@ -206,14 +254,29 @@ fn encode_file(path: &Path, ty: CompressionType, opts: &EncodeOptions) -> Result
         None => tempfile::NamedTempFile::new(),
     }
     .map_err(|e| {
-        Error::new(crate::ErrorKind::LocalFile { path: path.to_path_buf() }, "compress file", format!("cannot create a temp file to compress {display}: {e}"))
+        Error::new(
+            crate::ErrorKind::LocalFile {
+                path: path.to_path_buf(),
+            },
+            "compress file",
+            format!("cannot create a temp file to compress {display}: {e}"),
+        )
     })?;
     let (file, temp_path) = temp.into_parts();
-    let reader = BufReader::with_capacity(256 * 1024, File::open(path).map_err(|e| Error::local_file(path, e))?);
+    let reader = BufReader::with_capacity(
+        256 * 1024,
+        File::open(path).map_err(|e| Error::local_file(path, e))?,
+    );
     let writer = BufWriter::with_capacity(256 * 1024, file);
-    let (_, writer) = compress_stream(reader, writer, ty, opts.level).map_err(|e| Error::local_file(path, e))?;
-    let file = writer.into_inner().map_err(|e| Error::local_file(path, e.into_error()))?;
-    let len = file.metadata().map_err(|e| Error::local_file(path, e))?.len();
+    let (_, writer) =
+        compress_stream(reader, writer, ty, opts.level).map_err(|e| Error::local_file(path, e))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| Error::local_file(path, e.into_error()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::local_file(path, e))?
+        .len();
     drop(file);
     if len > MAX_CONTAINER_BYTES {
         return Err(too_large(&format!("the file {display}"), len));
@@ -223,9 +286,17 @@ fn encode_file(path: &Path, ty: CompressionType, opts: &EncodeOptions) -> Result
         File::open(&temp_path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(|e| Error::local_file(path, e))?;
-        return Ok(EncodedContent::Inline { base64: b64(&bytes), compression: ty });
+        return Ok(EncodedContent::Inline {
+            base64: b64(&bytes),
+            compression: ty,
+        });
     }
-    Ok(EncodedContent::Container { source: UploadSource::Temp(Arc::new(temp_path)), len, compression: ty, display })
+    Ok(EncodedContent::Container {
+        source: UploadSource::Temp(Arc::new(temp_path)),
+        len,
+        compression: ty,
+        display,
+    })
 }
 
 #[cfg(test)]
@@ -234,7 +305,11 @@ mod tests {
     use std::io::Write;
 
     fn opts() -> EncodeOptions {
-        EncodeOptions { compression: CompressionType::Zlib, level: 1, temp_dir: None }
+        EncodeOptions {
+            compression: CompressionType::Zlib,
+            level: 1,
+            temp_dir: None,
+        }
     }
 
     #[test]
@@ -247,24 +322,39 @@ mod tests {
 
     #[test]
     fn bytes_are_zlib_base64() {
-        let item = encode(&Document::new("https://x/1").bytes(b"abcabcabc".to_vec()), &opts()).unwrap();
+        let item = encode(
+            &Document::new("https://x/1").bytes(b"abcabcabc".to_vec()),
+            &opts(),
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.to_json(None)).unwrap();
         assert_eq!(v["compressionType"], "ZLIB");
-        let raw = base64::engine::general_purpose::STANDARD.decode(v["compressedBinaryData"].as_str().unwrap()).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(v["compressedBinaryData"].as_str().unwrap())
+            .unwrap();
         let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
+        flate2::read::ZlibDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"abcabcabc");
     }
 
     #[test]
     fn already_compressed_is_sent_uncompressed() {
-        let doc = Document::new("https://x/a.png").file_extension(".png").bytes(vec![1, 2, 3]);
+        let doc = Document::new("https://x/a.png")
+            .file_extension(".png")
+            .bytes(vec![1, 2, 3]);
         let item = encode(&doc, &opts()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.to_json(None)).unwrap();
         assert_eq!(v["compressionType"], "UNCOMPRESSED");
         assert_eq!(v["compressedBinaryData"], "AQID");
-        let gz = Document::new("https://x/a.bin").bytes(vec![1, 2, 3]).compression(CompressionType::Gzip);
-        assert_eq!(encode(&gz, &opts()).unwrap().compression(), Some(CompressionType::Gzip));
+        let gz = Document::new("https://x/a.bin")
+            .bytes(vec![1, 2, 3])
+            .compression(CompressionType::Gzip);
+        assert_eq!(
+            encode(&gz, &opts()).unwrap().compression(),
+            Some(CompressionType::Gzip)
+        );
     }
 
     #[test]
@@ -285,10 +375,18 @@ mod tests {
             f.write_all(&buf).unwrap();
         }
         drop(f);
-        let o = EncodeOptions { temp_dir: Some(dir.path().to_path_buf()), ..opts() };
+        let o = EncodeOptions {
+            temp_dir: Some(dir.path().to_path_buf()),
+            ..opts()
+        };
         let item = encode(&Document::from_path(&path).unwrap(), &o).unwrap();
         match &item.content {
-            EncodedContent::Container { source: UploadSource::Temp(t), len, compression, .. } => {
+            EncodedContent::Container {
+                source: UploadSource::Temp(t),
+                len,
+                compression,
+                ..
+            } => {
                 assert_eq!(*compression, CompressionType::Zlib);
                 assert_eq!(std::fs::metadata(&**t).unwrap().len(), *len);
             }
@@ -301,7 +399,11 @@ mod tests {
 
     #[test]
     fn missing_file_names_it() {
-        let e = encode(&Document::new("https://x/1").file("/nonexistent/dir/x.pdf"), &opts()).unwrap_err();
+        let e = encode(
+            &Document::new("https://x/1").file("/nonexistent/dir/x.pdf"),
+            &opts(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/dir/x.pdf"), "{e}");
         assert!(matches!(e.kind(), crate::ErrorKind::LocalFile { .. }));
     }

@@ -23,7 +23,10 @@ pub enum ErrorKind {
     /// 413: a request or file container is larger than the service accepts.
     PayloadTooLarge,
     /// 400/412/415...: the service refused the request as written.
-    Rejected { error_code: Option<String>, message: String },
+    Rejected {
+        error_code: Option<String>,
+        message: String,
+    },
     /// The organization reached a daily or total item limit (TOO_MANY_DOCUMENTS_DAILY,
     /// DOCUMENT_LIMIT_EXCEEDED).
     QuotaReached { error_code: String },
@@ -63,8 +66,18 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, operation: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind, operation: operation.into(), status: None, detail: detail.into(), source: None }
+    pub(crate) fn new(
+        kind: ErrorKind,
+        operation: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            operation: operation.into(),
+            status: None,
+            detail: detail.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn invalid_input(detail: impl Into<String>) -> Self {
@@ -73,7 +86,14 @@ impl Error {
 
     pub(crate) fn local_file(path: &Path, err: std::io::Error) -> Self {
         let detail = format!("cannot read {}: {err}", path.display());
-        Self::new(ErrorKind::LocalFile { path: path.to_path_buf() }, "read file", detail).with_source(err)
+        Self::new(
+            ErrorKind::LocalFile {
+                path: path.to_path_buf(),
+            },
+            "read file",
+            detail,
+        )
+        .with_source(err)
     }
 
     pub(crate) fn with_status(mut self, status: u16) -> Self {
@@ -81,7 +101,10 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         self.source = Some(Box::new(source));
         self
     }
@@ -107,7 +130,12 @@ impl Error {
 
     /// From an HTTP response that is not a success. `body` is Coveo's JSON
     /// `{"errorCode","message"}` when it sent one.
-    pub(crate) fn from_response(operation: &str, status: u16, retry_after: Option<Duration>, body: &str) -> Self {
+    pub(crate) fn from_response(
+        operation: &str,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &str,
+    ) -> Self {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Body {
@@ -123,20 +151,35 @@ impl Error {
         let code = error_code.as_deref().unwrap_or("");
         let kind = match (status, code) {
             (_, "TOO_MANY_DOCUMENTS_DAILY" | "DOCUMENT_LIMIT_EXCEEDED") => {
-                ErrorKind::QuotaReached { error_code: code.to_string() }
+                ErrorKind::QuotaReached {
+                    error_code: code.to_string(),
+                }
             }
             (401, _) => ErrorKind::Unauthorized,
             (403, _) => ErrorKind::Forbidden,
-            (404, "ORGANIZATION_NOT_FOUND") => ErrorKind::NotFound { target: NotFoundTarget::Organization },
-            (404, c) if c.contains("SOURCE") => ErrorKind::NotFound { target: NotFoundTarget::Source },
-            (404, c) if c.contains("PROVIDER") => ErrorKind::NotFound { target: NotFoundTarget::Provider },
-            (404, _) => ErrorKind::NotFound { target: NotFoundTarget::Other },
-            (412, "SOURCE_DOES_NOT_EXIST") => ErrorKind::NotFound { target: NotFoundTarget::Source },
+            (404, "ORGANIZATION_NOT_FOUND") => ErrorKind::NotFound {
+                target: NotFoundTarget::Organization,
+            },
+            (404, c) if c.contains("SOURCE") => ErrorKind::NotFound {
+                target: NotFoundTarget::Source,
+            },
+            (404, c) if c.contains("PROVIDER") => ErrorKind::NotFound {
+                target: NotFoundTarget::Provider,
+            },
+            (404, _) => ErrorKind::NotFound {
+                target: NotFoundTarget::Other,
+            },
+            (412, "SOURCE_DOES_NOT_EXIST") => ErrorKind::NotFound {
+                target: NotFoundTarget::Source,
+            },
             (408, _) => ErrorKind::ServerError { status },
             (413, _) => ErrorKind::PayloadTooLarge,
             (429, _) => ErrorKind::Throttled { retry_after },
             (500..=599, _) => ErrorKind::ServerError { status },
-            _ => ErrorKind::Rejected { error_code: error_code.clone(), message: message.clone() },
+            _ => ErrorKind::Rejected {
+                error_code: error_code.clone(),
+                message: message.clone(),
+            },
         };
         let detail = match &error_code {
             Some(c) if !message.is_empty() => format!("HTTP {status} {c}: {message}"),
@@ -149,7 +192,13 @@ impl Error {
 
     /// A copy without the underlying source error (which is not `Clone`).
     pub fn duplicate(&self) -> Error {
-        Self { kind: self.kind.clone(), operation: self.operation.clone(), status: self.status, detail: self.detail.clone(), source: None }
+        Self {
+            kind: self.kind.clone(),
+            operation: self.operation.clone(),
+            status: self.status,
+            detail: self.detail.clone(),
+            source: None,
+        }
     }
 
     pub fn kind(&self) -> &ErrorKind {
@@ -219,7 +268,10 @@ impl Error {
 impl ErrorKind {
     /// Whether trying the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Throttled { .. } | Self::ServerError { .. } | Self::Transport { .. })
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::ServerError { .. } | Self::Transport { .. }
+        )
     }
 }
 
@@ -231,7 +283,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -262,38 +316,71 @@ mod tests {
     use super::*;
 
     fn kind(status: u16, body: &str) -> ErrorKind {
-        Error::from_response("op", status, None, body).kind().clone()
+        Error::from_response("op", status, None, body)
+            .kind()
+            .clone()
     }
 
     #[test]
     fn classification_by_meaning() {
-        assert_eq!(kind(401, r#"{"errorCode":"INVALID_TOKEN","message":"bad"}"#), ErrorKind::Unauthorized);
+        assert_eq!(
+            kind(401, r#"{"errorCode":"INVALID_TOKEN","message":"bad"}"#),
+            ErrorKind::Unauthorized
+        );
         assert_eq!(kind(403, ""), ErrorKind::Forbidden);
         assert_eq!(
-            kind(404, r#"{"errorCode":"ORGANIZATION_NOT_FOUND","message":"x"}"#),
-            ErrorKind::NotFound { target: NotFoundTarget::Organization }
+            kind(
+                404,
+                r#"{"errorCode":"ORGANIZATION_NOT_FOUND","message":"x"}"#
+            ),
+            ErrorKind::NotFound {
+                target: NotFoundTarget::Organization
+            }
         );
         assert_eq!(
-            kind(412, r#"{"errorCode":"SOURCE_DOES_NOT_EXIST","message":"x"}"#),
-            ErrorKind::NotFound { target: NotFoundTarget::Source }
+            kind(
+                412,
+                r#"{"errorCode":"SOURCE_DOES_NOT_EXIST","message":"x"}"#
+            ),
+            ErrorKind::NotFound {
+                target: NotFoundTarget::Source
+            }
         );
         assert_eq!(kind(413, ""), ErrorKind::PayloadTooLarge);
         assert_eq!(
-            kind(429, r#"{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"x"}"#),
-            ErrorKind::QuotaReached { error_code: "TOO_MANY_DOCUMENTS_DAILY".into() }
+            kind(
+                429,
+                r#"{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"x"}"#
+            ),
+            ErrorKind::QuotaReached {
+                error_code: "TOO_MANY_DOCUMENTS_DAILY".into()
+            }
         );
         assert_eq!(
-            kind(412, r#"{"errorCode":"DOCUMENT_LIMIT_EXCEEDED","message":"x"}"#),
-            ErrorKind::QuotaReached { error_code: "DOCUMENT_LIMIT_EXCEEDED".into() }
+            kind(
+                412,
+                r#"{"errorCode":"DOCUMENT_LIMIT_EXCEEDED","message":"x"}"#
+            ),
+            ErrorKind::QuotaReached {
+                error_code: "DOCUMENT_LIMIT_EXCEEDED".into()
+            }
         );
         assert_eq!(
             kind(400, r#"{"errorCode":"INVALID_JSON","message":"dup key"}"#),
-            ErrorKind::Rejected { error_code: Some("INVALID_JSON".into()), message: "dup key".into() }
+            ErrorKind::Rejected {
+                error_code: Some("INVALID_JSON".into()),
+                message: "dup key".into()
+            }
         );
         assert_eq!(kind(503, "<html>"), ErrorKind::ServerError { status: 503 });
         assert_eq!(kind(408, ""), ErrorKind::ServerError { status: 408 });
         let throttled = Error::from_response("op", 429, Some(Duration::from_secs(7)), "");
-        assert_eq!(throttled.kind(), &ErrorKind::Throttled { retry_after: Some(Duration::from_secs(7)) });
+        assert_eq!(
+            throttled.kind(),
+            &ErrorKind::Throttled {
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
         assert!(throttled.is_retryable());
         assert!(throttled.explanation().contains("7 seconds"));
         assert!(!Error::from_response("op", 401, None, "").is_retryable());
@@ -301,8 +388,16 @@ mod tests {
 
     #[test]
     fn display_names_operation_and_code() {
-        let e = Error::from_response("add item https://x", 400, None, r#"{"errorCode":"INVALID_JSON","message":"bad"}"#);
-        assert_eq!(e.to_string(), "add item https://x: HTTP 400 INVALID_JSON: bad");
+        let e = Error::from_response(
+            "add item https://x",
+            400,
+            None,
+            r#"{"errorCode":"INVALID_JSON","message":"bad"}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "add item https://x: HTTP 400 INVALID_JSON: bad"
+        );
         assert_eq!(e.code(), "rejected");
         assert!(e.explanation().ends_with('.'));
     }
@@ -312,11 +407,18 @@ mod tests {
         let kinds = [
             ErrorKind::Unauthorized,
             ErrorKind::Forbidden,
-            ErrorKind::NotFound { target: NotFoundTarget::Source },
+            ErrorKind::NotFound {
+                target: NotFoundTarget::Source,
+            },
             ErrorKind::Throttled { retry_after: None },
             ErrorKind::PayloadTooLarge,
-            ErrorKind::Rejected { error_code: None, message: "m".into() },
-            ErrorKind::QuotaReached { error_code: "X".into() },
+            ErrorKind::Rejected {
+                error_code: None,
+                message: "m".into(),
+            },
+            ErrorKind::QuotaReached {
+                error_code: "X".into(),
+            },
             ErrorKind::ServerError { status: 500 },
             ErrorKind::Transport { timed_out: false },
             ErrorKind::InvalidInput,

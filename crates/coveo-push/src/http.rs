@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+};
 use reqwest::Method;
 
 use crate::config::{ClientConfig, ProxyConfig};
@@ -32,12 +34,20 @@ pub(crate) fn build_http(config: &ClientConfig) -> Result<reqwest::Client, Error
         ProxyConfig::Direct => builder = builder.no_proxy(),
         ProxyConfig::Explicit { url, no_proxy } => {
             let proxy = reqwest::Proxy::all(url.as_str())
-                .map_err(|e| Error::invalid_input(format!("the proxy URL {url:?} is not valid ({e})")))?
+                .map_err(|e| {
+                    Error::invalid_input(format!("the proxy URL {url:?} is not valid ({e})"))
+                })?
                 .no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
             builder = builder.proxy(proxy);
         }
     }
-    builder.build().map_err(|e| Error::new(ErrorKind::Transport { timed_out: false }, "start HTTP client", e.to_string()))
+    builder.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Transport { timed_out: false },
+            "start HTTP client",
+            e.to_string(),
+        )
+    })
 }
 
 /// A request body.
@@ -47,7 +57,10 @@ pub(crate) enum Body {
     /// JSON, sent with `Content-Type: application/json`.
     Json(Bytes),
     /// An upload of known length; headers come from the request.
-    Upload { source: UploadSource, len: u64 },
+    Upload {
+        source: UploadSource,
+        len: u64,
+    },
 }
 
 /// One logical request (retried as a whole).
@@ -116,7 +129,9 @@ impl Response {
     pub(crate) fn json<T: serde::de::DeserializeOwned>(&self, operation: &str) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| {
             Error::new(
-                ErrorKind::ServerError { status: self.status },
+                ErrorKind::ServerError {
+                    status: self.status,
+                },
                 operation,
                 format!("the answer was not the JSON expected ({e})"),
             )
@@ -148,10 +163,16 @@ pub(crate) async fn send(
             return Err(err);
         }
         let wait = match err.kind() {
-            ErrorKind::Throttled { retry_after: Some(d) } => *d,
+            ErrorKind::Throttled {
+                retry_after: Some(d),
+            } => *d,
             _ => policy.backoff(attempt - 1),
         };
-        let elapsed = policy.clock.now().duration_since(started).unwrap_or(Duration::ZERO);
+        let elapsed = policy
+            .clock
+            .now()
+            .duration_since(started)
+            .unwrap_or(Duration::ZERO);
         if elapsed + wait > policy.max_elapsed {
             return Err(err);
         }
@@ -181,7 +202,11 @@ impl AttemptError {
     }
 }
 
-async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request) -> Result<Response, AttemptError> {
+async fn send_once(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    req: &Request,
+) -> Result<Response, AttemptError> {
     let op = req.operation.as_str();
     let mut builder = http.request(req.method.clone(), &req.url);
     if !req.query.is_empty() {
@@ -189,19 +214,33 @@ async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request)
     }
     let mut headers = HeaderMap::new();
     if req.auth {
-        let value = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose())).map_err(|_| AttemptError {
-            error: Error::invalid_input("the API key contains characters that cannot be sent in a header"),
-            connect_failed: false,
-        })?;
+        let value = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose())).map_err(
+            |_| AttemptError {
+                error: Error::invalid_input(
+                    "the API key contains characters that cannot be sent in a header",
+                ),
+                connect_failed: false,
+            },
+        )?;
         let mut value = value;
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
     }
     for (k, v) in &req.headers {
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) else {
             return Err(AttemptError {
-                error: Error::new(ErrorKind::ServerError { status: 200 }, op, format!("the service asked for an invalid header {k:?}")),
+                error: Error::new(
+                    ErrorKind::ServerError { status: 200 },
+                    op,
+                    format!("the service asked for an invalid header {k:?}"),
+                ),
                 connect_failed: false,
             });
         };
@@ -219,11 +258,14 @@ async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request)
                 UploadSource::Memory(bytes) => builder = builder.body(bytes.clone()),
                 other => {
                     let path = other.path().map(|p| p.to_path_buf()).unwrap_or_default();
-                    let file = tokio::fs::File::open(&path).await.map_err(|e| AttemptError {
-                        error: Error::local_file(&path, e).with_operation(op),
-                        connect_failed: false,
-                    })?;
-                    let stream = tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK_BYTES);
+                    let file = tokio::fs::File::open(&path)
+                        .await
+                        .map_err(|e| AttemptError {
+                            error: Error::local_file(&path, e).with_operation(op),
+                            connect_failed: false,
+                        })?;
+                    let stream =
+                        tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK_BYTES);
                     builder = builder.body(reqwest::Body::wrap_stream(stream));
                 }
             }
@@ -234,7 +276,10 @@ async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request)
     }
     let response = builder.headers(headers).send().await.map_err(|e| {
         let connect_failed = e.is_connect();
-        AttemptError { error: Error::transport(op, e), connect_failed }
+        AttemptError {
+            error: Error::transport(op, e),
+            connect_failed,
+        }
     })?;
     let status = response.status().as_u16();
     let retry_after = response
@@ -242,10 +287,16 @@ async fn send_once(http: &reqwest::Client, config: &ClientConfig, req: &Request)
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, config.retry.clock.now()));
-    let body = response.bytes().await.map_err(|e| AttemptError { error: Error::transport(op, e), connect_failed: false })?;
+    let body = response.bytes().await.map_err(|e| AttemptError {
+        error: Error::transport(op, e),
+        connect_failed: false,
+    })?;
     if (200..300).contains(&status) {
         return Ok(Response { status, body });
     }
     let text = String::from_utf8_lossy(&body);
-    Err(AttemptError { error: Error::from_response(op, status, retry_after, &text), connect_failed: false })
+    Err(AttemptError {
+        error: Error::from_response(op, status, retry_after, &text),
+        connect_failed: false,
+    })
 }

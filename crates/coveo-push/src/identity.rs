@@ -20,7 +20,11 @@ pub struct IdentityBody {
 
 impl IdentityBody {
     pub fn new(identity: Identity) -> Self {
-        Self { identity, members: Vec::new(), well_knowns: Vec::new() }
+        Self {
+            identity,
+            members: Vec::new(),
+            well_knowns: Vec::new(),
+        }
     }
     pub fn members(mut self, members: Vec<Identity>) -> Self {
         self.members = members;
@@ -51,7 +55,9 @@ impl Mapping {
     pub fn user(name: impl Into<String>, provider: Option<String>) -> Self {
         Self {
             name: name.into(),
-            identity_type: permissions::IdentityType::User.as_identity_str().to_string(),
+            identity_type: permissions::IdentityType::User
+                .as_identity_str()
+                .to_string(),
             provider,
             additional_info: BTreeMap::new(),
         }

@@ -22,26 +22,35 @@ mod identity;
 mod progress;
 mod retry;
 
-pub use batcher::{BatchProblem, Batcher, BatcherConfig, BatchSummary, DEFAULT_MAX_BATCH_BYTES, DEFAULT_UPLOADS_IN_FLIGHT};
-pub use client::{
-    DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient, SourceInfo, SourceStatus, SourceVisibility,
-    StreamResult, FIELD_CREATE_BATCH, FIELD_LIST_PAGE,
+pub use batcher::{
+    BatchProblem, BatchSummary, Batcher, BatcherConfig, DEFAULT_MAX_BATCH_BYTES,
+    DEFAULT_UPLOADS_IN_FLIGHT,
 };
-pub use compression::{compress, is_already_compressed, CompressionType, ALREADY_COMPRESSED_EXTENSIONS, DEFAULT_COMPRESSION_LEVEL};
+pub use client::{
+    DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient, SourceInfo,
+    SourceStatus, SourceVisibility, StreamResult, FIELD_CREATE_BATCH, FIELD_LIST_PAGE,
+};
+pub use compression::{
+    compress, is_already_compressed, CompressionType, ALREADY_COMPRESSED_EXTENSIONS,
+    DEFAULT_COMPRESSION_LEVEL,
+};
 pub use config::{
-    ApiKey, ClientConfig, Endpoint, Environment, ProxyConfig, Region, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT,
-    DEFAULT_REQUEST_TIMEOUT,
+    ApiKey, ClientConfig, Endpoint, Environment, ProxyConfig, Region, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use document::{
-    file_uri, file_uri_from_path, format_date, is_valid_field_name, permanent_id, Content, Document, MetadataValue,
-    MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
+    file_uri, file_uri_from_path, format_date, is_valid_field_name, permanent_id, Content,
+    Document, MetadataValue, MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
 };
-pub use encode::{UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES, MAX_INLINE_CONTENT_BYTES};
+pub use encode::{
+    UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES, MAX_INLINE_CONTENT_BYTES,
+};
 pub use error::{Error, ErrorKind, NotFoundTarget};
 pub use identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody, Mapping};
+pub use permissions::{Identity, IdentityType, PermissionModel};
 pub use progress::{ProgressEvent, ProgressSink};
 pub use retry::{
-    parse_retry_after, Clock, FixedJitter, Jitter, ManualClock, RandomJitter, RetryPolicy, SystemClock,
-    DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED,
+    parse_retry_after, Clock, FixedJitter, Jitter, ManualClock, RandomJitter, RetryPolicy,
+    SystemClock, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_ELAPSED,
 };
-pub use permissions::{Identity, IdentityType, PermissionModel};

@@ -8,19 +8,41 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProgressEvent {
     /// A batch file is complete (not yet sent).
-    BatchBuilt { batch: u64, items: usize, deletes: usize, bytes: u64 },
+    BatchBuilt {
+        batch: u64,
+        items: usize,
+        deletes: usize,
+        bytes: u64,
+    },
     /// The batch file is in its file container (not yet accepted).
     BatchUploaded { batch: u64, bytes: u64 },
     /// The Push API accepted the batch (202): these items are queued for indexing.
     /// `ordering_id` is the one sent, or `None` when the service assigned its own (its
     /// receipt time in ms).
-    BatchAccepted { batch: u64, added: Vec<String>, deleted: Vec<String>, ordering_id: Option<u64>, bytes: u64 },
+    BatchAccepted {
+        batch: u64,
+        added: Vec<String>,
+        deleted: Vec<String>,
+        ordering_id: Option<u64>,
+        bytes: u64,
+    },
     /// The batch failed for good (after retries); its items were not accepted.
-    BatchFailed { batch: u64, added: Vec<String>, deleted: Vec<String>, code: &'static str, message: String },
+    BatchFailed {
+        batch: u64,
+        added: Vec<String>,
+        deleted: Vec<String>,
+        code: &'static str,
+        message: String,
+    },
     /// An item too large for a request went to its own file container.
     ItemContentUploaded { document_id: String, bytes: u64 },
     /// A request failed in a retryable way; the client waits `wait` before attempt `attempt`.
-    RetryWaiting { operation: String, attempt: u32, wait: Duration, reason: String },
+    RetryWaiting {
+        operation: String,
+        attempt: u32,
+        wait: Duration,
+        reason: String,
+    },
 }
 
 /// Where events go. Called from the task doing the work; must not block.

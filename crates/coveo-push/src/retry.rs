@@ -60,12 +60,20 @@ struct ManualState {
 
 impl ManualClock {
     pub fn new(start: SystemTime) -> Self {
-        Self { state: Arc::new(Mutex::new(ManualState { now: start, sleeps: Vec::new() })) }
+        Self {
+            state: Arc::new(Mutex::new(ManualState {
+                now: start,
+                sleeps: Vec::new(),
+            })),
+        }
     }
 
     /// Every wait requested so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.state.lock().map(|s| s.sleeps.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.sleeps.clone())
+            .unwrap_or_default()
     }
 
     pub fn advance(&self, by: Duration) {
@@ -77,7 +85,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        self.state.lock().map(|s| s.now).unwrap_or(SystemTime::UNIX_EPOCH)
+        self.state
+            .lock()
+            .map(|s| s.now)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         if let Ok(mut s) = self.state.lock() {
@@ -140,7 +151,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retry at all: every failure is returned at once.
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -157,7 +171,10 @@ impl RetryPolicy {
     /// Retry-After: full jitter over an exponentially growing, capped bound.
     pub fn backoff(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.min(30));
-        let bound = self.initial_backoff.saturating_mul(factor).min(self.max_backoff);
+        let bound = self
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff);
         bound.mul_f64(self.jitter.fraction())
     }
 }
@@ -168,7 +185,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let date = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let date =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let at = SystemTime::from(date);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -190,9 +208,18 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
@@ -201,7 +228,13 @@ mod tests {
         let c = ManualClock::new(SystemTime::UNIX_EPOCH);
         c.sleep(Duration::from_secs(3)).await;
         c.sleep(Duration::from_millis(5)).await;
-        assert_eq!(c.sleeps(), vec![Duration::from_secs(3), Duration::from_millis(5)]);
-        assert_eq!(c.now(), SystemTime::UNIX_EPOCH + Duration::from_millis(3005));
+        assert_eq!(
+            c.sleeps(),
+            vec![Duration::from_secs(3), Duration::from_millis(5)]
+        );
+        assert_eq!(
+            c.now(),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(3005)
+        );
     }
 }

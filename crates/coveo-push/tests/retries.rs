@@ -20,13 +20,28 @@ async fn throttled_then_ok_honours_retry_after_seconds() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let client = client.with_progress(Arc::new(move |e| sink.lock().unwrap().push(e)));
-    server.script("/documents", Reply::new(429, r#"{"errorCode":"TOO_MANY_REQUESTS","message":"slow down"}"#).header("retry-after", "7"));
-    client.delete_document("src", "https://x/1", false, None).await.unwrap();
+    server.script(
+        "/documents",
+        Reply::new(
+            429,
+            r#"{"errorCode":"TOO_MANY_REQUESTS","message":"slow down"}"#,
+        )
+        .header("retry-after", "7"),
+    );
+    client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap();
     assert_eq!(server.requests().len(), 2);
     assert_eq!(clock.sleeps(), secs(&[7]));
     let events = events.lock().unwrap();
     match &events[..] {
-        [ProgressEvent::RetryWaiting { attempt: 2, wait, reason, .. }] => {
+        [ProgressEvent::RetryWaiting {
+            attempt: 2,
+            wait,
+            reason,
+            ..
+        }] => {
             assert_eq!(*wait, Duration::from_secs(7));
             assert!(reason.contains("429"), "{reason}");
         }
@@ -38,8 +53,14 @@ async fn throttled_then_ok_honours_retry_after_seconds() {
 async fn retry_after_as_http_date() {
     let server = Server::start().await;
     let (client, clock) = server.client(); // clock starts at 1_700_000_000 s
-    server.script("/documents", Reply::new(429, "").header("retry-after", "Tue, 14 Nov 2023 22:13:50 GMT"));
-    client.delete_document("src", "https://x/1", false, None).await.unwrap();
+    server.script(
+        "/documents",
+        Reply::new(429, "").header("retry-after", "Tue, 14 Nov 2023 22:13:50 GMT"),
+    );
+    client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap();
     assert_eq!(clock.sleeps(), secs(&[30]));
 }
 
@@ -49,7 +70,10 @@ async fn throttled_without_retry_after_backs_off() {
     let (client, clock) = server.client();
     server.script("/documents", Reply::new(429, ""));
     server.script("/documents", Reply::new(429, ""));
-    client.delete_document("src", "https://x/1", false, None).await.unwrap();
+    client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap();
     assert_eq!(clock.sleeps(), secs(&[1, 2]));
 }
 
@@ -72,7 +96,10 @@ async fn storm_of_503_is_bounded_by_attempts() {
     for _ in 0..20 {
         server.script("/status", Reply::new(503, "busy"));
     }
-    let e = client.set_source_status("src", coveo_push::SourceStatus::Idle).await.unwrap_err();
+    let e = client
+        .set_source_status("src", coveo_push::SourceStatus::Idle)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::ServerError { status: 503 });
     assert_eq!(server.requests().len(), 8);
     assert_eq!(clock.sleeps(), secs(&[1, 2, 4, 8, 16, 32, 60]));
@@ -82,14 +109,24 @@ async fn storm_of_503_is_bounded_by_attempts() {
 async fn storm_of_503_is_bounded_by_total_time() {
     let server = Server::start().await;
     let (client, clock) = server.client();
-    let policy = RetryPolicy { max_elapsed: Duration::from_secs(10), ..client.config().retry.clone() };
+    let policy = RetryPolicy {
+        max_elapsed: Duration::from_secs(10),
+        ..client.config().retry.clone()
+    };
     let config = client.config().clone().with_retry(policy);
     let client = coveo_push::PushClient::new(config).unwrap();
     for _ in 0..20 {
         server.script("/status", Reply::new(503, "busy"));
     }
-    client.set_source_status("src", coveo_push::SourceStatus::Idle).await.unwrap_err();
-    assert_eq!(clock.sleeps(), secs(&[1, 2, 4]), "1+2+4 = 7 s; waiting 8 more would pass 10 s");
+    client
+        .set_source_status("src", coveo_push::SourceStatus::Idle)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        clock.sleeps(),
+        secs(&[1, 2, 4]),
+        "1+2+4 = 7 s; waiting 8 more would pass 10 s"
+    );
     assert_eq!(server.requests().len(), 4);
 }
 
@@ -97,9 +134,20 @@ async fn storm_of_503_is_bounded_by_total_time() {
 async fn retry_after_beyond_the_budget_fails_at_once_with_the_wait() {
     let server = Server::start().await;
     let (client, clock) = server.client();
-    server.script("/documents", Reply::new(429, "").header("retry-after", "86400"));
-    let e = client.delete_document("src", "https://x/1", false, None).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Throttled { retry_after: Some(Duration::from_secs(86400)) });
+    server.script(
+        "/documents",
+        Reply::new(429, "").header("retry-after", "86400"),
+    );
+    let e = client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::Throttled {
+            retry_after: Some(Duration::from_secs(86400))
+        }
+    );
     assert!(clock.sleeps().is_empty());
     assert!(e.explanation().contains("24 hours"), "{}", e.explanation());
 }
@@ -108,8 +156,18 @@ async fn retry_after_beyond_the_budget_fails_at_once_with_the_wait() {
 async fn daily_quota_is_not_retried() {
     let server = Server::start().await;
     let (client, clock) = server.client();
-    server.script("/documents", Reply::new(429, r#"{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"limit"}"#).header("retry-after", "3600"));
-    let e = client.delete_document("src", "https://x/1", false, None).await.unwrap_err();
+    server.script(
+        "/documents",
+        Reply::new(
+            429,
+            r#"{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"limit"}"#,
+        )
+        .header("retry-after", "3600"),
+    );
+    let e = client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::QuotaReached { .. }));
     assert!(clock.sleeps().is_empty());
 }
@@ -119,9 +177,15 @@ async fn connection_refused_is_retried_then_reported_as_transport() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let server = Server { url, ..Server::start().await };
+    let server = Server {
+        url,
+        ..Server::start().await
+    };
     let (client, clock) = server.client();
-    let e = client.set_source_status("src", coveo_push::SourceStatus::Idle).await.unwrap_err();
+    let e = client
+        .set_source_status("src", coveo_push::SourceStatus::Idle)
+        .await
+        .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Transport { .. }), "{e:?}");
     assert_eq!(clock.sleeps().len(), 7);
     assert!(e.explanation().contains("network"));
@@ -156,7 +220,11 @@ async fn dropping_server() -> (String, tokio::task::JoinHandle<(Vec<u8>, String)
                 let head = String::from_utf8_lossy(&data[..pos]).to_string();
                 let len: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
                     .unwrap();
                 break (head, pos + 4, len);
             }
@@ -166,7 +234,9 @@ async fn dropping_server() -> (String, tokio::task::JoinHandle<(Vec<u8>, String)
             assert!(n > 0);
             data.extend_from_slice(&chunk[..n]);
         }
-        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
         (data[body_start..].to_vec(), head)
     });
     (url, task)
@@ -176,7 +246,12 @@ fn container(url: &str) -> FileContainer {
     FileContainer {
         upload_uri: format!("{url}/bucket/file-1?X-Amz-Signature=s"),
         file_id: "file-1".into(),
-        required_headers: [("x-amz-server-side-encryption".to_string(), "AES256".to_string())].into_iter().collect(),
+        required_headers: [(
+            "x-amz-server-side-encryption".to_string(),
+            "AES256".to_string(),
+        )]
+        .into_iter()
+        .collect(),
     }
 }
 
@@ -187,12 +262,19 @@ async fn connection_dropped_mid_upload_is_retried_from_memory() {
     let (client, clock) = server.client();
     let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     client
-        .upload(&container(&url), UploadSource::Memory(body.clone().into()), body.len() as u64, "upload batch")
+        .upload(
+            &container(&url),
+            UploadSource::Memory(body.clone().into()),
+            body.len() as u64,
+            "upload batch",
+        )
         .await
         .unwrap();
     let (received, head) = task.await.unwrap();
     assert_eq!(received, body);
-    assert!(head.to_ascii_lowercase().contains("x-amz-server-side-encryption: aes256"));
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("x-amz-server-side-encryption: aes256"));
     assert!(!head.to_ascii_lowercase().contains("authorization"));
     assert_eq!(clock.sleeps(), secs(&[1]));
 }
@@ -206,7 +288,15 @@ async fn connection_dropped_mid_upload_is_retried_from_file() {
     let path = dir.path().join("batch.json");
     let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 13) as u8).collect();
     std::fs::write(&path, &body).unwrap();
-    client.upload(&container(&url), UploadSource::Path(path), body.len() as u64, "upload batch").await.unwrap();
+    client
+        .upload(
+            &container(&url),
+            UploadSource::Path(path),
+            body.len() as u64,
+            "upload batch",
+        )
+        .await
+        .unwrap();
     let (received, _) = task.await.unwrap();
     assert_eq!(received.len(), body.len());
     assert!(received == body);

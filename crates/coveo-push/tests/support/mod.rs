@@ -11,7 +11,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use coveo_push::{ApiKey, ClientConfig, Endpoint, FixedJitter, ManualClock, ProxyConfig, PushClient, RetryPolicy};
+use coveo_push::{
+    ApiKey, ClientConfig, Endpoint, FixedJitter, ManualClock, ProxyConfig, PushClient, RetryPolicy,
+};
 use futures::StreamExt;
 
 /// Bodies longer than this are counted, not kept.
@@ -33,10 +35,14 @@ impl Recorded {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body of {} {} is not JSON: {e}", self.method, self.path))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body of {} {} is not JSON: {e}", self.method, self.path))
     }
     pub fn query_pairs(&self) -> Vec<(&str, &str)> {
-        self.query.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+        self.query
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect()
     }
 }
 
@@ -49,7 +55,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, body: &str) -> Self {
-        Self { status, headers: Vec::new(), body: body.to_string() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
@@ -91,7 +101,11 @@ impl Server {
 
     /// The next request whose path contains `path_part` gets `reply` (FIFO).
     pub fn script(&self, path_part: &str, reply: Reply) {
-        self.state.lock().unwrap().script.push_back((path_part.to_string(), reply));
+        self.state
+            .lock()
+            .unwrap()
+            .script
+            .push_back((path_part.to_string(), reply));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -105,7 +119,9 @@ impl Server {
     /// A client for this server with a manual clock and full (1.0) jitter.
     pub fn client(&self) -> (PushClient, ManualClock) {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-        let retry = RetryPolicy::default().with_clock(Arc::new(clock.clone())).with_jitter(Arc::new(FixedJitter(1.0)));
+        let retry = RetryPolicy::default()
+            .with_clock(Arc::new(clock.clone()))
+            .with_jitter(Arc::new(FixedJitter(1.0)));
         let config = ClientConfig::new("my-org", ApiKey::new(API_KEY))
             .with_endpoint(Endpoint::custom(&self.url).unwrap())
             .with_proxy(ProxyConfig::Direct)
@@ -123,7 +139,13 @@ fn container_json(url: &str, n: u64) -> String {
     .to_string()
 }
 
-async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn handle(
+    State(state): State<Arc<Mutex<ServerState>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let mut stream = body.into_data_stream();
     let mut kept = Vec::new();
     let mut len = 0u64;
@@ -137,7 +159,11 @@ async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, ur
     let path = uri.path().to_string();
     let query: Vec<(String, String)> = uri
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let mut s = state.lock().unwrap();
     s.recorded.push(Recorded {
@@ -160,7 +186,9 @@ async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, ur
         }
         return resp;
     }
-    let json = |status: StatusCode, body: String| (status, [("content-type", "application/json")], body).into_response();
+    let json = |status: StatusCode, body: String| {
+        (status, [("content-type", "application/json")], body).into_response()
+    };
     if method == Method::POST && path.ends_with("/files") {
         s.files += 1;
         return json(StatusCode::CREATED, container_json(&s.url, s.files));
@@ -170,7 +198,8 @@ async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, ur
     }
     if path.ends_with("/stream/open") {
         s.files += 1;
-        let mut v: serde_json::Value = serde_json::from_str(&container_json(&s.url, s.files)).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(&container_json(&s.url, s.files)).unwrap();
         v["streamId"] = "stream-1".into();
         return json(StatusCode::CREATED, v.to_string());
     }
@@ -178,8 +207,14 @@ async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, ur
         s.files += 1;
         return json(StatusCode::OK, container_json(&s.url, s.files));
     }
-    if path.ends_with("/close") || path.ends_with("/stream/update") || path.ends_with("/stream/merge") {
-        return json(StatusCode::OK, r#"{"orderingId":1700000000000,"requestId":"req-1"}"#.into());
+    if path.ends_with("/close")
+        || path.ends_with("/stream/update")
+        || path.ends_with("/stream/merge")
+    {
+        return json(
+            StatusCode::OK,
+            r#"{"orderingId":1700000000000,"requestId":"req-1"}"#.into(),
+        );
     }
     if path.starts_with("/rest/") {
         if method == Method::GET && path.contains("/sources/") {
@@ -187,7 +222,11 @@ async fn handle(State(state): State<Arc<Mutex<ServerState>>>, method: Method, ur
             return json(StatusCode::OK, serde_json::json!({"id": id, "name": "Docs", "sourceType": "PUSH", "pushEnabled": true, "sourceVisibility": "SECURED"}).to_string());
         }
         if method == Method::POST && path.ends_with("/sources") {
-            return json(StatusCode::CREATED, r#"{"id":"my-org-newsource","name":"Docs","sourceType":"PUSH","pushEnabled":true}"#.into());
+            return json(
+                StatusCode::CREATED,
+                r#"{"id":"my-org-newsource","name":"Docs","sourceType":"PUSH","pushEnabled":true}"#
+                    .into(),
+            );
         }
         if path.ends_with("/indexes/page/fields") {
             return json(StatusCode::OK, r#"{"items":[{"name":"title","type":"STRING"},{"name":"Dept","type":"STRING"}],"totalPages":1,"totalEntries":2}"#.into());

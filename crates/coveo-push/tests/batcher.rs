@@ -1,0 +1,297 @@
+//! The streaming batcher against the recording server.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use coveo_push::{Batcher, BatcherConfig, Document, ErrorKind, ProgressEvent};
+use support::{Recorded, Reply, Server};
+
+fn collect(
+    client: &coveo_push::PushClient,
+) -> (coveo_push::PushClient, Arc<Mutex<Vec<ProgressEvent>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    (
+        client.with_progress(Arc::new(move |e| sink.lock().unwrap().push(e))),
+        events,
+    )
+}
+
+/// The batch files in the order their `documents/batch` calls were made.
+fn applied_batches(reqs: &[Recorded]) -> Vec<(serde_json::Value, &Recorded, &Recorded)> {
+    let uploads: HashMap<String, &Recorded> = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/upload/"))
+        .map(|r| (r.path.trim_start_matches("/upload/").to_string(), r))
+        .collect();
+    reqs.iter()
+        .filter(|r| r.path.ends_with("/documents/batch"))
+        .map(|call| {
+            let file_id = call
+                .query
+                .iter()
+                .find(|(k, _)| k == "fileId")
+                .unwrap()
+                .1
+                .clone();
+            let upload = uploads[&file_id];
+            (upload.json(), upload, call)
+        })
+        .collect()
+}
+
+fn ids(batch: &serde_json::Value, key: &str) -> Vec<String> {
+    batch[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["documentId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn packs_under_the_cap_in_order_with_exact_accounting() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let (client, events) = collect(&client);
+    let mut config = BatcherConfig::new("src");
+    config.max_batch_bytes = 3_000;
+    config.ordering_id = Some(1234);
+    let mut batcher = Batcher::new(client, config);
+    let mut expected = Vec::new();
+    for i in 0..40 {
+        let id = format!("https://x/{i}");
+        batcher
+            .add(
+                Document::new(&id)
+                    .title(format!("doc {i}"))
+                    .text("lorem ipsum ".repeat(20)),
+            )
+            .await
+            .unwrap();
+        expected.push(id);
+        if i % 10 == 9 {
+            batcher
+                .delete(format!("https://x/old{i}"), true)
+                .await
+                .unwrap();
+        }
+    }
+    let summary = batcher.finish().await.unwrap();
+    let reqs = server.requests();
+    let batches = applied_batches(&reqs);
+    assert!(batches.len() >= 5, "{} batches", batches.len());
+    let mut seen = Vec::new();
+    let mut uploaded = 0;
+    for (file, upload, call) in &batches {
+        assert!(
+            upload.body_len <= 3_000,
+            "batch of {} bytes",
+            upload.body_len
+        );
+        uploaded += upload.body_len;
+        seen.extend(ids(file, "addOrUpdate"));
+        for d in file["delete"].as_array().unwrap() {
+            assert_eq!(d["deleteChildren"], true);
+        }
+        assert_eq!(
+            call.query_pairs(),
+            vec![("fileId", call.query[0].1.as_str()), ("orderingId", "1234")]
+        );
+    }
+    assert_eq!(seen, expected, "every item once, in order");
+    assert_eq!(summary.added, expected);
+    assert_eq!(summary.deleted.len(), 4);
+    assert_eq!(summary.bytes_uploaded, uploaded);
+    assert_eq!(summary.batches_accepted, batches.len() as u64);
+    assert!(summary.item_problems.is_empty() && summary.batch_problems.is_empty());
+
+    let events = events.lock().unwrap();
+    let built: HashMap<u64, u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::BatchBuilt { batch, bytes, .. } => Some((*batch, *bytes)),
+            _ => None,
+        })
+        .collect();
+    let mut accepted_total = 0;
+    for e in events.iter() {
+        if let ProgressEvent::BatchAccepted {
+            batch,
+            added,
+            ordering_id,
+            bytes,
+            ..
+        } = e
+        {
+            assert_eq!(built[batch], *bytes, "built size is the size sent");
+            assert_eq!(*ordering_id, Some(1234));
+            accepted_total += added.len();
+        }
+    }
+    assert_eq!(accepted_total, 40);
+    assert_eq!(
+        built.values().sum::<u64>(),
+        uploaded,
+        "exact byte accounting"
+    );
+}
+
+#[tokio::test]
+async fn the_same_item_twice_splits_the_batch() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let mut batcher = Batcher::new(client, BatcherConfig::new("src"));
+    batcher
+        .add(Document::new("https://x/1").text("a"))
+        .await
+        .unwrap();
+    batcher.delete("https://x/1", false).await.unwrap();
+    batcher
+        .add(Document::new("https://x/2").text("b"))
+        .await
+        .unwrap();
+    let summary = batcher.finish().await.unwrap();
+    let reqs = server.requests();
+    let batches = applied_batches(&reqs);
+    assert_eq!(batches.len(), 2);
+    assert_eq!(ids(&batches[0].0, "addOrUpdate"), vec!["https://x/1"]);
+    assert_eq!(ids(&batches[1].0, "delete"), vec!["https://x/1"]);
+    assert_eq!(ids(&batches[1].0, "addOrUpdate"), vec!["https://x/2"]);
+    assert_eq!(summary.deleted, vec!["https://x/1"]);
+}
+
+#[tokio::test]
+async fn a_bad_item_is_reported_and_the_rest_goes() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let mut batcher = Batcher::new(client, BatcherConfig::new("src"));
+    batcher
+        .add(Document::new("https://x/1").text("a"))
+        .await
+        .unwrap();
+    batcher
+        .add(Document::new("not a uri").text("b"))
+        .await
+        .unwrap();
+    batcher
+        .add(Document::new("https://x/3").file("/does/not/exist.pdf"))
+        .await
+        .unwrap();
+    batcher
+        .add(Document::new("https://x/4").text("d"))
+        .await
+        .unwrap();
+    let summary = batcher.finish().await.unwrap();
+    assert_eq!(summary.added, vec!["https://x/1", "https://x/4"]);
+    let problems: Vec<(&str, &'static str)> = summary
+        .item_problems
+        .iter()
+        .map(|(id, e)| (id.as_str(), e.code()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            ("not a uri", "invalid_input"),
+            ("https://x/3", "local_file")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_batch_is_reported_with_its_items_and_not_as_accepted() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let (client, events) = collect(&client);
+    server.script(
+        "/documents/batch",
+        Reply::new(400, r#"{"errorCode":"INVALID_JSON","message":"bad"}"#),
+    );
+    let mut config = BatcherConfig::new("src");
+    config.max_batch_bytes = 500;
+    config.uploads_in_flight = 1;
+    let mut batcher = Batcher::new(client, config);
+    for i in 0..4 {
+        batcher
+            .add(Document::new(format!("https://x/{i}")).text("x".repeat(200)))
+            .await
+            .unwrap();
+    }
+    let summary = batcher.finish().await.unwrap();
+    assert_eq!(summary.batch_problems.len(), 1);
+    let failed = &summary.batch_problems[0];
+    assert!(matches!(failed.error.kind(), ErrorKind::Rejected { .. }));
+    assert!(!summary.added.iter().any(|id| failed.added.contains(id)));
+    assert_eq!(summary.added.len() + failed.added.len(), 4);
+    let events = events.lock().unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        ProgressEvent::BatchFailed {
+            code: "rejected",
+            ..
+        }
+    )));
+    assert!(!events.iter().any(
+        |e| matches!(e, ProgressEvent::BatchAccepted { batch, .. } if *batch == failed.batch)
+    ));
+}
+
+#[tokio::test]
+async fn unauthorized_stops_the_run() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    server.script(
+        "/files",
+        Reply::new(401, r#"{"errorCode":"INVALID_TOKEN","message":"no"}"#),
+    );
+    let mut batcher = Batcher::new(client, BatcherConfig::new("src"));
+    batcher
+        .add(Document::new("https://x/1").text("a"))
+        .await
+        .unwrap();
+    let e = batcher.finish().await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Unauthorized);
+}
+
+#[tokio::test]
+async fn a_large_item_in_a_batch_references_its_own_container() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let mut x: u64 = 99;
+    let big: Vec<u8> = (0..6_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut batcher = Batcher::new(client, BatcherConfig::new("src"));
+    batcher
+        .add(Document::new("https://x/small").text("a"))
+        .await
+        .unwrap();
+    batcher
+        .add(Document::new("https://x/big").bytes(big))
+        .await
+        .unwrap();
+    let summary = batcher.finish().await.unwrap();
+    let reqs = server.requests();
+    let batches = applied_batches(&reqs);
+    assert_eq!(batches.len(), 1);
+    let items = batches[0].0["addOrUpdate"].as_array().unwrap().clone();
+    let big_item = &items[1];
+    let file_id = big_item["compressedBinaryDataFileId"].as_str().unwrap();
+    assert_eq!(big_item["compressionType"], "ZLIB");
+    let content_upload = reqs
+        .iter()
+        .find(|r| r.path == format!("/upload/{file_id}"))
+        .unwrap();
+    assert!(content_upload.body_len > 6_000_000);
+    assert_eq!(
+        summary.bytes_uploaded,
+        content_upload.body_len + batches[0].1.body_len
+    );
+}
