@@ -57,3 +57,49 @@ export async function screenshot(page, name) {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(dir, `${name}.png`) });
 }
+
+/** Saves a screenshot into ui/test-results/, and into docs/screenshots/ when UPDATE_SCREENSHOTS is set. */
+export async function snap(page, name) {
+  const { mkdir } = await import("node:fs/promises");
+  await page.waitForTimeout(250);
+  const results = fileURLToPath(new URL("../test-results/", import.meta.url));
+  await mkdir(results, { recursive: true });
+  await page.screenshot({ path: join(results, `${name}.png`) });
+  if (process.env.UPDATE_SCREENSHOTS) await screenshot(page, name);
+}
+
+/** Starts the server and the browser once per test file. */
+export function suite() {
+  const state = { server: null, browser: null };
+  return {
+    async start() {
+      state.server = await serveDist();
+      state.browser = await launchBrowser();
+    },
+    async stop() {
+      await state.browser?.close();
+      await state.server?.close();
+    },
+    open(query = "", options = {}) {
+      return openApp(state.browser, state.server.url, query, options);
+    },
+  };
+}
+
+/** Names of form controls that have no accessible name (should be none). */
+export function unnamedControls(page) {
+  return page.evaluate(() => {
+    const missing = [];
+    for (const el of document.querySelectorAll("button, input:not([type=hidden]):not([hidden]), select, textarea, [role=button], [role=tab], [role=listbox]")) {
+      const name =
+        el.getAttribute("aria-label") ||
+        (el.getAttribute("aria-labelledby") && document.getElementById(el.getAttribute("aria-labelledby"))?.textContent) ||
+        (el.id && document.querySelector(`label[for="${el.id}"]`)?.textContent) ||
+        el.closest("label")?.textContent ||
+        (el.tagName === "BUTTON" || el.getAttribute("role") === "button" || el.getAttribute("role") === "tab" ? el.textContent : "") ||
+        el.getAttribute("title");
+      if (!name || !name.trim()) missing.push(el.outerHTML.slice(0, 120));
+    }
+    return missing;
+  });
+}

@@ -107,6 +107,8 @@ function titleOf(path: string): string {
   return stem.replace(/[-_]+/g, " ").replace(/^\w/, (c) => c.toUpperCase());
 }
 
+const items = (n: number) => `${n.toLocaleString("en-US")} ${n === 1 ? "item" : "items"}`;
+
 const COMPRESSIBLE = new Set(["txt", "md", "html", "csv", "json", "xml"]);
 
 export function createFakeHost(options: FakeOptions): Host {
@@ -242,11 +244,15 @@ export function createFakeHost(options: FakeOptions): Host {
       const at = now - (n - i) * (3_600_000 / Math.max(n, 1)) * (0.6 + random() * 0.8);
       const roll = random();
       if (roll < 0.08) log("failed", "Legacy/old-portal.html was rejected: unknown group 'ghost-team'", 1, "f3", at);
-      else if (roll < 0.16) log("deleted", `Deleted ${1 + Math.floor(random() * 4)} items from Policies`, 1 + Math.floor(random() * 4), "f1", at);
+      else if (roll < 0.16) {
+        const count = 1 + Math.floor(random() * 4);
+        log("deleted", `Deleted ${items(count)} from Policies`, count, "f1", at);
+      }
       else if (roll < 0.2) log("identities", "Pushed 12 security identities to provider sandbox", 12, null, at);
       else {
         const count = 1 + Math.floor(random() * 40);
-        log("pushed", `Pushed ${count} items from ${random() < 0.5 ? "Policies" : "Engineering wiki"}`, count, random() < 0.5 ? "f1" : "f3", at);
+        const policies = random() < 0.5;
+        log("pushed", `Pushed ${items(count)} from ${policies ? "Policies" : "Engineering wiki"}`, count, policies ? "f1" : "f3", at);
       }
     }
     activity.sort((a, b) => a.atMs - b.atMs);
@@ -301,7 +307,7 @@ export function createFakeHost(options: FakeOptions): Host {
           emit({ kind: "item", folderId: record.summary.id, path: file.path, outcome: "pushed", bytes: file.size });
         }
         const done = state.done + batch.length;
-        if (batch.length) emit({ kind: "activity", entry: log("pushed", `Pushed ${batch.length} items from ${record.summary.name}`, batch.length, record.summary.id) });
+        if (batch.length) emit({ kind: "activity", entry: log("pushed", `Pushed ${items(batch.length)} from ${record.summary.name}`, batch.length, record.summary.id) });
         if (record.queue.length === 0) {
           record.summary.state = { kind: "upToDate" };
           record.summary.lastSyncAtMs = Date.now();
@@ -738,7 +744,7 @@ export function createFakeHost(options: FakeOptions): Host {
         }
       }
       indexedTestItems.length = 0;
-      if (deleted) emit({ kind: "activity", entry: log("deleted", `Deleted ${deleted} test items`, deleted, null) });
+      if (deleted) emit({ kind: "activity", entry: log("deleted", `Deleted ${deleted} test ${deleted === 1 ? "item" : "items"}`, deleted, null) });
       return { deleted };
     },
 

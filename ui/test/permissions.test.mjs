@@ -1,0 +1,140 @@
+// The permission preview, checked against the worked example of the Push API reference (§4.6):
+// Board/ carries the complete model L1 {anyone} {SampleTeam1, deny SampleTeam2}
+// {asmith, cbrown, deny bjones}; L2 {bjones, emitchell, deny asmith} {MysteryUserX}.
+// Identities: Editors ∋ asmith, SampleTeam1 ∋ Editors, Contractors ∋ dmoore,
+// SampleTeam2 ∋ cbrown + Contractors, HR ∋ hlee + fgarcia; emitchell has the alias MysteryUserX.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { snap, suite } from "./harness.mjs";
+
+const ui = suite();
+before(() => ui.start());
+after(() => ui.stop());
+
+async function openPreview(page, prefix) {
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.waitForSelector("[data-testid=preview-file] option", { state: "attached" });
+  const file = await page.$$eval("[data-testid=preview-file] option", (os, p) => os.map((o) => o.value).find((v) => v.startsWith(p)), prefix);
+  await page.selectOption("[data-testid=preview-file]", file);
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=level]").length > 0);
+  return file;
+}
+
+async function viewAs(page, user) {
+  await page.selectOption("[data-testid=view-as]", user);
+  await page.waitForFunction((u) => document.querySelector("[data-testid=verdict]")?.textContent.includes(u), user);
+  const deciding = await page.$eval("[data-testid=set][data-deciding=true]", (el) => [Number(el.dataset.level), Number(el.dataset.set)]).catch(() => null);
+  return {
+    verdict: (await page.getByTestId("verdict").locator("strong.big").textContent()).trim(),
+    deciding,
+    chain: (await page.getByTestId("chain").textContent().catch(() => "")).replace(/\s+/g, " ").trim(),
+    levels: await page.locator("[data-testid=level-verdict]").allTextContents(),
+  };
+}
+
+test("View as lights up the deciding set and the chain, for each user of the worked example", async () => {
+  const page = await ui.open("first=0");
+  await openPreview(page, "Board/");
+  assert.equal(await page.locator("[data-testid=level]").count(), 2);
+
+  const emitchell = await viewAs(page, "emitchell@example.com");
+  assert.equal(emitchell.verdict, "Visible");
+  assert.deepEqual(emitchell.deciding, [1, 1], "level 2, set 2 decides");
+  assert.equal(emitchell.chain, "Path: emitchell@example.com → MysteryUserX (alias) → level 2, set 2");
+  assert.deepEqual(emitchell.levels, ["Undecided, next level", "Decides: visible"]);
+  assert.equal(await page.locator("[data-testid=set][data-deciding=true] .chip.lit").textContent().then((t) => t.trim()), "MysteryUserX");
+  await snap(page, "permissions-view-as");
+
+  const dmoore = await viewAs(page, "dmoore@example.com");
+  assert.equal(dmoore.verdict, "Hidden");
+  assert.deepEqual(dmoore.deciding, [0, 1]);
+  assert.equal(dmoore.chain, "Path: dmoore@example.com → Contractors (group) → SampleTeam2 (group) → level 1, set 2");
+  assert.deepEqual(dmoore.levels, ["Decides: hidden", "Not reached"]);
+
+  const bjones = await viewAs(page, "bjones@example.com");
+  assert.equal(bjones.verdict, "Hidden");
+  assert.deepEqual(bjones.deciding, [0, 2], "denied in level 1 set 3; the level 2 allow is never reached");
+
+  const asmith = await viewAs(page, "asmith@example.com");
+  assert.equal(asmith.verdict, "Visible");
+  assert.deepEqual(asmith.deciding, [0, 2]);
+  assert.deepEqual(asmith.levels, ["Decides: visible", "Not reached"]);
+  const set2 = page.locator("[data-testid=set][data-level='0'][data-set='1']");
+  assert.equal(await set2.getAttribute("data-verdict"), "allowed", "asmith reaches SampleTeam1 through Editors");
+
+  const hlee = await viewAs(page, "hlee@example.com");
+  assert.equal(hlee.verdict, "Hidden");
+  assert.equal(hlee.deciding, null, "no level names hlee");
+  assert.deepEqual(hlee.levels, ["Undecided, next level", "Undecided, next level"]);
+});
+
+test("Who can see this file lists every user with visible or hidden", async () => {
+  const page = await ui.open("first=0");
+  await openPreview(page, "Board/");
+  await page.getByTestId("who-can-see").click();
+  const rows = await page.locator("[data-testid=who-table] tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim()]),
+  );
+  const sees = rows.filter(([, access]) => access === "Sees it").map(([u]) => u);
+  assert.deepEqual(sees, ["asmith@example.com", "emitchell@example.com"]);
+  assert.equal(rows.length, 7);
+});
+
+test("a rule change shows who gains and who loses access before it is saved", async () => {
+  const page = await ui.open("first=0");
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.getByRole("tab", { name: "Folder rules" }).click();
+  await page.getByRole("button", { name: /^HR\s*only HR/ }).click();
+  await page.getByLabel("Everyone", { exact: true }).check();
+  await page.getByTestId("gains").waitFor();
+  assert.deepEqual(await page.getByTestId("gains").locator("li").allTextContents(), [
+    "asmith@example.com", "bjones@example.com", "cbrown@example.com", "dmoore@example.com", "emitchell@example.com",
+  ]);
+  assert.equal(await page.getByTestId("loses").count(), 0);
+  // now the other way: only Contractors — HR people lose access, dmoore gains it
+  await page.getByLabel("Only these groups and users").check();
+  await page.getByLabel("Find a group or user").fill("");
+  await page.getByRole("checkbox", { name: /^HR/ }).uncheck();
+  await page.getByRole("checkbox", { name: /^Contractors/ }).check();
+  await page.waitForFunction(() => document.querySelector("[data-testid=loses]")?.textContent.includes("hlee"));
+  assert.deepEqual(await page.getByTestId("loses").locator("li").allTextContents(), ["fgarcia@example.com", "hlee@example.com"]);
+  assert.deepEqual(await page.getByTestId("gains").locator("li").allTextContents(), ["dmoore@example.com"]);
+  await snap(page, "permissions-rule-change");
+  await page.getByTestId("save-rule").click();
+  await page.getByRole("button", { name: /^HR\s*only Contractors/ }).waitFor();
+});
+
+test("What can this user see shows the folder tree with what is visible", async () => {
+  const page = await ui.open("first=0");
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.getByRole("tab", { name: "What can a user see" }).click();
+  await page.selectOption("[data-testid=tree-user]", "hlee@example.com");
+  await page.waitForFunction(() => document.querySelector("[data-testid=tree-summary]")?.textContent.includes("hlee"));
+  const pill = (name) => page.locator(`[role=treeitem]:has(> .name.dir:text-is("${name}/")) > .pill`).textContent();
+  assert.equal(await pill("HR"), "93 of 93 visible");
+  assert.equal(await pill("Board"), "0 of 52 visible");
+  await page.selectOption("[data-testid=tree-user]", "dmoore@example.com");
+  await page.waitForFunction(() => document.querySelector("[data-testid=tree-summary]")?.textContent.includes("dmoore"));
+  assert.equal(await pill("HR"), "0 of 93 visible");
+  assert.equal(await pill("Finance"), "0 of 39 visible", "Finance is everyone except Contractors");
+  await snap(page, "permissions-tree");
+});
+
+test("identities are imported from CSV, with the bad lines named", async () => {
+  const page = await ui.open("first=0");
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.getByRole("tab", { name: "Identities" }).click();
+  await page.getByTestId("csv-text").fill("name,kind,members,aliases\nLegal,group,asmith@example.com;Editors,\nbad,robot,,\nzed@example.com,user,,zlogin");
+  await page.getByTestId("csv-read").click();
+  const result = page.getByTestId("csv-result");
+  await result.getByText("2 identities read, 1 line skipped.").waitFor();
+  await result.getByText('Line 3: "robot" is not a kind; use user, group or virtualGroup.').waitFor();
+  await result.getByRole("button", { name: "Add them to the list" }).click();
+  assert.equal(await page.getByRole("textbox", { name: "Members of Legal" }).inputValue(), "asmith@example.com, Editors");
+  assert.equal(await page.getByRole("textbox", { name: "Aliases of zed@example.com" }).inputValue(), "zlogin");
+  await page.getByTestId("save-identities").click();
+  await page.getByTestId("notice").getByText("Identities saved.").waitFor();
+  await snap(page, "identities");
+  await page.getByRole("tab", { name: "Preview" }).click();
+  await page.waitForSelector("[data-testid=view-as] option[value='zed@example.com']", { state: "attached" });
+});
