@@ -9,6 +9,7 @@
 //! Start reading at [`config::Config`] and [`scan::scan`].
 
 pub mod config;
+pub mod execute;
 pub mod plan;
 pub mod scan;
 pub mod state;

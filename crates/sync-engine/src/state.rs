@@ -65,6 +65,14 @@ pub const MIGRATIONS: &[&str] = &[
         next_attempt_ms INTEGER NOT NULL,
         PRIMARY KEY (folder, path)
     );",
+    // 3: the last orderingId used per source, so every run's orderingId is higher than the
+    // previous one even when the clock goes back.
+    "CREATE TABLE sources (
+        organization TEXT NOT NULL,
+        source TEXT NOT NULL,
+        last_ordering_id INTEGER NOT NULL,
+        PRIMARY KEY (organization, source)
+    );",
 ];
 
 /// First wait before retrying a file that failed; doubled per attempt up to [`RETRY_MAX_MS`].
@@ -515,6 +523,33 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The orderingId of a new run against a source: `now_ms`, or one more than the last one
+    /// handed out if the clock went back. Persisted before it is returned, so it is never
+    /// handed out twice.
+    pub fn next_ordering_id(
+        &mut self,
+        organization: &str,
+        source: &str,
+        now_ms: u64,
+    ) -> Result<u64, StateError> {
+        let tx = self.conn.transaction()?;
+        let last: Option<i64> = tx
+            .query_row(
+                "SELECT last_ordering_id FROM sources WHERE organization = ?1 AND source = ?2",
+                params![organization, source],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let next = now_ms.max(last.map_or(0, |l| l as u64 + 1));
+        tx.execute(
+            "INSERT INTO sources (organization, source, last_ordering_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (organization, source) DO UPDATE SET last_ordering_id = excluded.last_ordering_id",
+            params![organization, source, i64_of(next)],
+        )?;
+        tx.commit()?;
+        Ok(next)
+    }
+
     /// Forgets everything about a folder (its mapping was removed).
     pub fn remove_folder(&mut self, folder: &str) -> Result<(), StateError> {
         let tx = self.conn.transaction()?;
@@ -639,6 +674,16 @@ mod tests {
             (2, 1_000 + 2 * RETRY_BASE_MS)
         );
         assert_eq!(store.retries("f").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ordering_ids_increase_even_when_the_clock_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(store.next_ordering_id("o", "s", 1_000).unwrap(), 1_000);
+        assert_eq!(store.next_ordering_id("o", "s", 900).unwrap(), 1_001);
+        assert_eq!(store.next_ordering_id("o", "s", 5_000).unwrap(), 5_000);
+        assert_eq!(store.next_ordering_id("o", "other", 10).unwrap(), 10);
     }
 
     #[test]

@@ -1,0 +1,610 @@
+//! The executor: applies a [`Plan`] through `coveo-push`, recording only what the API accepted.
+//!
+//! Order of a run:
+//! 1. an orderingId `T` for the run ([`Store::next_ordering_id`]: the clock, but always above
+//!    the previous run's);
+//! 2. source status `REBUILD` (rebuild) or `INCREMENTAL` (anything else);
+//! 3. the items to push are marked pending in the state store (see [`crate::state`]);
+//! 4. pushes, then deletes, through the client's [`Batcher`] with orderingId `T` on every
+//!    batch; each "batch accepted" event records exactly the documentIds of that batch;
+//! 5. for a rebuild that went through without problems, `DELETE olderthan?orderingId=T`;
+//! 6. source status `IDLE`, whatever happened.
+//!
+//! Why one explicit orderingId per run, for the rebuild's delete-older-than: every item pushed
+//! by this run carries `T` exactly, and the service deletes only items whose orderingId is
+//! strictly lower than `T`, so nothing pushed in the run can be deleted by it, however wrong the
+//! local clock is (the service never compares `T` with its own clock for items we pushed).
+//! Items from earlier runs carry lower values, since `T` always exceeds the last one handed
+//! out. A clock minutes ahead makes `T` a few minutes "in the future" for the service's own
+//! default orderingIds, but Pushdeck never relies on those: every operation it sends carries
+//! an explicit, increasing orderingId.
+//!
+//! Identities (security identities of the folder's provider) go before items; the plan has
+//! none yet, because folder rules only name groups and users that must already exist.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use coveo_push::{
+    Batcher, BatcherConfig, Content, Document, ErrorKind, MetadataValue, ProgressEvent, PushClient,
+    SourceStatus,
+};
+use serde::Serialize;
+
+use crate::config::{FolderMapping, TitleRule};
+use crate::plan::{Plan, PlanMode, PlannedItem};
+use crate::scan::{FileProblem, ProblemKind};
+use crate::state::{AcceptedItem, StateError, Store};
+
+/// How many leading bytes of an HTML file are read to find its `<title>`. Titles sit in the
+/// head, near the top; reading more would make every HTML push read the file twice in full.
+pub const HTML_TITLE_SCAN_BYTES: usize = 64 * 1024;
+
+/// Default `queueDelay` of the rebuild's delete-older-than, in minutes (the service's default):
+/// leaves the service time to index the items of the run before older ones are removed.
+pub const DEFAULT_REBUILD_QUEUE_DELAY_MINUTES: u32 = 15;
+
+/// Settings of the executor.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Byte cap of one batch file (see `coveo_push::DEFAULT_MAX_BATCH_BYTES`).
+    pub max_batch_bytes: u64,
+    pub rebuild_queue_delay_minutes: u32,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        Self {
+            max_batch_bytes: coveo_push::DEFAULT_MAX_BATCH_BYTES,
+            rebuild_queue_delay_minutes: DEFAULT_REBUILD_QUEUE_DELAY_MINUTES,
+        }
+    }
+}
+
+/// Where a run stands, after each accepted batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunProgress {
+    pub done: usize,
+    pub total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// Why a run stopped before the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "halt", rename_all = "snake_case")]
+pub enum Halt {
+    /// A daily or item quota, or throttling that outlasted the retries: the folder pauses.
+    Quota { code: String, message: String },
+    /// An error no retry fixes (key, privileges, unknown source): the folder needs attention.
+    Fatal { code: String, message: String },
+}
+
+impl Halt {
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Quota { message, .. } | Self::Fatal { message, .. } => message,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    pub ordering_id: u64,
+    /// Paths whose push the API accepted.
+    pub pushed: Vec<String>,
+    /// Paths whose delete the API accepted.
+    pub deleted: Vec<String>,
+    pub batches: u64,
+    /// Bytes uploaded (batch files and item containers, as sent).
+    pub bytes_uploaded: u64,
+    /// Items that were not accepted, with the error's meaning and what to do.
+    pub problems: Vec<FileProblem>,
+    pub halted: Option<Halt>,
+    /// The rebuild's delete-older-than was accepted.
+    pub deleted_older_than: bool,
+}
+
+/// The executor failed locally (the state store); nothing more was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+fn halt_of(e: &coveo_push::Error) -> Option<Halt> {
+    let code = e.code().to_string();
+    let message = e.explanation();
+    match e.kind() {
+        ErrorKind::QuotaReached { .. } | ErrorKind::Throttled { .. } => {
+            Some(Halt::Quota { code, message })
+        }
+        ErrorKind::Unauthorized
+        | ErrorKind::Forbidden
+        | ErrorKind::NotFound { .. }
+        | ErrorKind::UnsupportedSource { .. } => Some(Halt::Fatal { code, message }),
+        _ => None,
+    }
+}
+
+/// The title of an HTML document from its first bytes, if it has one.
+pub fn html_title(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    let lower = text.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower[open..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let title = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let title = title
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'");
+    (!title.is_empty()).then_some(title)
+}
+
+fn title_of(folder: &FolderMapping, item: &PlannedItem, abs: &std::path::Path) -> String {
+    let name = item
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&item.path)
+        .to_string();
+    let is_html =
+        name.to_ascii_lowercase().ends_with(".html") || name.to_ascii_lowercase().ends_with(".htm");
+    if folder.metadata.title == TitleRule::HtmlTitle && is_html {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(HTML_TITLE_SCAN_BYTES);
+        if let Ok(file) = std::fs::File::open(abs) {
+            let _ = file
+                .take(HTML_TITLE_SCAN_BYTES as u64)
+                .read_to_end(&mut head);
+            if let Some(t) = html_title(&head) {
+                return t;
+            }
+        }
+    }
+    name
+}
+
+fn metadata_value(v: &serde_json::Value) -> Option<MetadataValue> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone().into()),
+        serde_json::Value::Bool(b) => Some((*b).into()),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Some(i.into()),
+            None => n.as_f64().map(Into::into),
+        },
+        serde_json::Value::Array(list) => Some(
+            list.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<String>>()
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// The document the Push API receives for a planned item: the file's content (streamed),
+/// title, extension, modification date, the folder's metadata and the item's permissions.
+pub fn build_document(folder: &FolderMapping, item: &PlannedItem) -> Document {
+    let mut abs = folder.path.clone();
+    for part in item.path.split('/') {
+        abs.push(part);
+    }
+    let mut doc = Document::new(item.document_id.clone())
+        .title(title_of(folder, item, &abs))
+        .content(Content::File(abs.clone()));
+    if let Some(ext) = abs.extension().and_then(|e| e.to_str()) {
+        doc = doc.file_extension(format!(".{}", ext.to_ascii_lowercase()));
+    }
+    if let Ok(date) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(item.mtime_ns)) {
+        doc = doc.modified_date(date);
+    }
+    for (key, value) in &item.metadata {
+        if let Some(v) = metadata_value(value) {
+            doc = doc.metadata(key.clone(), v);
+        }
+    }
+    if let Some(model) = &item.permissions {
+        doc = doc.permissions(model.clone());
+    }
+    doc
+}
+
+struct Recorder<'a> {
+    folder: &'a str,
+    pushes: HashMap<&'a str, &'a PlannedItem>,
+    deletes: HashMap<&'a str, &'a str>,
+    report: RunReport,
+    done: usize,
+    total: usize,
+    bytes_done: u64,
+    bytes_total: u64,
+}
+
+impl Recorder<'_> {
+    fn on_event(
+        &mut self,
+        store: &mut Store,
+        event: ProgressEvent,
+        progress: &mut dyn FnMut(RunProgress),
+    ) -> Result<(), StateError> {
+        if let ProgressEvent::BatchAccepted {
+            added,
+            deleted,
+            ordering_id,
+            bytes,
+            ..
+        } = event
+        {
+            let accepted: Vec<AcceptedItem> = added
+                .iter()
+                .filter_map(|id| self.pushes.get(id.as_str()))
+                .map(|p| AcceptedItem {
+                    path: p.path.clone(),
+                    document_id: p.document_id.clone(),
+                    content_hash: p.content_hash.clone(),
+                    size: p.size,
+                    mtime_ns: p.mtime_ns,
+                    file_id: p.file_id,
+                    permission_fp: p.permission_fp.clone(),
+                    metadata_fp: p.metadata_fp.clone(),
+                })
+                .collect();
+            let gone: Vec<String> = deleted
+                .iter()
+                .filter_map(|id| self.deletes.get(id.as_str()).map(|p| p.to_string()))
+                .collect();
+            store.record_accepted(self.folder, &accepted, ordering_id)?;
+            store.record_deleted(self.folder, &gone)?;
+            self.done += accepted.len() + gone.len();
+            self.bytes_done += accepted.iter().map(|a| a.size).sum::<u64>();
+            self.report
+                .pushed
+                .extend(accepted.into_iter().map(|a| a.path));
+            self.report.deleted.extend(gone);
+            self.report.batches += 1;
+            self.report.bytes_uploaded += bytes;
+            progress(RunProgress {
+                done: self.done,
+                total: self.total,
+                bytes_done: self.bytes_done,
+                bytes_total: self.bytes_total,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Runs a plan. `now_ms` seeds the run's orderingId (injected: tests and clocks).
+/// `progress` is called after each accepted batch. Per-item problems are in the report; an
+/// error is returned only when the state store fails.
+pub async fn execute(
+    plan: &Plan,
+    folder: &FolderMapping,
+    client: &PushClient,
+    store: &mut Store,
+    options: &ExecuteOptions,
+    now_ms: u64,
+    progress: &mut (dyn FnMut(RunProgress) + Send),
+) -> Result<RunReport, ExecuteError> {
+    let ordering_id = store.next_ordering_id(&folder.organization, &folder.source, now_ms)?;
+    let mut rec = Recorder {
+        folder: &folder.name,
+        pushes: plan
+            .pushes
+            .iter()
+            .map(|p| (p.document_id.as_str(), p))
+            .collect(),
+        deletes: plan
+            .deletes
+            .iter()
+            .map(|d| (d.document_id.as_str(), d.path.as_str()))
+            .collect(),
+        report: RunReport {
+            ordering_id,
+            ..Default::default()
+        },
+        done: 0,
+        total: plan.pushes.len() + plan.deletes.len(),
+        bytes_done: 0,
+        bytes_total: plan.pushes.iter().map(|p| p.size).sum(),
+    };
+    if plan.is_empty() && plan.mode == PlanMode::Incremental {
+        return Ok(rec.report);
+    }
+    let status = if plan.mode == PlanMode::Rebuild {
+        SourceStatus::Rebuild
+    } else {
+        SourceStatus::Incremental
+    };
+    if let Err(e) = client.set_source_status(&folder.source, status).await {
+        if let Some(h) = halt_of(&e) {
+            rec.report.halted = Some(h);
+            return Ok(rec.report);
+        }
+        // The status is informational (console activity); a failure does not stop the run.
+        tracing::warn!(error = %e, "could not set the source status");
+    }
+
+    let pending: Vec<(String, String)> = plan
+        .pushes
+        .iter()
+        .map(|p| (p.path.clone(), p.document_id.clone()))
+        .collect();
+    store.mark_pending(&folder.name, &pending)?;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let sink: coveo_push::ProgressSink = Arc::new(move |e| {
+        let _ = tx.send(e);
+    });
+    let mut config = BatcherConfig::new(folder.source.clone());
+    config.ordering_id = Some(ordering_id);
+    config.max_batch_bytes = options.max_batch_bytes;
+    let mut batcher = Batcher::new(client.with_progress(sink), config);
+
+    let mut fatal: Option<coveo_push::Error> = None;
+    for item in &plan.pushes {
+        if let Err(e) = batcher.add(build_document(folder, item)).await {
+            fatal = Some(e);
+            break;
+        }
+        while let Ok(event) = rx.try_recv() {
+            rec.on_event(store, event, progress)?;
+        }
+    }
+    if fatal.is_none() {
+        for d in &plan.deletes {
+            if let Err(e) = batcher.delete(d.document_id.clone(), false).await {
+                fatal = Some(e);
+                break;
+            }
+            while let Ok(event) = rx.try_recv() {
+                rec.on_event(store, event, progress)?;
+            }
+        }
+    }
+    let summary = batcher.finish().await;
+    while let Ok(event) = rx.try_recv() {
+        rec.on_event(store, event, progress)?;
+    }
+    let by_id_path = |id: &str| -> String {
+        rec.pushes
+            .get(id)
+            .map(|p| p.path.clone())
+            .or_else(|| rec.deletes.get(id).map(|p| p.to_string()))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let mut problems = Vec::new();
+    match summary {
+        Ok(summary) => {
+            for (id, e) in &summary.item_problems {
+                problems.push(FileProblem {
+                    path: by_id_path(id),
+                    kind: ProblemKind::PushFailed,
+                    message: e.explanation(),
+                });
+            }
+            for b in &summary.batch_problems {
+                if fatal.is_none() {
+                    if let Some(h) = halt_of(&b.error) {
+                        rec.report.halted = Some(h);
+                    }
+                }
+                for id in b.added.iter().chain(&b.deleted) {
+                    problems.push(FileProblem {
+                        path: by_id_path(id),
+                        kind: ProblemKind::PushFailed,
+                        message: b.error.explanation(),
+                    });
+                }
+            }
+        }
+        Err(e) => {
+            if fatal.is_none() {
+                fatal = Some(e);
+            }
+        }
+    }
+    if let Some(e) = &fatal {
+        rec.report.halted = Some(halt_of(e).unwrap_or(Halt::Fatal {
+            code: e.code().to_string(),
+            message: e.explanation(),
+        }));
+    }
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    for p in &problems {
+        store.record_retry(&folder.name, &p.path, "push_failed", &p.message, now)?;
+    }
+    rec.report.problems = problems;
+
+    if plan.mode == PlanMode::Rebuild
+        && rec.report.halted.is_none()
+        && rec.report.problems.is_empty()
+    {
+        match client
+            .delete_older_than(
+                &folder.source,
+                ordering_id,
+                Some(options.rebuild_queue_delay_minutes),
+            )
+            .await
+        {
+            Ok(()) => rec.report.deleted_older_than = true,
+            Err(e) => rec.report.problems.push(FileProblem {
+                path: String::new(),
+                kind: ProblemKind::PushFailed,
+                message: format!(
+                    "the rebuild could not remove older items: {}; run the rebuild again",
+                    e.explanation()
+                ),
+            }),
+        }
+    }
+    if let Err(e) = client
+        .set_source_status(&folder.source, SourceStatus::Idle)
+        .await
+    {
+        tracing::warn!(error = %e, "could not set the source status back to IDLE");
+    }
+    Ok(rec.report)
+}
+
+/// How long to wait between two Source Logs polls while items are still only accepted.
+pub const SOURCE_LOG_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Outcome of one item per the Source Logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOutcome {
+    pub document_id: String,
+    pub ordering_id: Option<u64>,
+    /// `Ok` = indexed; `Err(reason)` = rejected.
+    pub outcome: Result<(), String>,
+}
+
+/// Reads the Source Logs of `source` between two instants (ms since the epoch) and keeps the
+/// final word on each item: `ADD`/`UPDATE` completed at `INDEXING` = indexed, `REJECTED` =
+/// rejected with the service's reason. Uses the client's origin and key (the client has no
+/// Source Logs call of its own yet).
+pub async fn read_source_logs(
+    client: &PushClient,
+    source: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<LogOutcome>, String> {
+    let config = client.config();
+    let origin = config.endpoint.platform_origin();
+    let url = format!("{origin}/logs/v1/organizations/{}", config.organization);
+    let fmt = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    };
+    let http = reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let mut out = Vec::new();
+    let mut page = 0u32;
+    loop {
+        let response = http
+            .post(&url)
+            .bearer_auth(config.api_key.expose())
+            .query(&[
+                ("from", fmt(from_ms)),
+                ("to", fmt(to_ms)),
+                ("page", page.to_string()),
+                ("perPage", "100".into()),
+            ])
+            .json(&serde_json::json!({ "sourcesIds": [source] }))
+            .send()
+            .await
+            .map_err(|e| format!("the Source Logs could not be read ({e}); retried later"))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!(
+                "the Source Logs answered {status}; check that the API key may view logs"
+            ));
+        }
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| format!("the Source Logs answer is not JSON: {e}"))?;
+        let entries = body["documentLogEntries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for e in entries {
+            let id = e["id"].as_str().unwrap_or_default().to_string();
+            let operation = e["operation"].as_str().unwrap_or_default();
+            let result = e["result"].as_str().unwrap_or_default();
+            let task = e["task"].as_str().unwrap_or_default();
+            if id.is_empty() || !matches!(operation, "ADD" | "UPDATE") {
+                continue;
+            }
+            let ordering_id = e["meta"]["orderingId"].as_u64();
+            let outcome = match (task, result) {
+                (_, "REJECTED") => Err(e["meta"]["error"]
+                    .as_str()
+                    .unwrap_or("rejected by the indexing pipeline")
+                    .to_string()),
+                ("INDEXING", "COMPLETED" | "WARNING") => Ok(()),
+                _ => continue,
+            };
+            out.push(LogOutcome {
+                document_id: id,
+                ordering_id,
+                outcome,
+            });
+        }
+        if !body["hasNextPage"].as_bool().unwrap_or(false) {
+            break;
+        }
+        page += 1;
+    }
+    Ok(out)
+}
+
+/// Reads the Source Logs and marks items indexed or rejected in the state store. Returns the
+/// rejected ones as problems.
+pub async fn apply_source_logs(
+    client: &PushClient,
+    folder: &FolderMapping,
+    store: &mut Store,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<FileProblem>, String> {
+    let outcomes = read_source_logs(client, &folder.source, from_ms, to_ms).await?;
+    let items = store.items(&folder.name).map_err(|e| e.to_string())?;
+    let path_of: HashMap<&str, &str> = items
+        .iter()
+        .map(|i| (i.document_id.as_str(), i.path.as_str()))
+        .collect();
+    let mut rejected = Vec::new();
+    for o in outcomes {
+        let Some(path) = path_of.get(o.document_id.as_str()) else {
+            continue;
+        };
+        let changed = store
+            .record_outcome(&o.document_id, o.ordering_id, o.outcome.clone())
+            .map_err(|e| e.to_string())?;
+        if let (Err(reason), true) = (&o.outcome, changed > 0) {
+            rejected.push(FileProblem {
+                path: path.to_string(),
+                kind: ProblemKind::Rejected,
+                message: reason.clone(),
+            });
+        }
+    }
+    Ok(rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_titles() {
+        assert_eq!(
+            html_title(b"<html><head><TITLE id=x>\n Leave &amp; pay\n</title>").as_deref(),
+            Some("Leave & pay")
+        );
+        assert_eq!(html_title(b"<html><title></title>"), None);
+        assert_eq!(html_title(b"no title here"), None);
+    }
+}
