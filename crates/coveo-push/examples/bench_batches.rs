@@ -9,11 +9,16 @@ mod common;
 
 use std::time::Instant;
 
-use coveo_push::{ApiKey, Batcher, BatcherConfig, ClientConfig, Document, Endpoint, ProxyConfig, PushClient};
+use coveo_push::{
+    ApiKey, Batcher, BatcherConfig, ClientConfig, Document, Endpoint, ProxyConfig, PushClient,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let target_mb: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let target_mb: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
     let dir = tempfile::tempdir()?;
     let mut rng = common::Rng(0x9E37_79B9_7F4A_7C15);
     let mut files = Vec::new();
@@ -28,7 +33,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let kind = rng.next() % 100;
         let ext = if kind < 60 {
             common::text(&mut rng, size, &mut buf);
-            if kind < 30 { "txt" } else { "html" }
+            if kind < 30 {
+                "txt"
+            } else {
+                "html"
+            }
         } else if kind < 85 {
             // half noise, half text: like PDFs or old Office binaries
             common::noise(&mut rng, size / 2, &mut buf);
@@ -45,7 +54,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         i += 1;
     }
     let mb = total as f64 / 1e6;
-    println!("corpus: {} files, {:.1} MB in {}", files.len(), mb, dir.path().display());
+    println!(
+        "corpus: {} files, {:.1} MB in {}",
+        files.len(),
+        mb,
+        dir.path().display()
+    );
 
     // Baseline: gzip -1 on the same bytes (single process, one file at a time).
     let started = Instant::now();
@@ -84,8 +98,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary.bytes_uploaded == sent,
         summary.item_problems.len() + summary.batch_problems.len()
     );
-    println!("gzip -1 : {:.2} s, {:.1} MB/s in", gzip_secs, mb / gzip_secs);
-    println!("ratio   : batcher is {:.2}x the speed of gzip -1", gzip_secs / push_secs);
+    println!(
+        "gzip -1 : {:.2} s, {:.1} MB/s in",
+        gzip_secs,
+        mb / gzip_secs
+    );
+    println!(
+        "ratio   : batcher is {:.2}x the speed of gzip -1",
+        gzip_secs / push_secs
+    );
     println!("peak RSS: {} kB", common::peak_rss_kb());
     Ok(())
 }

@@ -13,7 +13,10 @@ use coveo_push::{ApiKey, ClientConfig, Document, Endpoint, ProxyConfig, PushClie
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mb: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1024);
+    let mb: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1024);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("big.log");
     {
@@ -41,7 +44,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let size = std::fs::metadata(&path)?.len();
     let before = common::peak_rss_kb();
-    println!("file: {:.0} MB; peak RSS before pushing: {} kB", size as f64 / 1e6, before);
+    println!(
+        "file: {:.0} MB; peak RSS before pushing: {} kB",
+        size as f64 / 1e6,
+        before
+    );
 
     let (url, counters) = common::start().await;
     let config = ClientConfig::new("bench", ApiKey::new("k"))
@@ -50,7 +57,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_temp_dir(dir.path());
     let client = PushClient::new(config)?;
     let started = Instant::now();
-    client.push_document("src", &Document::from_path(&path)?, None).await?;
+    client
+        .push_document("src", &Document::from_path(&path)?, None)
+        .await?;
     let secs = started.elapsed().as_secs_f64();
     let uploaded = counters.bytes.load(std::sync::atomic::Ordering::Relaxed);
     println!(

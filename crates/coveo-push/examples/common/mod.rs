@@ -21,8 +21,13 @@ pub struct Counters {
 
 pub async fn start() -> (String, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
-    let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(counters.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(counters.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let _ = counters.url.set(url.clone());
     tokio::spawn(async move {
@@ -58,7 +63,11 @@ async fn handle(State(c): State<Arc<Counters>>, method: Method, uri: Uri, body: 
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -76,10 +85,46 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "policy", "employee", "the", "of", "and", "benefits", "leave", "manager", "request", "approval",
-    "document", "section", "shall", "must", "within", "days", "report", "travel", "expense", "security",
-    "access", "data", "customer", "contract", "payment", "invoice", "review", "quarter", "annual", "team",
-    "project", "deadline", "budget", "training", "compliance", "office", "remote", "schedule", "holiday", "insurance",
+    "policy",
+    "employee",
+    "the",
+    "of",
+    "and",
+    "benefits",
+    "leave",
+    "manager",
+    "request",
+    "approval",
+    "document",
+    "section",
+    "shall",
+    "must",
+    "within",
+    "days",
+    "report",
+    "travel",
+    "expense",
+    "security",
+    "access",
+    "data",
+    "customer",
+    "contract",
+    "payment",
+    "invoice",
+    "review",
+    "quarter",
+    "annual",
+    "team",
+    "project",
+    "deadline",
+    "budget",
+    "training",
+    "compliance",
+    "office",
+    "remote",
+    "schedule",
+    "holiday",
+    "insurance",
 ];
 
 /// Appends `len` bytes of word-like text (compresses about 3-4x, like prose).
