@@ -302,3 +302,73 @@ async fn connection_dropped_mid_upload_is_retried_from_file() {
     assert!(received == body);
     assert_eq!(clock.sleeps().len(), 1);
 }
+
+/// Accepts connections; the first `silent` ones are read and then left unanswered (held open
+/// or closed), later ones get `200 {}`. Returns the number of connections seen.
+async fn scripted_tcp(silent: usize, hold: bool) -> (String, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(0usize));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let n = {
+                let mut c = count.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = sock.read(&mut buf).await;
+            if n <= silent {
+                if hold {
+                    held.push(sock);
+                }
+                continue;
+            }
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}").await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_timed_out_request_is_retried() {
+    let (url, seen) = scripted_tcp(1, true).await;
+    let server = Server {
+        url,
+        ..Server::start().await
+    };
+    let (client, clock) = server.client();
+    let mut config = client.config().clone();
+    config.request_timeout = Duration::from_millis(300);
+    let client = coveo_push::PushClient::new(config).unwrap();
+    client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), 2);
+    assert_eq!(clock.sleeps(), secs(&[1]));
+}
+
+#[tokio::test]
+async fn creating_a_source_is_not_replayed_after_a_dropped_connection() {
+    let (url, seen) = scripted_tcp(1, false).await;
+    let server = Server {
+        url,
+        ..Server::start().await
+    };
+    let (client, clock) = server.client();
+    let e = client
+        .create_push_source("Docs", coveo_push::SourceVisibility::Shared)
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Transport { .. }), "{e:?}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        1,
+        "a request that may have created a source is not sent twice"
+    );
+    assert!(clock.sleeps().is_empty());
+}
