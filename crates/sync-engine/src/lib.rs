@@ -9,7 +9,9 @@
 //! Start reading at [`config::Config`] and [`scan::scan`].
 
 pub mod config;
+pub mod engine;
 pub mod execute;
 pub mod plan;
 pub mod scan;
 pub mod state;
+pub mod watch;

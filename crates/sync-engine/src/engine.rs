@@ -1,0 +1,1206 @@
+//! The engine: one handle, one task, one loop over a closed enum of inputs.
+//!
+//! [`Engine::start`] spawns the loop and returns an [`EngineHandle`]. The loop owns the folder
+//! mappings, their states and watchers; it matches on [`Input`]: commands from the handle,
+//! watch hints, ticks and the outcomes of the work it spawned. Scans and runs are spawned
+//! tasks (each opens its own connection to the state store, which SQLite's WAL mode allows),
+//! so the loop stays responsive: status, pause and dry runs answer while a folder syncs.
+//!
+//! Contracts:
+//! - At most one run per folder at a time; a run is scan → plan → brakes → execute.
+//! - Pause takes effect at the end of the current run (a batch already sent is recorded).
+//! - Events go to a broadcast channel: a subscriber that lags more than [`EVENT_BUFFER`] events
+//!   loses the oldest ones (it can always ask [`EngineHandle::status`]).
+//! - Dropping the handle (or [`EngineHandle::shutdown`]) stops the loop and the watchers; a
+//!   run in flight is awaited by `shutdown`, and abandoned by a plain drop (safe: the state store
+//!   records only accepted batches, so the next start re-pushes at worst).
+//! - Time and randomness come from [`EngineConfig::clock`] and [`EngineConfig::seed`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coveo_push::PushClient;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, FolderMapping};
+use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
+use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
+use crate::scan::{scan, FileProblem, ScanRequest, SCAN_THREADS};
+use crate::state::{ItemState, StateError, Store};
+use crate::watch::{watch_folder, FolderWatcher, WatchHint, WatchMode};
+
+/// Events kept for slow subscribers before the oldest are dropped.
+pub const EVENT_BUFFER: usize = 4096;
+/// How often the loop looks at timers (full rescans, retries, Source Logs polls). A second is
+/// far below every timer it serves, and costs nothing when idle.
+pub const TICK: Duration = Duration::from_secs(1);
+/// Default debounce of watch events: saves arrive as bursts of events (write, close, rename of
+/// a temp file); waiting this long coalesces a burst into one rescan, and stays well under the
+/// 300 ms save-to-accepted target.
+pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
+/// Full rescans are spread by ± this share of the interval, so folders (and machines) that
+/// started together do not rescan together.
+pub const RESCAN_JITTER: f64 = 0.1;
+/// How many times the Source Logs are polled after a run before giving up on the remaining
+/// accepted items (they stay "accepted"; the next run polls again).
+pub const SOURCE_LOG_POLLS: u32 = 12;
+
+/// Makes the client of an organization (the caller owns the API key: keyring or environment).
+pub type ClientFactory =
+    Arc<dyn Fn(&FolderMapping) -> Result<PushClient, coveo_push::Error> + Send + Sync>;
+/// Milliseconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock as a [`Clock`].
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    })
+}
+
+/// Everything the engine needs, passed explicitly.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// The SQLite state store file.
+    pub state_path: PathBuf,
+    /// Where folder mapping changes are saved; `None` keeps them in memory (tests, CLI runs).
+    pub config_path: Option<PathBuf>,
+    pub clients: ClientFactory,
+    pub clock: Clock,
+    /// Seed of the jitter of full rescans.
+    pub seed: u64,
+    pub watch_debounce: Duration,
+    /// Use the polling watcher even where native events work (tests of the fallback).
+    pub force_polling: bool,
+    pub execute: ExecuteOptions,
+    /// Poll the Source Logs after runs to mark items indexed or rejected.
+    pub poll_source_logs: bool,
+    pub source_log_interval: Duration,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("state_path", &self.state_path)
+            .field("config_path", &self.config_path)
+            .field("seed", &self.seed)
+            .field("watch_debounce", &self.watch_debounce)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineConfig {
+    /// Defaults: system clock, random seed, native watching, Source Logs polled.
+    pub fn new(state_path: impl Into<PathBuf>, clients: ClientFactory) -> Self {
+        Self {
+            state_path: state_path.into(),
+            config_path: None,
+            clients,
+            clock: system_clock(),
+            seed: rand::random(),
+            watch_debounce: DEFAULT_WATCH_DEBOUNCE,
+            force_polling: false,
+            execute: ExecuteOptions::default(),
+            poll_source_logs: true,
+            source_log_interval: crate::execute::SOURCE_LOG_POLL_INTERVAL,
+        }
+    }
+}
+
+/// Where a folder stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FolderState {
+    UpToDate {
+        problems: usize,
+    },
+    Scanning,
+    Syncing {
+        done: usize,
+        total: usize,
+        bytes_done: u64,
+        bytes_total: u64,
+        eta_secs: Option<u64>,
+    },
+    Paused {
+        reason: Option<String>,
+    },
+    NeedsAttention {
+        problems: Vec<String>,
+    },
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ItemResult {
+    Pushed,
+    Deleted,
+    Indexed,
+    Rejected {
+        reason: String,
+    },
+    Problem {
+        kind: crate::scan::ProblemKind,
+        message: String,
+        what_to_do: String,
+    },
+}
+
+/// Something the UI or the CLI may show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    FolderState {
+        folder: String,
+        state: FolderState,
+    },
+    Item {
+        folder: String,
+        path: String,
+        result: ItemResult,
+    },
+    Activity {
+        folder: String,
+        at_ms: u64,
+        message: String,
+    },
+}
+
+/// A folder as [`EngineHandle::status`] reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FolderStatus {
+    pub mapping: FolderMapping,
+    pub state: FolderState,
+    pub last_full_sync_ms: Option<i64>,
+    pub last_problems: Vec<FileProblem>,
+}
+
+/// What a run did, for [`EngineHandle::sync_now`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub plan: crate::plan::PlanSummary,
+    pub brake: Option<Brake>,
+    pub run: Option<RunReport>,
+    pub scan_problems: Vec<FileProblem>,
+    pub hashed_files: u64,
+}
+
+impl SyncReport {
+    /// Every change was accepted: no brake, no halt, no problem.
+    pub fn is_complete(&self) -> bool {
+        self.brake.is_none()
+            && self.scan_problems.is_empty()
+            && self
+                .run
+                .as_ref()
+                .is_none_or(|r| r.halted.is_none() && r.problems.is_empty())
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[serde(tag = "code", content = "message", rename_all = "snake_case")]
+pub enum EngineError {
+    #[error("no folder is named {0:?}; check the name in the folder list")]
+    UnknownFolder(String),
+    #[error("a folder named {0:?} exists already; pick another name or change that folder")]
+    FolderExists(String),
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("{0}")]
+    State(String),
+    #[error("{0}")]
+    Client(String),
+    #[error("the sync engine has stopped; restart Pushdeck")]
+    Stopped,
+}
+
+impl From<StateError> for EngineError {
+    fn from(e: StateError) -> Self {
+        Self::State(e.to_string())
+    }
+}
+
+/// The commands of the handle.
+#[derive(Debug)]
+enum Command {
+    AddFolder(Box<FolderMapping>),
+    ChangeFolder(Box<FolderMapping>),
+    RemoveFolder(String),
+    Pause(String),
+    Resume(String),
+    RescanNow(String),
+    Rebuild(String),
+    Confirm(String),
+    DryRun(String, oneshot::Sender<Result<Plan, EngineError>>),
+    SyncNow(
+        String,
+        PlanMode,
+        oneshot::Sender<Result<SyncReport, EngineError>>,
+    ),
+    Status(oneshot::Sender<Vec<FolderStatus>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What a spawned run reports back.
+#[derive(Debug)]
+enum Outcome {
+    RunDone {
+        folder: String,
+        result: Box<Result<SyncReport, EngineError>>,
+        full: bool,
+    },
+    Logs {
+        folder: String,
+        result: Result<(usize, Vec<FileProblem>), String>,
+    },
+}
+
+/// The closed set of inputs of the loop.
+#[derive(Debug)]
+enum Input {
+    Command(Command, oneshot::Sender<Result<(), EngineError>>),
+    Hint(WatchHint),
+    Tick,
+    Outcome(Outcome),
+}
+
+/// The handle the CLI and the desktop shell hold. Cheap to clone? No: one owner; dropping it
+/// stops the engine.
+#[derive(Debug)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Input>,
+    events: broadcast::Sender<Event>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Entry point: see [`Engine::start`].
+#[derive(Debug)]
+pub struct Engine;
+
+#[derive(Debug, Clone)]
+enum Pending {
+    None,
+    Dirs(Vec<String>),
+    Full,
+}
+
+struct FolderRuntime {
+    mapping: FolderMapping,
+    state: FolderState,
+    paused: bool,
+    attention: Option<String>,
+    confirmed: bool,
+    running: bool,
+    pending: Pending,
+    rebuild: bool,
+    next_full_ms: u64,
+    retry_at_ms: Option<u64>,
+    logs_from_ms: Option<i64>,
+    log_polls_left: u32,
+    next_log_poll_ms: u64,
+    watcher: Option<FolderWatcher>,
+    waiters: Vec<oneshot::Sender<Result<SyncReport, EngineError>>>,
+}
+
+struct Loop {
+    config: EngineConfig,
+    store: Store,
+    folders: BTreeMap<String, FolderRuntime>,
+    events: broadcast::Sender<Event>,
+    internal: mpsc::UnboundedSender<Input>,
+    rng: StdRng,
+    runs: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Opens the state store, starts the loop with `folders`, and schedules a full rescan of
+    /// each (changes made while Pushdeck was not running are found by that scan).
+    pub async fn start(
+        config: EngineConfig,
+        folders: Vec<FolderMapping>,
+    ) -> Result<EngineHandle, EngineError> {
+        Config {
+            version: crate::config::CONFIG_VERSION,
+            folders: folders.clone(),
+        }
+        .validate()
+        .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+        let store = Store::open(&config.state_path)?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (commands, mut command_rx) = mpsc::channel::<Input>(64);
+        let (internal, mut internal_rx) = mpsc::unbounded_channel::<Input>();
+        let mut lp = Loop {
+            rng: StdRng::seed_from_u64(config.seed),
+            config,
+            store,
+            folders: BTreeMap::new(),
+            events: events.clone(),
+            internal,
+            runs: Vec::new(),
+        };
+        for mapping in folders {
+            lp.insert_folder(mapping)?;
+        }
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let input = tokio::select! {
+                    biased;
+                    c = command_rx.recv() => match c {
+                        Some(c) => c,
+                        None => break, // the handle was dropped
+                    },
+                    Some(i) = internal_rx.recv() => i,
+                    _ = tick.tick() => Input::Tick,
+                };
+                if !lp.handle(input).await {
+                    break;
+                }
+            }
+            lp.stop().await;
+        });
+        Ok(EngineHandle {
+            commands,
+            events,
+            task: Some(task),
+        })
+    }
+}
+
+impl EngineHandle {
+    /// A new subscription to the engine's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn send(&self, command: Command) -> Result<(), EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Input::Command(command, tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Adds a folder mapping (saved to the config file if the engine has one) and syncs it.
+    pub async fn add_folder(&self, mapping: FolderMapping) -> Result<(), EngineError> {
+        self.send(Command::AddFolder(Box::new(mapping))).await
+    }
+    /// Replaces the mapping of the same name; the next run applies new rules to every item.
+    pub async fn change_folder(&self, mapping: FolderMapping) -> Result<(), EngineError> {
+        self.send(Command::ChangeFolder(Box::new(mapping))).await
+    }
+    /// Stops syncing a folder and forgets its state. Its items stay in the source.
+    pub async fn remove_folder(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::RemoveFolder(name.into())).await
+    }
+    pub async fn pause(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::Pause(name.into())).await
+    }
+    pub async fn resume(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::Resume(name.into())).await
+    }
+    /// Schedules a full rescan now.
+    pub async fn rescan_now(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::RescanNow(name.into())).await
+    }
+    /// Schedules a rebuild: push everything, then delete what the run did not push.
+    pub async fn rebuild(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::Rebuild(name.into())).await
+    }
+    /// Lets the next run go past a safety brake (the person checked the deletes).
+    pub async fn confirm(&self, name: &str) -> Result<(), EngineError> {
+        self.send(Command::Confirm(name.into())).await
+    }
+    /// Scans and plans without sending anything.
+    pub async fn dry_run(&self, name: &str) -> Result<Plan, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::DryRun(name.into(), tx)).await?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+    /// Runs a full sync of the folder now (after the current run, if any) and returns its
+    /// report: what `pushdeck sync --once` needs.
+    pub async fn sync_now(&self, name: &str) -> Result<SyncReport, EngineError> {
+        self.sync_with(name, PlanMode::Incremental).await
+    }
+    /// Like [`EngineHandle::sync_now`] with a rebuild.
+    pub async fn rebuild_now(&self, name: &str) -> Result<SyncReport, EngineError> {
+        self.sync_with(name, PlanMode::Rebuild).await
+    }
+    async fn sync_with(&self, name: &str, mode: PlanMode) -> Result<SyncReport, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::SyncNow(name.into(), mode, tx)).await?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+    /// Every folder with its state.
+    pub async fn status(&self) -> Result<Vec<FolderStatus>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+    /// Stops the loop, waiting for runs in flight to finish.
+    pub async fn shutdown(mut self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        // Closing the command channel ends the loop; it then drops the watchers.
+        if let Some(task) = self.task.take() {
+            drop(task);
+        }
+    }
+}
+
+fn state_name(mode: PlanMode) -> &'static str {
+    match mode {
+        PlanMode::Incremental => "sync",
+        PlanMode::Rebuild => "rebuild",
+    }
+}
+
+impl Loop {
+    fn now(&self) -> u64 {
+        (self.config.clock)()
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn activity(&self, folder: &str, message: impl Into<String>) {
+        self.emit(Event::Activity {
+            folder: folder.into(),
+            at_ms: self.now(),
+            message: message.into(),
+        });
+    }
+
+    fn set_state(&mut self, folder: &str, state: FolderState) {
+        if let Some(f) = self.folders.get_mut(folder) {
+            if f.state == state {
+                return;
+            }
+            f.state = state.clone();
+        }
+        self.emit(Event::FolderState {
+            folder: folder.into(),
+            state,
+        });
+    }
+
+    fn jittered(&mut self, interval: Duration) -> u64 {
+        let ms = interval.as_millis() as f64;
+        let jitter = self.rng.gen_range(-RESCAN_JITTER..=RESCAN_JITTER) * ms;
+        self.now() + (ms + jitter).max(0.0) as u64
+    }
+
+    fn insert_folder(&mut self, mapping: FolderMapping) -> Result<(), EngineError> {
+        let name = mapping.name.clone();
+        let record = self.store.folder(&name)?;
+        let watcher = if mapping.watch {
+            self.start_watcher(&mapping)
+        } else {
+            None
+        };
+        let (state, paused) = match &record.attention {
+            Some(reason) => (
+                FolderState::NeedsAttention {
+                    problems: vec![reason.clone()],
+                },
+                false,
+            ),
+            None => (
+                FolderState::UpToDate {
+                    problems: record.last_problems.len(),
+                },
+                false,
+            ),
+        };
+        self.folders.insert(
+            name.clone(),
+            FolderRuntime {
+                state: state.clone(),
+                paused,
+                attention: record.attention,
+                confirmed: false,
+                running: false,
+                pending: Pending::Full,
+                rebuild: false,
+                next_full_ms: 0,
+                retry_at_ms: None,
+                logs_from_ms: None,
+                log_polls_left: 0,
+                next_log_poll_ms: 0,
+                watcher,
+                waiters: Vec::new(),
+                mapping,
+            },
+        );
+        self.emit(Event::FolderState {
+            folder: name,
+            state,
+        });
+        Ok(())
+    }
+
+    fn start_watcher(&self, mapping: &FolderMapping) -> Option<FolderWatcher> {
+        let internal = self.internal.clone();
+        let result = watch_folder(
+            &mapping.name,
+            &mapping.path,
+            self.config.watch_debounce,
+            self.config.force_polling,
+            move |hint| {
+                let _ = internal.send(Input::Hint(hint));
+            },
+        );
+        match result {
+            Ok(w) => {
+                if let WatchMode::Polling { reason } = &w.mode {
+                    self.activity(&mapping.name, reason.clone());
+                }
+                Some(w)
+            }
+            Err(message) => {
+                self.activity(
+                    &mapping.name,
+                    format!("{message}; changes are found by the periodic rescan only"),
+                );
+                None
+            }
+        }
+    }
+
+    fn save_config(&self) -> Result<(), EngineError> {
+        if let Some(path) = &self.config.config_path {
+            let config = Config {
+                version: crate::config::CONFIG_VERSION,
+                folders: self.folders.values().map(|f| f.mapping.clone()).collect(),
+            };
+            config
+                .save(path)
+                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn folder_mut(&mut self, name: &str) -> Result<&mut FolderRuntime, EngineError> {
+        self.folders
+            .get_mut(name)
+            .ok_or_else(|| EngineError::UnknownFolder(name.into()))
+    }
+
+    /// Handles one input; `false` ends the loop.
+    async fn handle(&mut self, input: Input) -> bool {
+        match input {
+            Input::Command(Command::Shutdown(done), reply) => {
+                let _ = reply.send(Ok(()));
+                let _ = done.send(());
+                return false;
+            }
+            Input::Command(command, reply) => {
+                let result = self.command(command);
+                let _ = reply.send(result);
+            }
+            Input::Hint(hint) => {
+                if let Some(f) = self.folders.get_mut(&hint.folder) {
+                    f.pending = match std::mem::replace(&mut f.pending, Pending::None) {
+                        Pending::Full => Pending::Full,
+                        Pending::None => Pending::Dirs(hint.dirs),
+                        Pending::Dirs(mut d) => {
+                            d.extend(hint.dirs);
+                            d.sort();
+                            d.dedup();
+                            Pending::Dirs(d)
+                        }
+                    };
+                }
+                self.start_due_runs();
+            }
+            Input::Tick => {
+                let now = self.now();
+                for f in self.folders.values_mut() {
+                    if now >= f.next_full_ms
+                        && matches!(f.pending, Pending::None | Pending::Dirs(_))
+                    {
+                        f.pending = Pending::Full;
+                    }
+                    if f.retry_at_ms.is_some_and(|t| now >= t) {
+                        f.retry_at_ms = None;
+                        if matches!(f.pending, Pending::None) {
+                            f.pending = Pending::Full;
+                        }
+                    }
+                }
+                self.start_due_runs();
+                self.poll_logs();
+            }
+            Input::Outcome(outcome) => self.outcome(outcome),
+        }
+        self.start_due_runs();
+        true
+    }
+
+    fn command(&mut self, command: Command) -> Result<(), EngineError> {
+        match command {
+            Command::AddFolder(mapping) => {
+                if self.folders.contains_key(&mapping.name) {
+                    return Err(EngineError::FolderExists(mapping.name.clone()));
+                }
+                let mut all: Vec<FolderMapping> =
+                    self.folders.values().map(|f| f.mapping.clone()).collect();
+                all.push((*mapping).clone());
+                Config {
+                    version: crate::config::CONFIG_VERSION,
+                    folders: all,
+                }
+                .validate()
+                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+                let name = mapping.name.clone();
+                self.insert_folder(*mapping)?;
+                self.activity(&name, "folder added");
+                self.save_config()
+            }
+            Command::ChangeFolder(mapping) => {
+                Config {
+                    version: crate::config::CONFIG_VERSION,
+                    folders: vec![(*mapping).clone()],
+                }
+                .validate()
+                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+                let watcher = if mapping.watch {
+                    self.start_watcher(&mapping)
+                } else {
+                    None
+                };
+                let f = self.folder_mut(&mapping.name)?;
+                f.watcher = watcher;
+                f.mapping = *mapping;
+                f.pending = Pending::Full;
+                let name = f.mapping.name.clone();
+                self.activity(&name, "folder settings changed");
+                self.save_config()
+            }
+            Command::RemoveFolder(name) => {
+                let removed = self
+                    .folders
+                    .remove(&name)
+                    .ok_or_else(|| EngineError::UnknownFolder(name.clone()))?;
+                drop(removed);
+                self.store.remove_folder(&name)?;
+                self.activity(&name, "folder removed; its items stay in the source");
+                self.save_config()
+            }
+            Command::Pause(name) => {
+                self.folder_mut(&name)?.paused = true;
+                self.set_state(&name, FolderState::Paused { reason: None });
+                Ok(())
+            }
+            Command::Resume(name) => {
+                let f = self.folder_mut(&name)?;
+                f.paused = false;
+                f.pending = Pending::Full;
+                let attention = f.attention.clone();
+                let state = match attention {
+                    Some(reason) => FolderState::NeedsAttention {
+                        problems: vec![reason],
+                    },
+                    None => FolderState::UpToDate { problems: 0 },
+                };
+                self.set_state(&name, state);
+                Ok(())
+            }
+            Command::RescanNow(name) => {
+                self.folder_mut(&name)?.pending = Pending::Full;
+                Ok(())
+            }
+            Command::Rebuild(name) => {
+                let f = self.folder_mut(&name)?;
+                f.rebuild = true;
+                f.pending = Pending::Full;
+                Ok(())
+            }
+            Command::Confirm(name) => {
+                let f = self.folder_mut(&name)?;
+                f.confirmed = true;
+                f.attention = None;
+                f.paused = false;
+                f.pending = Pending::Full;
+                self.store.set_attention(&name, None)?;
+                self.activity(&name, "deletes confirmed");
+                Ok(())
+            }
+            Command::DryRun(name, reply) => {
+                let f = self
+                    .folders
+                    .get(&name)
+                    .ok_or_else(|| EngineError::UnknownFolder(name.clone()))?;
+                let mapping = f.mapping.clone();
+                let state_path = self.config.state_path.clone();
+                self.runs.push(tokio::spawn(async move {
+                    let result = dry_run(&state_path, &mapping).await;
+                    let _ = reply.send(result.map(|(plan, _)| plan));
+                }));
+                Ok(())
+            }
+            Command::SyncNow(name, mode, reply) => {
+                let f = self.folder_mut(&name)?;
+                f.waiters.push(reply);
+                f.pending = Pending::Full;
+                if mode == PlanMode::Rebuild {
+                    f.rebuild = true;
+                }
+                Ok(())
+            }
+            Command::Status(reply) => {
+                let list = self
+                    .folders
+                    .values()
+                    .map(|f| {
+                        let record = self.store.folder(&f.mapping.name).unwrap_or_default();
+                        FolderStatus {
+                            mapping: f.mapping.clone(),
+                            state: f.state.clone(),
+                            last_full_sync_ms: record.last_full_sync_ms,
+                            last_problems: record.last_problems,
+                        }
+                    })
+                    .collect();
+                let _ = reply.send(list);
+                Ok(())
+            }
+            Command::Shutdown(_) => Ok(()),
+        }
+    }
+
+    fn start_due_runs(&mut self) {
+        let names: Vec<String> = self
+            .folders
+            .iter()
+            .filter(|(_, f)| {
+                !f.running
+                    && !matches!(f.pending, Pending::None)
+                    && ((!f.paused && f.attention.is_none()) || !f.waiters.is_empty())
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            self.start_run(&name);
+        }
+    }
+
+    fn start_run(&mut self, name: &str) {
+        let now = self.now();
+        let Some(f) = self.folders.get_mut(name) else {
+            return;
+        };
+        let scope = match std::mem::replace(&mut f.pending, Pending::None) {
+            Pending::Dirs(d) => d,
+            _ => Vec::new(),
+        };
+        let full = scope.is_empty();
+        let mode = if std::mem::take(&mut f.rebuild) {
+            PlanMode::Rebuild
+        } else {
+            PlanMode::Incremental
+        };
+        let confirmed = std::mem::take(&mut f.confirmed);
+        f.running = true;
+        let forced = !f.waiters.is_empty();
+        let mapping = f.mapping.clone();
+        let client = (self.config.clients)(&mapping);
+        let job = RunJob {
+            mapping,
+            scope,
+            mode,
+            confirmed,
+            state_path: self.config.state_path.clone(),
+            options: self.config.execute.clone(),
+            now_ms: now,
+            events: self.events.clone(),
+            forced,
+        };
+        self.set_state(name, FolderState::Scanning);
+        let internal = self.internal.clone();
+        let folder = name.to_string();
+        self.runs.retain(|h| !h.is_finished());
+        self.runs.push(tokio::spawn(async move {
+            let result = match client {
+                Ok(client) => run(job, client).await,
+                Err(e) => Err(EngineError::Client(e.explanation())),
+            };
+            let result = Box::new(result);
+            let _ = internal.send(Input::Outcome(Outcome::RunDone {
+                folder,
+                result,
+                full,
+            }));
+        }));
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::RunDone {
+                folder,
+                result,
+                full,
+            } => {
+                let interval = match self.folders.get(&folder) {
+                    Some(f) => f.mapping.rescan_interval,
+                    None => return,
+                };
+                let next_full = self.jittered(interval);
+                let now = self.now();
+                let retries = self.store.retries(&folder).unwrap_or_default();
+                let Some(f) = self.folders.get_mut(&folder) else {
+                    return;
+                };
+                f.running = false;
+                if full {
+                    f.next_full_ms = next_full;
+                }
+                let waiters = std::mem::take(&mut f.waiters);
+                let mut new_state = FolderState::UpToDate { problems: 0 };
+                let mut attention = None;
+                let result = *result;
+                match &result {
+                    Ok(report) => {
+                        if let Some(brake) = &report.brake {
+                            attention = Some(brake.to_string());
+                        }
+                        let mut problems = report.scan_problems.len();
+                        if let Some(run) = &report.run {
+                            problems += run.problems.len();
+                            match &run.halted {
+                                Some(Halt::Quota { message, .. }) => {
+                                    f.paused = true;
+                                    new_state = FolderState::Paused {
+                                        reason: Some(message.clone()),
+                                    };
+                                }
+                                Some(Halt::Fatal { message, .. }) => {
+                                    attention = Some(message.clone())
+                                }
+                                None => {}
+                            }
+                            if !run.pushed.is_empty() && self.config.poll_source_logs {
+                                f.logs_from_ms = Some(f.logs_from_ms.unwrap_or(now as i64 - 1000));
+                                f.log_polls_left = SOURCE_LOG_POLLS;
+                                f.next_log_poll_ms = now;
+                            }
+                        }
+                        if let FolderState::UpToDate { problems: p } = &mut new_state {
+                            *p = problems;
+                        }
+                        if let Some(next) = retries.iter().map(|r| r.next_attempt_ms).min() {
+                            f.retry_at_ms = Some(next.max(0) as u64);
+                        }
+                    }
+                    Err(e) => attention = Some(e.to_string()),
+                }
+                if let Some(reason) = attention {
+                    f.attention = Some(reason.clone());
+                    new_state = FolderState::NeedsAttention {
+                        problems: vec![reason.clone()],
+                    };
+                    let _ = self.store.set_attention(&folder, Some(&reason));
+                }
+                if f.paused
+                    && !matches!(
+                        new_state,
+                        FolderState::NeedsAttention { .. } | FolderState::Paused { .. }
+                    )
+                {
+                    new_state = FolderState::Paused { reason: None };
+                }
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
+                if let Ok(report) = &result {
+                    self.report_items(&folder, report);
+                }
+                self.set_state(&folder, new_state);
+            }
+            Outcome::Logs { folder, result } => match result {
+                Ok((remaining, rejected)) => {
+                    for p in rejected {
+                        self.emit(Event::Item {
+                            folder: folder.clone(),
+                            path: p.path,
+                            result: ItemResult::Rejected { reason: p.message },
+                        });
+                    }
+                    if remaining == 0 {
+                        if let Some(f) = self.folders.get_mut(&folder) {
+                            f.logs_from_ms = None;
+                            f.log_polls_left = 0;
+                        }
+                    }
+                }
+                Err(message) => self.activity(&folder, message),
+            },
+        }
+    }
+
+    fn report_items(&self, folder: &str, report: &SyncReport) {
+        let mut problems: Vec<&FileProblem> = report.scan_problems.iter().collect();
+        if let Some(run) = &report.run {
+            for path in &run.pushed {
+                self.emit(Event::Item {
+                    folder: folder.into(),
+                    path: path.clone(),
+                    result: ItemResult::Pushed,
+                });
+            }
+            for path in &run.deleted {
+                self.emit(Event::Item {
+                    folder: folder.into(),
+                    path: path.clone(),
+                    result: ItemResult::Deleted,
+                });
+            }
+            problems.extend(run.problems.iter());
+            if !run.pushed.is_empty() || !run.deleted.is_empty() {
+                self.activity(
+                    folder,
+                    format!(
+                        "{}: {} pushed, {} deleted, {} problems",
+                        state_name(if run.deleted_older_than {
+                            PlanMode::Rebuild
+                        } else {
+                            PlanMode::Incremental
+                        }),
+                        run.pushed.len(),
+                        run.deleted.len(),
+                        run.problems.len()
+                    ),
+                );
+            }
+        }
+        for p in problems {
+            self.emit(Event::Item {
+                folder: folder.into(),
+                path: p.path.clone(),
+                result: ItemResult::Problem {
+                    kind: p.kind,
+                    message: p.message.clone(),
+                    what_to_do: p.kind.what_to_do().into(),
+                },
+            });
+        }
+    }
+
+    fn poll_logs(&mut self) {
+        let now = self.now();
+        let interval = self.config.source_log_interval.as_millis() as u64;
+        let due: Vec<(FolderMapping, i64)> = self
+            .folders
+            .values_mut()
+            .filter(|f| {
+                f.log_polls_left > 0 && now >= f.next_log_poll_ms && f.logs_from_ms.is_some()
+            })
+            .map(|f| {
+                f.log_polls_left -= 1;
+                f.next_log_poll_ms = now + interval;
+                (f.mapping.clone(), f.logs_from_ms.unwrap_or(0))
+            })
+            .collect();
+        for (mapping, from) in due {
+            let client = (self.config.clients)(&mapping);
+            let state_path = self.config.state_path.clone();
+            let internal = self.internal.clone();
+            let to = now as i64 + 60_000;
+            self.runs.push(tokio::spawn(async move {
+                let result = match client {
+                    Ok(client) => poll_logs_once(&state_path, &client, &mapping, from, to).await,
+                    Err(e) => Err(e.explanation()),
+                };
+                let _ = internal.send(Input::Outcome(Outcome::Logs {
+                    folder: mapping.name,
+                    result,
+                }));
+            }));
+        }
+    }
+
+    async fn stop(mut self) {
+        for f in self.folders.values_mut() {
+            f.watcher = None;
+        }
+        for run in self.runs.drain(..) {
+            let _ = run.await;
+        }
+    }
+}
+
+async fn poll_logs_once(
+    state_path: &std::path::Path,
+    client: &PushClient,
+    mapping: &FolderMapping,
+    from: i64,
+    to: i64,
+) -> Result<(usize, Vec<FileProblem>), String> {
+    let mut store = Store::open(state_path).map_err(|e| e.to_string())?;
+    let rejected = apply_source_logs(client, mapping, &mut store, from, to).await?;
+    let remaining = store
+        .items(&mapping.name)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|i| i.state == ItemState::Accepted)
+        .count();
+    Ok((remaining, rejected))
+}
+
+struct RunJob {
+    mapping: FolderMapping,
+    scope: Vec<String>,
+    mode: PlanMode,
+    confirmed: bool,
+    state_path: PathBuf,
+    options: ExecuteOptions,
+    now_ms: u64,
+    events: broadcast::Sender<Event>,
+    /// Asked for by a person ([`EngineHandle::sync_now`]): failed items are retried now
+    /// instead of waiting for their backoff.
+    forced: bool,
+}
+
+async fn scan_and_plan(
+    // `&mut` although only read: `&Store` is not `Send` (rusqlite connections are not `Sync`).
+    store: &mut Store,
+    mapping: &FolderMapping,
+    scope: Vec<String>,
+    mode: PlanMode,
+) -> Result<(Plan, crate::scan::Snapshot), EngineError> {
+    let filters = mapping
+        .compiled_filters()
+        .map_err(EngineError::InvalidConfig)?;
+    let permissions = mapping
+        .compiled_permissions()
+        .map_err(EngineError::InvalidConfig)?;
+    let known = store.known_files(&mapping.name)?;
+    let request = ScanRequest {
+        root: mapping.path.clone(),
+        filters,
+        follow_symlinks: mapping.follow_symlinks,
+        scope,
+        threads: SCAN_THREADS,
+    };
+    let snapshot = tokio::task::spawn_blocking(move || scan(&request, &known))
+        .await
+        .map_err(|e| EngineError::State(format!("the scan stopped unexpectedly: {e}")))?;
+    let items = store.items(&mapping.name)?;
+    let rules = PlanRules {
+        folder: mapping,
+        permissions: permissions.as_ref(),
+        mode,
+    };
+    let plan = plan(&items, &snapshot, &rules);
+    Ok((plan, snapshot))
+}
+
+/// Scans and plans one folder without an engine and without sending anything: what the UI
+/// shows before a first sync, and `pushdeck sync --dry-run`.
+pub async fn preview(
+    state_path: &std::path::Path,
+    mapping: &FolderMapping,
+) -> Result<Plan, EngineError> {
+    Ok(dry_run(state_path, mapping).await?.0)
+}
+
+async fn dry_run(
+    state_path: &std::path::Path,
+    mapping: &FolderMapping,
+) -> Result<(Plan, crate::scan::Snapshot), EngineError> {
+    let mut store = Store::open(state_path)?;
+    scan_and_plan(&mut store, mapping, Vec::new(), PlanMode::Incremental).await
+}
+
+async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError> {
+    let mut store = Store::open(&job.state_path)?;
+    let (mut plan, snapshot) =
+        scan_and_plan(&mut store, &job.mapping, job.scope.clone(), job.mode).await?;
+    // Items that failed recently wait for their retry time (backoff), unless they changed.
+    let retries: HashMap<String, i64> = store
+        .retries(&job.mapping.name)?
+        .into_iter()
+        .map(|r| (r.path, r.next_attempt_ms))
+        .collect();
+    let now = job.now_ms as i64;
+    if !job.forced {
+        plan.pushes.retain(|p| {
+            !(p.change == crate::plan::Change::Retry
+                && retries.get(&p.path).is_some_and(|t| *t > now))
+        });
+    }
+    let mut report = SyncReport {
+        plan: plan.summary(),
+        brake: None,
+        run: None,
+        scan_problems: snapshot.problems.clone(),
+        hashed_files: snapshot.stats.hashed,
+    };
+    if !job.confirmed {
+        if let Some(brake) = check_brakes(&plan, &snapshot, &job.mapping.safety) {
+            report.brake = Some(brake);
+            return Ok(report);
+        }
+    }
+    let folder = job.mapping.name.clone();
+    let events = job.events.clone();
+    let started = Instant::now();
+    let mut progress = move |p: RunProgress| {
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta_secs = (p.bytes_done > 0 && p.bytes_total >= p.bytes_done).then(|| {
+            (elapsed * (p.bytes_total - p.bytes_done) as f64 / p.bytes_done as f64) as u64
+        });
+        let _ = events.send(Event::FolderState {
+            folder: folder.clone(),
+            state: FolderState::Syncing {
+                done: p.done,
+                total: p.total,
+                bytes_done: p.bytes_done,
+                bytes_total: p.bytes_total,
+                eta_secs,
+            },
+        });
+    };
+    let run = execute(
+        &plan,
+        &job.mapping,
+        &client,
+        &mut store,
+        &job.options,
+        job.now_ms,
+        &mut progress,
+    )
+    .await
+    .map_err(|e| EngineError::State(e.to_string()))?;
+    if snapshot.scope.is_empty() {
+        let mut problems = snapshot.problems.clone();
+        problems.extend(run.problems.iter().cloned());
+        store.record_full_sync(&job.mapping.name, now, &problems)?;
+    }
+    report.run = Some(run);
+    Ok(report)
+}

@@ -1,0 +1,357 @@
+//! End-to-end syncs: real temp folders, a real SQLite state store, the real emulator over a
+//! socket, through the engine handle.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Env;
+use sync_engine::engine::{Event, FolderState, ItemResult};
+use sync_engine::plan::Brake;
+
+#[tokio::test]
+async fn first_sync_edits_moves_deletes_and_excluded_files() {
+    let env = Env::start().await;
+    env.write("a.txt", "alpha");
+    env.write("d/b.txt", "bravo");
+    env.write(
+        "d/e/c.html",
+        "<html><head><title>Charlie page</title></head><body>c</body></html>",
+    );
+    env.write("skip.tmp", "temporary");
+    let mut mapping = env.mapping();
+    mapping.metadata.hierarchy_field = Some("folders".into());
+    mapping.metadata.title = sync_engine::config::TitleRule::HtmlTitle;
+    let engine = env.engine(mapping).await;
+
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.plan.adds, 3);
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    let items = env.emulator_items().await;
+    let c = &items[&sync_engine::plan::document_id(env.root(), "d/e/c.html")];
+    assert_eq!(c["metadata"]["title"], "Charlie page", "{c}");
+    assert_eq!(
+        c["metadata"]["folders"],
+        serde_json::json!(["d", "d/e"]),
+        "{c}"
+    );
+
+    // Nothing changed: nothing hashed, nothing sent.
+    let report = engine.sync_now("docs").await.unwrap();
+    assert_eq!(
+        (report.hashed_files, report.plan.adds + report.plan.updates),
+        (0, 0)
+    );
+
+    // Edit, rename (move), delete, add.
+    env.write("a.txt", "alpha, edited");
+    std::fs::create_dir_all(env.root().join("moved")).unwrap();
+    std::fs::rename(env.root().join("d/b.txt"), env.root().join("moved/b.txt")).unwrap();
+    std::fs::remove_file(env.root().join("d/e/c.html")).unwrap();
+    env.write("new.txt", "november");
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        (
+            report.plan.adds,
+            report.plan.updates,
+            report.plan.deletes,
+            report.plan.moves
+        ),
+        (2, 1, 2, 1),
+        "{:?}",
+        report.plan
+    );
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn deletes_while_stopped_are_found_at_the_next_start() {
+    let env = Env::start().await;
+    for i in 0..5 {
+        env.write(&format!("f{i}.txt"), format!("file {i}"));
+    }
+    let engine = env.engine(env.mapping()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    engine.shutdown().await;
+
+    std::fs::remove_file(env.root().join("f1.txt")).unwrap();
+    std::fs::remove_file(env.root().join("f3.txt")).unwrap();
+    env.write("f4.txt", "changed while stopped");
+
+    let engine = env.engine(env.mapping()).await;
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!((report.plan.deletes, report.plan.updates), (2, 1));
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    assert_eq!(env.emulator_hashes().await.len(), 3);
+}
+
+#[tokio::test]
+async fn permission_change_resends_items_without_rehashing() {
+    let env = Env::start().await;
+    env.write("hr/pay.txt", "salaries");
+    env.write("public/news.txt", "news");
+    let rule = |text: &str| -> Vec<permissions::rules::FolderRule> {
+        permissions::rules::PermissionRules::from_toml_str(text)
+            .unwrap()
+            .rules
+    };
+    let mut mapping = env.mapping();
+    mapping.permission_rules = rule("[[rule]]\npath = \"\"\naccess = \"everyone\"\n");
+    let engine = env.engine(mapping.clone()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    let before = env.emulator_items().await;
+
+    mapping.permission_rules = rule(
+        "[[rule]]\npath = \"\"\naccess = \"everyone\"\n\n[[rule]]\npath = \"hr\"\naccess = \"only\"\ngroups = [\"HR\"]\n",
+    );
+    engine.change_folder(mapping).await.unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    // Classified from fingerprints: no file was read for hashing.
+    assert_eq!(report.hashed_files, 0);
+    assert_eq!(
+        report.plan.by_change.get("permissions_only"),
+        Some(&1),
+        "{:?}",
+        report.plan
+    );
+    assert_eq!(report.plan.updates, 1);
+    let after = env.emulator_items().await;
+    let pay = sync_engine::plan::document_id(env.root(), "hr/pay.txt");
+    assert_ne!(before[&pay]["permissions"], after[&pay]["permissions"]);
+    assert!(
+        after[&pay]["permissions"].to_string().contains("\"HR\""),
+        "{}",
+        after[&pay]
+    );
+    assert_eq!(before[&pay]["contentSha256"], after[&pay]["contentSha256"]);
+    let news = sync_engine::plan::document_id(env.root(), "public/news.txt");
+    assert_eq!(
+        before[&news]["orderingId"], after[&news]["orderingId"],
+        "untouched item"
+    );
+}
+
+#[tokio::test]
+async fn a_file_too_large_for_one_request_goes_through() {
+    let env = Env::start().await;
+    // 7 MB of incompressible bytes: over the 5 MB inline limit and the 6 MB request limit.
+    let mut bytes = vec![0u8; 7 * 1024 * 1024];
+    let mut x: u32 = 12345;
+    for b in bytes.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    env.write("big.bin", &bytes);
+    env.write("small.txt", "small");
+    let engine = env.engine(env.mapping()).await;
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
+
+#[tokio::test]
+async fn emptied_folder_holds_until_confirmed() {
+    let env = Env::start().await;
+    for i in 0..3 {
+        env.write(&format!("f{i}.txt"), format!("file {i}"));
+    }
+    let engine = env.engine(env.mapping()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    for i in 0..3 {
+        std::fs::remove_file(env.root().join(format!("f{i}.txt"))).unwrap();
+    }
+    let report = engine.sync_now("docs").await.unwrap();
+    assert_eq!(report.brake, Some(Brake::Emptied { known: 3 }));
+    assert!(report.run.is_none());
+    assert_eq!(env.emulator_hashes().await.len(), 3, "nothing deleted");
+    let status = engine.status().await.unwrap();
+    assert!(
+        matches!(status[0].state, FolderState::NeedsAttention { .. }),
+        "{:?}",
+        status[0].state
+    );
+    // Still held at the next sync, and across restarts.
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.brake.is_some());
+    engine.shutdown().await;
+    let engine = env.engine(env.mapping()).await;
+    let status = engine.status().await.unwrap();
+    assert!(matches!(
+        status[0].state,
+        FolderState::NeedsAttention { .. }
+    ));
+
+    engine.confirm("docs").await.unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(env.emulator_hashes().await.is_empty());
+}
+
+#[tokio::test]
+async fn vanished_root_holds() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    let mut mapping = env.mapping();
+    let engine = env.engine(mapping.clone()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    engine.shutdown().await;
+    mapping.path = env.root().join("unplugged");
+    let engine = env.engine(mapping).await;
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(
+        matches!(report.brake, Some(Brake::Vanished { .. })),
+        "{report:?}"
+    );
+    assert_eq!(env.emulator_hashes().await.len(), 1);
+}
+
+#[tokio::test]
+async fn dry_run_sends_nothing() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("b/c.txt", "c");
+    let plan = sync_engine::engine::preview(&env.state_path(), &env.mapping())
+        .await
+        .unwrap();
+    assert_eq!(plan.summary().adds, 2);
+    let text = plan.to_string();
+    assert!(text.contains("2 to add"), "{text}");
+    assert!(env.emulator_hashes().await.is_empty());
+    let pushes = env
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .count();
+    assert_eq!(pushes, 0);
+    // Through the handle, after a sync: an edit shows as one update.
+    let engine = env.engine(env.mapping()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.write("a.txt", "a2");
+    let plan = engine.dry_run("docs").await.unwrap();
+    assert_eq!((plan.summary().adds, plan.summary().updates), (0, 1));
+}
+
+#[tokio::test]
+async fn rebuild_removes_items_the_folder_does_not_have() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("b.txt", "b");
+    let engine = env.engine(env.mapping()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    // An item that reached the source some other way (an old run, another tool).
+    let client = common::client_for(env.emu.url(), env.emu.api_key(), "sandbox").unwrap();
+    client
+        .push_document(
+            "documents",
+            &coveo_push::Document::new("file:///elsewhere/orphan.txt")
+                .title("orphan")
+                .text("x"),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.emulator_hashes().await.len(), 3);
+    let report = engine.rebuild_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.run.as_ref().unwrap().deleted_older_than);
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    let statuses: Vec<String> = env
+        .requests()
+        .await
+        .iter()
+        .filter_map(|r| {
+            r["query"]
+                .as_str()
+                .filter(|q| q.contains("statusType"))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        statuses.iter().any(|q| q.contains("REBUILD")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.last().is_some_and(|q| q.contains("IDLE")),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn watching_pushes_a_saved_file() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    let mut mapping = env.mapping();
+    mapping.watch = true;
+    let engine = env.engine(mapping).await;
+    let mut events = engine.subscribe();
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.write("sub/new.txt", "saved");
+    let pushed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Item {
+                    path,
+                    result: ItemResult::Pushed,
+                    ..
+                }) if path == "sub/new.txt" => return true,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(pushed, Ok(true));
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
+
+#[tokio::test]
+async fn faults_from_the_emulator_end_in_the_exact_state() {
+    let env = Env::start().await;
+    for i in 0..40 {
+        env.write(
+            &format!("d{}/f{i}.txt", i % 4),
+            format!("content {i}").repeat(50),
+        );
+    }
+    env.set_faults(serde_json::json!({
+        "seed": 3,
+        "throttleShare": 0.2,
+        "retryAfterSeconds": 1,
+        "errorBurstShare": 0.1,
+        "errorBurstLength": 2,
+        "dropShare": 0.1,
+        "uploadFailureShare": 0.1
+    }))
+    .await;
+    let mut mapping = env.mapping();
+    mapping.safety.max_delete_count = 1000;
+    let mut config = env.engine_config();
+    config.execute.max_batch_bytes = 4096; // many batches, so many chances to fail
+    let engine = sync_engine::engine::Engine::start(config, vec![mapping])
+        .await
+        .unwrap();
+    let mut complete = false;
+    for _ in 0..10 {
+        let report = engine.sync_now("docs").await.unwrap();
+        if report.is_complete() && report.plan.adds + report.plan.updates == 0 {
+            complete = true;
+            break;
+        }
+    }
+    assert!(complete, "converged within 10 runs");
+    env.set_faults(serde_json::json!({})).await;
+    // Delete and edit under faults too.
+    std::fs::remove_file(env.root().join("d1/f1.txt")).unwrap();
+    env.write("d2/f2.txt", "edited");
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
