@@ -44,6 +44,9 @@ test("View as lights up the deciding set and the chain, for each user of the wor
   assert.deepEqual(emitchell.levels, ["Undecided, next level", "Decides: visible"]);
   assert.equal(await page.locator("[data-testid=set][data-deciding=true] .chip.lit").textContent().then((t) => t.trim()), "MysteryUserX");
   await snap(page, "permissions-view-as");
+  await page.getByTestId("theme-toggle").click();
+  await snap(page, "permissions-view-as-dark");
+  await page.getByTestId("theme-toggle").click();
 
   const dmoore = await viewAs(page, "dmoore@example.com");
   assert.equal(dmoore.verdict, "Hidden");

@@ -51,6 +51,8 @@ test("a pushed test item is followed from the request to indexed or rejected, th
     { name: "installer.exe", size: 9_000, type: "application/octet-stream" },
   ], { drop: false });
   await page.evaluate(() => document.querySelector("[data-testid=drop-zone]").dispatchEvent(new DragEvent("drop", { dataTransfer: window.__drag, bubbles: true, cancelable: true })));
+  await page.getByText("Drop files to preview a test upload").waitFor({ state: "detached" });
+  assert.equal(await page.locator("[data-testid=test-item]").count(), 2, "each dropped file is prepared once");
   const good = page.locator("[data-testid=test-item][data-file='handbook.html']");
   const bad = page.locator("[data-testid=test-item][data-file='installer.exe']");
   await good.getByTestId("push").click();
@@ -60,6 +62,7 @@ test("a pushed test item is followed from the request to indexed or rejected, th
   assert.deepEqual(steps, ["Request sent", "202 Accepted (queued)", "Indexed"]);
   await page.waitForFunction(() => document.querySelector("[data-file='installer.exe'] [data-testid=upload-stage]")?.dataset.stage === "rejected");
   assert.match(await bad.getByRole("alert").textContent(), /Coveo does not index \.exe files/);
+  await page.evaluate(() => document.querySelector("main").scrollTo(0, 0));
   await snap(page, "test-uploads");
   // the indexed item is in the Sandbox browser, until deleted
   await page.getByTestId("delete-test-items").click();
