@@ -19,6 +19,12 @@
 //! access = "everyone"
 //!
 //! [[rule]]
+//! path = "HR/Payroll"             # interns never, whatever HR's rule says; the
+//! mode = "add-level-before"       # others are still decided by HR's rule
+//! access = "deny"
+//! groups = ["Interns"]
+//!
+//! [[rule]]
 //! path = "**/drafts"              # a glob: any folder named drafts (or a file)
 //! access = "everyone-except"
 //! groups = ["Contractors"]
@@ -120,6 +126,9 @@ pub enum AccessChoice {
     Only,
     /// Anyone except the named groups and users: `allowAnonymous` plus denials.
     EveryoneExcept,
+    /// Deny the named groups and users, decide nothing for anyone else: a level for
+    /// `mode = "add-level-before"`, so that the inherited levels decide for the others.
+    Deny,
     /// The permission model in `model`.
     Complete,
 }
@@ -218,6 +227,22 @@ impl FolderRule {
                         .to_owned(),
                 );
             }
+            AccessChoice::Deny if self.mode != RuleMode::AddLevelBefore => {
+                return Err(
+                    "access = \"deny\" decides nothing for anyone else, so alone (or \
+                            after other levels) nobody could see the files; use it with \
+                            mode = \"add-level-before\", or use access = \"everyone-except\""
+                        .to_owned(),
+                );
+            }
+            AccessChoice::Deny if !named => {
+                return Err("access = \"deny\" names nobody; add groups or users".to_owned());
+            }
+            AccessChoice::Deny => PermissionSet {
+                allow_anonymous: false,
+                allowed_permissions: Vec::new(),
+                denied_permissions: identities,
+            },
             AccessChoice::EveryoneExcept => PermissionSet {
                 allow_anonymous: true,
                 allowed_permissions: Vec::new(),

@@ -354,7 +354,8 @@ fn malformed_rules_are_errors_that_say_what_to_do_and_the_rest_is_still_checked(
          [[rule]]\npath = \"B\"\naccess = \"only\"\n\
          [[rule]]\npath = \"C\"\naccess = \"complete\"\n\
          [[rule]]\npath = \"../up\"\naccess = \"everyone\"\n\
-         [[rule]]\npath = \"D\"\naccess = \"only\"\ngroups = [\"Unknown one\"]\n",
+         [[rule]]\npath = \"D\"\naccess = \"only\"\ngroups = [\"Unknown one\"]\n\
+         [[rule]]\npath = \"E\"\naccess = \"deny\"\ngroups = [\"HR Team\"]\n",
         None,
         false,
     );
@@ -366,8 +367,14 @@ fn malformed_rules_are_errors_that_say_what_to_do_and_the_rest_is_still_checked(
             (Severity::Error, "invalid-rule"),
             (Severity::Error, "invalid-rule"),
             (Severity::Error, "invalid-path"),
+            (Severity::Error, "invalid-rule"),
             (Severity::Warning, "unknown-identity"),
         ]
+    );
+    assert!(
+        found[5].message.contains("mode = \"add-level-before\""),
+        "{}",
+        found[5]
     );
     assert!(
         found[1]
