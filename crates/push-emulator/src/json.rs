@@ -1,0 +1,129 @@
+//! Strict JSON reading: the Push API treats object keys case-insensitively and rejects a body
+//! whose objects repeat a key (`title` and `Title` included) with `400 INVALID_JSON`.
+//! `serde_json::Map` silently keeps the last duplicate, so this module parses with its own
+//! visitor that fails on the first repeated key.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// Parses `bytes` as one JSON value; fails on syntax errors, trailing data, and on an object
+/// that repeats a key in any letter case. The message says where and which key.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictSeed.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+struct StrictSeed;
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(StrictSeed)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.to_lowercase()) {
+                return Err(de::Error::custom(format!(
+                    "duplicate key {key:?} (keys are case-insensitive, so each may appear once)"
+                )));
+            }
+            let value = map.next_value_seed(StrictSeed)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Looks a key up case-insensitively (the object is known to have no case duplicates).
+pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+/// Rewrites object keys (recursively) to the spelling in `canonical` when they match it
+/// case-insensitively, so serde types with camelCase names read `AllowAnonymous` too.
+pub fn canonicalize_keys(value: &mut Value, canonical: &[&str]) {
+    match value {
+        Value::Object(obj) => {
+            let old = std::mem::take(obj);
+            for (k, mut v) in old {
+                canonicalize_keys(&mut v, canonical);
+                let key = canonical
+                    .iter()
+                    .find(|c| c.eq_ignore_ascii_case(&k))
+                    .map_or(k, |c| (*c).to_owned());
+                obj.insert(key, v);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| canonicalize_keys(v, canonical)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_case_insensitive_duplicates_at_any_depth() {
+        assert!(parse_strict(br#"{"title":"a","Title":"b"}"#).is_err());
+        assert!(parse_strict(br#"{"a":[{"x":1,"X":2}]}"#).is_err());
+        assert!(parse_strict(br#"{"a":1} x"#).is_err());
+        let v = parse_strict(br#"{"b":1,"a":[true,null,1.5,"s"]}"#).unwrap();
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+    }
+}

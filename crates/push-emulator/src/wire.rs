@@ -1,0 +1,577 @@
+//! The Push API's request bodies as the emulator reads them, written from the reference
+//! (push-api.md §3 and §5), independently of the client crate so that the emulator catches
+//! the client's serialization mistakes instead of sharing them.
+//!
+//! Two stages mirror the service: [`check_document`] is what the service answers
+//! synchronously (400/412), [`materialize`] is what the indexing pipeline does later
+//! (decoding, metadata values, permissions), whose failures become log entries.
+
+use std::io::Read;
+
+use base64::Engine;
+use bytes::Bytes;
+use permissions::{Identity, IdentityType, PermissionModel};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::json::{canonicalize_keys, get_ci};
+
+/// The service caps the identities named in one item's permissions (push-api.md §3.4).
+pub const MAX_PERMISSIONS_PER_ITEM: usize = 5_000;
+
+/// Upper bound on decoded content, so a decompression bomb cannot exhaust memory. Four times
+/// the container cap: generous for real documents, small enough for a laptop.
+pub const MAX_DECODED_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The reserved keys of an item body, in their documented spelling.
+const RESERVED: [&str; 9] = [
+    "documentId",
+    "orderingId",
+    "data",
+    "compressedBinaryData",
+    "compressedBinaryDataFileId",
+    "compressionType",
+    "fileExtension",
+    "parentId",
+    "permissions",
+];
+
+/// How `compressedBinaryData` / `compressedBinaryDataFileId` bytes are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Compression {
+    Uncompressed,
+    Deflate,
+    Gzip,
+    Lzma,
+    Zlib,
+}
+
+impl Compression {
+    /// Any letter case: `GZip`, `gzip`, `GZIP` (the reference lists mixed spellings).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "UNCOMPRESSED" => Some(Self::Uncompressed),
+            "DEFLATE" => Some(Self::Deflate),
+            "GZIP" => Some(Self::Gzip),
+            "LZMA" => Some(Self::Lzma),
+            "ZLIB" => Some(Self::Zlib),
+            _ => None,
+        }
+    }
+
+    /// Decodes `bytes` into the original content.
+    pub fn decode(self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let limit = MAX_DECODED_BYTES + 1;
+        let result = match self {
+            Self::Uncompressed => {
+                out.extend_from_slice(bytes);
+                Ok(0)
+            }
+            Self::Zlib => flate2::read::ZlibDecoder::new(bytes)
+                .take(limit)
+                .read_to_end(&mut out),
+            Self::Gzip => flate2::read::MultiGzDecoder::new(bytes)
+                .take(limit)
+                .read_to_end(&mut out),
+            Self::Deflate => flate2::read::DeflateDecoder::new(bytes)
+                .take(limit)
+                .read_to_end(&mut out),
+            Self::Lzma => {
+                let mut reader = std::io::BufReader::new(bytes);
+                let lzma = lzma_rs::lzma_decompress(&mut reader, &mut out);
+                if lzma.is_err() {
+                    out.clear();
+                    let mut reader = std::io::BufReader::new(bytes);
+                    lzma_rs::xz_decompress(&mut reader, &mut out)
+                        .map_err(|e| format!("the data is neither LZMA nor XZ: {e}"))?;
+                }
+                Ok(0)
+            }
+        };
+        result.map_err(|e| format!("the data is not valid {self:?} data: {e}"))?;
+        if out.len() as u64 > MAX_DECODED_BYTES {
+            return Err(format!(
+                "the decoded data exceeds {MAX_DECODED_BYTES} bytes"
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Where an item's content comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ContentSource {
+    /// `data`: raw text.
+    Data(String),
+    /// `compressedBinaryData`: base64 of (optionally compressed) bytes.
+    CompressedBinaryData(String),
+    /// `compressedBinaryDataFileId`: a file container holding the raw bytes.
+    CompressedBinaryDataFileId(String),
+}
+
+impl ContentSource {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Data(_) => "data",
+            Self::CompressedBinaryData(_) => "compressedBinaryData",
+            Self::CompressedBinaryDataFileId(_) => "compressedBinaryDataFileId",
+        }
+    }
+}
+
+/// An item body that passed the synchronous checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedDocument {
+    pub document_id: String,
+    pub content: ContentSource,
+    pub compression_type: Option<Compression>,
+    pub file_extension: Option<String>,
+    pub parent_id: Option<String>,
+    pub permissions: Option<Value>,
+    /// Every non-reserved key, in the letter case it was sent.
+    pub metadata: Map<String, Value>,
+}
+
+/// `documentId` must be a URI with a scheme (`file://…`, `https://…`).
+pub fn check_document_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("documentId is empty".into());
+    }
+    match url::Url::parse(id) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "documentId {id:?} is not a URI with a scheme ({e}); use e.g. file:///path or https://host/path"
+        )),
+    }
+}
+
+fn as_string(value: &Value, key: &str) -> Result<String, ApiError> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::invalid_json(format!("{key} must be a string")))
+}
+
+/// The checks the service makes before answering 202. `query_document_id` is the query
+/// parameter of a single push (the body's `documentId`, if any, must equal it); in a batch it
+/// is `None` and the body's `documentId` is required.
+pub fn check_document(
+    body: &Value,
+    query_document_id: Option<&str>,
+    query_compression: Option<&str>,
+) -> Result<CheckedDocument, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::invalid_json("an item must be a JSON object"))?;
+    let mut document_id = None;
+    let mut contents = Vec::new();
+    let mut compression = None;
+    let mut file_extension = None;
+    let mut parent_id = None;
+    let mut permissions = None;
+    let mut metadata = Map::new();
+    for (key, value) in obj {
+        let reserved = RESERVED
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(key))
+            .copied();
+        match reserved {
+            Some("documentId") => document_id = Some(as_string(value, "documentId")?),
+            Some("orderingId") => {
+                return Err(ApiError::invalid_json(
+                    "orderingId is reserved: pass it as the orderingId query parameter, not in the item body",
+                ))
+            }
+            Some("data") => contents.push(ContentSource::Data(as_string(value, "data")?)),
+            Some("compressedBinaryData") => {
+                let text = as_string(value, "compressedBinaryData")?;
+                base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| {
+                    ApiError::invalid_json(format!("compressedBinaryData is not valid base64: {e}"))
+                })?;
+                contents.push(ContentSource::CompressedBinaryData(text));
+            }
+            Some("compressedBinaryDataFileId") => contents.push(
+                ContentSource::CompressedBinaryDataFileId(as_string(value, "compressedBinaryDataFileId")?),
+            ),
+            Some("compressionType") => {
+                let text = as_string(value, "compressionType")?;
+                compression = Some(Compression::parse(&text).ok_or_else(|| {
+                    ApiError::invalid_json(format!(
+                        "compressionType {text:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
+                    ))
+                })?);
+            }
+            Some("fileExtension") => {
+                let text = as_string(value, "fileExtension")?;
+                if !text.starts_with('.') || text.len() < 2 {
+                    return Err(ApiError::invalid_json(format!(
+                        "fileExtension {text:?} must start with a dot, e.g. \".html\""
+                    )));
+                }
+                file_extension = Some(text);
+            }
+            Some("parentId") => parent_id = Some(as_string(value, "parentId")?),
+            Some("permissions") => {
+                if !value.is_array() {
+                    return Err(ApiError::invalid_json(
+                        "permissions must be an array of permission sets or permission levels",
+                    ));
+                }
+                permissions = Some(value.clone());
+            }
+            _ => {
+                metadata.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let document_id = match (query_document_id, document_id) {
+        (Some(q), Some(b)) if q != b => {
+            return Err(ApiError::invalid_parameter(format!(
+                "the documentId of the body ({b:?}) differs from the documentId query parameter ({q:?})"
+            )))
+        }
+        (Some(q), _) => q.to_owned(),
+        (None, Some(b)) => b,
+        (None, None) => {
+            return Err(ApiError::invalid_json("the item has no documentId"));
+        }
+    };
+    check_document_id(&document_id).map_err(|m| {
+        if query_document_id.is_some() {
+            ApiError::invalid_parameter(m)
+        } else {
+            ApiError::invalid_json(m)
+        }
+    })?;
+    if let Some(q) = query_compression {
+        let parsed = Compression::parse(q).ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "compressionType {q:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
+            ))
+        })?;
+        match compression {
+            Some(body) if body != parsed => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "compressionType differs between the query ({parsed:?}) and the body ({body:?})"
+                )))
+            }
+            _ => compression = Some(parsed),
+        }
+    }
+    if contents.len() != 1 {
+        return Err(ApiError::invalid_json(format!(
+            "an item needs exactly one of data, compressedBinaryData, compressedBinaryDataFileId (found {})",
+            if contents.is_empty() {
+                "none".to_owned()
+            } else {
+                contents.iter().map(ContentSource::key).collect::<Vec<_>>().join(", ")
+            }
+        )));
+    }
+    let content = contents.remove(0);
+    Ok(CheckedDocument {
+        document_id,
+        content,
+        compression_type: compression,
+        file_extension,
+        parent_id,
+        permissions,
+        metadata,
+    })
+}
+
+/// What the indexing pipeline keeps of an item.
+#[derive(Debug, Clone)]
+pub struct Materialized {
+    pub content: Bytes,
+    pub permissions: Option<PermissionModel>,
+}
+
+/// The camelCase property names of permission JSON, so any letter case reads.
+const PERMISSION_KEYS: [&str; 7] = [
+    "allowAnonymous",
+    "allowedPermissions",
+    "deniedPermissions",
+    "identity",
+    "identityType",
+    "securityProvider",
+    "permissionSets",
+];
+
+/// The pipeline stage: decodes the content, checks metadata values and permissions.
+/// `container` is the content of the `compressedBinaryDataFileId` container, when used.
+pub fn materialize(
+    doc: &CheckedDocument,
+    container: Option<&[u8]>,
+) -> Result<Materialized, String> {
+    for (key, value) in &doc.metadata {
+        check_metadata_value(key, value)?;
+    }
+    let permissions = match &doc.permissions {
+        None => None,
+        Some(raw) => {
+            let mut raw = raw.clone();
+            canonicalize_keys(&mut raw, &PERMISSION_KEYS);
+            let model: PermissionModel =
+                serde_json::from_value(raw).map_err(|e| format!("invalid permissions: {e}"))?;
+            let count = model.permission_count();
+            if count > MAX_PERMISSIONS_PER_ITEM {
+                return Err(format!(
+                    "the item names {count} identities in its permissions; the limit is {MAX_PERMISSIONS_PER_ITEM}"
+                ));
+            }
+            Some(model)
+        }
+    };
+    let compression = doc.compression_type.unwrap_or(Compression::Zlib);
+    let content = match &doc.content {
+        ContentSource::Data(text) => Bytes::from(text.clone().into_bytes()),
+        ContentSource::CompressedBinaryData(b64) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| format!("compressedBinaryData is not valid base64: {e}"))?;
+            Bytes::from(compression.decode(&raw)?)
+        }
+        ContentSource::CompressedBinaryDataFileId(id) => {
+            let raw = container.ok_or_else(|| format!("file container {id:?} has no content"))?;
+            Bytes::from(compression.decode(raw)?)
+        }
+    };
+    Ok(Materialized {
+        content,
+        permissions,
+    })
+}
+
+fn is_primitive(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+    )
+}
+
+fn is_primitive_or_list(v: &Value) -> bool {
+    is_primitive(v) || v.as_array().is_some_and(|a| a.iter().all(is_primitive))
+}
+
+/// Metadata values: string, number, boolean, or an array of those; a dictionary of those
+/// is accepted for dictionary fields (push-api.md §3.3 [CONFLICT], read leniently). Deeper
+/// nesting is rejected by the pipeline.
+fn check_metadata_value(key: &str, value: &Value) -> Result<(), String> {
+    let ok = match value {
+        Value::Object(dict) => dict.values().all(is_primitive_or_list),
+        other => is_primitive_or_list(other),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "metadata {key:?} has an invalid value: nested objects and arrays of arrays or objects are not allowed"
+        ))
+    }
+}
+
+/// A security identity as sent, its type still unparsed (an unknown type is rejected by the
+/// pipeline, not by the HTTP answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawIdentity {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub identity_type: String,
+    #[serde(default, rename = "additionalInfo")]
+    pub additional_info: std::collections::BTreeMap<String, String>,
+    /// Only for mappings (`MappedIdentity.provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+impl RawIdentity {
+    pub fn parse_type(&self) -> Result<Identity, String> {
+        let t = IdentityType::parse(&self.identity_type).ok_or_else(|| {
+            format!(
+                "identity {:?} has an unknown type {:?}: expected USER, GROUP, VIRTUAL_GROUP or UNKNOWN",
+                self.name, self.identity_type
+            )
+        })?;
+        Ok(Identity {
+            name: self.name.clone(),
+            identity_type: t,
+            additional_info: self.additional_info.clone(),
+        })
+    }
+}
+
+/// `IdentityBody` or `MappedIdentityBody` (push-api.md §5), any key letter case.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityBody {
+    pub identity: Option<RawIdentity>,
+    #[serde(default)]
+    pub members: Vec<RawIdentity>,
+    #[serde(default)]
+    pub well_knowns: Vec<RawIdentity>,
+    #[serde(default)]
+    pub mappings: Vec<RawIdentity>,
+}
+
+const IDENTITY_KEYS: [&str; 8] = [
+    "identity",
+    "members",
+    "wellKnowns",
+    "mappings",
+    "name",
+    "type",
+    "additionalInfo",
+    "provider",
+];
+
+fn parse_raw_identity(value: &Value, what: &str) -> Result<RawIdentity, String> {
+    let obj = value
+        .as_object()
+        .ok_or_else(|| format!("{what} must be an object"))?;
+    let name = get_ci(obj, "name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{what} has no name"))?;
+    let identity_type = match get_ci(obj, "type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(_) => return Err(format!("{what} has a type that is not a string")),
+        None => return Err(format!("{what} has no type")),
+    };
+    let mut additional_info = std::collections::BTreeMap::new();
+    if let Some(info) = get_ci(obj, "additionalInfo") {
+        let info = info
+            .as_object()
+            .ok_or_else(|| format!("{what}.additionalInfo must be an object"))?;
+        for (k, v) in info {
+            let v = v
+                .as_str()
+                .ok_or_else(|| format!("{what}.additionalInfo values must be strings"))?;
+            additional_info.insert(k.clone(), v.to_owned());
+        }
+    }
+    let provider = get_ci(obj, "provider")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(RawIdentity {
+        name: name.to_owned(),
+        identity_type,
+        additional_info,
+        provider,
+    })
+}
+
+fn parse_list(obj: &Map<String, Value>, key: &str) -> Result<Vec<RawIdentity>, String> {
+    match get_ci(obj, key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| parse_raw_identity(v, key)).collect(),
+        // platform-client types `mappings` as a single object (push-api.md §5 [CONFLICT]).
+        Some(single @ Value::Object(_)) if key == "mappings" => {
+            Ok(vec![parse_raw_identity(single, key)?])
+        }
+        Some(_) => Err(format!("{key} must be an array")),
+    }
+}
+
+/// Reads an identity body. With `allow_bare`, a bare Identity (no `identity` wrapper) is
+/// read as the identity itself (delete bodies, and JAVA's batch `deleted` entries).
+pub fn parse_identity_body(value: &Value, allow_bare: bool) -> Result<IdentityBody, String> {
+    let mut value = value.clone();
+    canonicalize_keys(&mut value, &IDENTITY_KEYS);
+    let obj = value.as_object().ok_or("the body must be a JSON object")?;
+    let identity = match get_ci(obj, "identity") {
+        Some(inner) => parse_raw_identity(inner, "identity")?,
+        None if allow_bare => parse_raw_identity(&value, "identity")?,
+        None => return Err("the body has no identity".into()),
+    };
+    Ok(IdentityBody {
+        identity: Some(identity),
+        members: parse_list(obj, "members")?,
+        well_knowns: parse_list(obj, "wellKnowns")?,
+        mappings: parse_list(obj, "mappings")?,
+    })
+}
+
+/// A batch of security identities (`{"members", "mappings", "deleted"}`).
+#[derive(Debug, Clone, Default)]
+pub struct IdentityBatch {
+    pub members: Vec<Result<IdentityBody, String>>,
+    pub mappings: Vec<Result<IdentityBody, String>>,
+    pub deleted: Vec<Result<IdentityBody, String>>,
+}
+
+pub fn parse_identity_batch(value: &Value) -> Result<IdentityBatch, String> {
+    let obj = value
+        .as_object()
+        .ok_or("the batch file must be a JSON object")?;
+    let list = |key: &str, bare: bool| -> Result<Vec<Result<IdentityBody, String>>, String> {
+        match get_ci(obj, key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => {
+                Ok(items.iter().map(|v| parse_identity_body(v, bare)).collect())
+            }
+            Some(_) => Err(format!("{key} must be an array")),
+        }
+    };
+    Ok(IdentityBatch {
+        members: list("members", false)?,
+        mappings: list("mappings", false)?,
+        deleted: list("deleted", true)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn every_compression_type_decodes_to_the_original() {
+        let original = b"hello hello hello world".to_vec();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&original).unwrap();
+        let zlib = z.finish().unwrap();
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        g.write_all(&original).unwrap();
+        let gzip = g.finish().unwrap();
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        d.write_all(&original).unwrap();
+        let deflate = d.finish().unwrap();
+        let mut lzma = Vec::new();
+        lzma_rs::lzma_compress(&mut std::io::Cursor::new(&original), &mut lzma).unwrap();
+        for (c, bytes) in [
+            (Compression::Zlib, zlib),
+            (Compression::Gzip, gzip),
+            (Compression::Deflate, deflate),
+            (Compression::Lzma, lzma),
+            (Compression::Uncompressed, original.clone()),
+        ] {
+            assert_eq!(c.decode(&bytes).unwrap(), original, "{c:?}");
+        }
+        assert!(Compression::Zlib.decode(b"not zlib").is_err());
+        assert_eq!(Compression::parse("GZip"), Some(Compression::Gzip));
+    }
+
+    #[test]
+    fn reserved_keys_match_in_any_case() {
+        let body = serde_json::json!({"DocumentId": "file:///a", "DATA": "x", "Title": "t"});
+        let doc = check_document(&body, None, None).unwrap();
+        assert_eq!(doc.document_id, "file:///a");
+        assert!(matches!(doc.content, ContentSource::Data(_)));
+        assert_eq!(doc.metadata.len(), 1);
+        let two = serde_json::json!({"documentId": "file:///a", "data": "x", "compressedBinaryData": "eA=="});
+        assert_eq!(
+            check_document(&two, None, None).unwrap_err().code,
+            "INVALID_JSON"
+        );
+        let bad_ext =
+            serde_json::json!({"documentId": "file:///a", "data": "x", "fileExtension": "html"});
+        assert!(check_document(&bad_ext, None, None).is_err());
+        let not_uri = serde_json::json!({"documentId": "a/b", "data": "x"});
+        assert!(check_document(&not_uri, None, None).is_err());
+    }
+}
