@@ -202,9 +202,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound for one JSON API call. Push API calls answer quickly (202 = queued); a minute
 /// covers slow networks without hiding a hung server for long.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Upper bound for silence while uploading or downloading a body. Uploads of large file
-/// containers have no total timeout (a 200 MB batch on a slow uplink may take many minutes);
-/// they fail only when the connection stalls this long.
+/// Upper bound for silence during a file container upload (no chunk taken by the connection,
+/// or no answer after the last one) and while reading an answer's body. Uploads have no total
+/// timeout (a 200 MB batch on a slow uplink may take many minutes); they fail only when the
+/// connection stalls this long.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Everything a [`crate::PushClient`] needs; nothing is read from files or the environment

@@ -2,7 +2,11 @@
 //! retry loop.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use bytes::Bytes;
 use reqwest::header::{
@@ -27,7 +31,6 @@ pub(crate) fn build_http(config: &ClientConfig) -> Result<reqwest::Client, Error
         .use_rustls_tls()
         .tcp_nodelay(true)
         .connect_timeout(config.connect_timeout)
-        .read_timeout(config.read_timeout)
         .user_agent(config.user_agent.clone());
     match &config.proxy {
         ProxyConfig::System => {}
@@ -246,6 +249,7 @@ async fn send_once(
         };
         headers.insert(name, value);
     }
+    let mut upload_progress: Option<(Instant, Arc<AtomicU64>)> = None;
     match &req.body {
         Body::None => {}
         Body::Json(bytes) => {
@@ -254,8 +258,17 @@ async fn send_once(
         }
         Body::Upload { source, len } => {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(*len));
-            match source {
-                UploadSource::Memory(bytes) => builder = builder.body(bytes.clone()),
+            let stream: futures::stream::BoxStream<'static, std::io::Result<Bytes>> = match source {
+                UploadSource::Memory(bytes) => {
+                    let bytes = bytes.clone();
+                    let chunks = (0..bytes.len())
+                        .step_by(UPLOAD_CHUNK_BYTES)
+                        .map(move |at| {
+                            Ok(bytes.slice(at..(at + UPLOAD_CHUNK_BYTES).min(bytes.len())))
+                        })
+                        .collect::<Vec<_>>();
+                    futures::stream::iter(chunks).boxed()
+                }
                 other => {
                     let path = other.path().map(|p| p.to_path_buf()).unwrap_or_default();
                     let file = tokio::fs::File::open(&path)
@@ -264,22 +277,54 @@ async fn send_once(
                             error: Error::local_file(&path, e).with_operation(op),
                             connect_failed: false,
                         })?;
-                    let stream =
-                        tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK_BYTES);
-                    builder = builder.body(reqwest::Body::wrap_stream(stream));
+                    tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK_BYTES).boxed()
                 }
-            }
+            };
+            // Stall watchdog: uploads have no total timeout (a large batch on a slow uplink
+            // takes minutes), but they fail when no chunk was taken for `read_timeout`.
+            let started = Instant::now();
+            let last = Arc::new(AtomicU64::new(0));
+            let seen = last.clone();
+            let stream = stream.inspect(move |_| {
+                seen.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            });
+            builder = builder.body(reqwest::Body::wrap_stream(stream));
+            upload_progress = Some((started, last));
         }
     }
     if !matches!(req.body, Body::Upload { .. }) {
         builder = builder.timeout(config.request_timeout);
     }
-    let response = builder.headers(headers).send().await.map_err(|e| {
-        let connect_failed = e.is_connect();
-        AttemptError {
-            error: Error::transport(op, e),
-            connect_failed,
+    let send = builder.headers(headers).send();
+    let stalled = |secs: u64| AttemptError {
+        error: Error::new(
+            ErrorKind::Transport { timed_out: true },
+            op,
+            format!("the connection stalled: nothing moved for {secs} s"),
+        ),
+        connect_failed: false,
+    };
+    let response = match &upload_progress {
+        None => send.await,
+        Some((started, last)) => {
+            tokio::pin!(send);
+            let tick = config.read_timeout.min(Duration::from_secs(1)).max(Duration::from_millis(10));
+            loop {
+                tokio::select! {
+                    r = &mut send => break r,
+                    _ = tokio::time::sleep(tick) => {
+                        let idle = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                        if idle > config.read_timeout {
+                            return Err(stalled(config.read_timeout.as_secs()));
+                        }
+                    }
+                }
+            }
         }
+    }
+    .map_err(|e| {
+        let connect_failed = e.is_connect();
+        AttemptError { error: Error::transport(op, e), connect_failed }
     })?;
     let status = response.status().as_u16();
     let retry_after = response
@@ -287,10 +332,13 @@ async fn send_once(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, config.retry.clock.now()));
-    let body = response.bytes().await.map_err(|e| AttemptError {
-        error: Error::transport(op, e),
-        connect_failed: false,
-    })?;
+    let body = match tokio::time::timeout(config.read_timeout, response.bytes()).await {
+        Ok(r) => r.map_err(|e| AttemptError {
+            error: Error::transport(op, e),
+            connect_failed: false,
+        })?,
+        Err(_) => return Err(stalled(config.read_timeout.as_secs())),
+    };
     if (200..300).contains(&status) {
         return Ok(Response { status, body });
     }

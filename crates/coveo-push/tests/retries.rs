@@ -194,6 +194,14 @@ async fn connection_refused_is_retried_then_reported_as_transport() {
 /// A raw HTTP/1.1 server that drops the first connection after reading part of the body, then
 /// answers 200 to the next request and returns the body it received in full.
 async fn dropping_server() -> (String, tokio::task::JoinHandle<(Vec<u8>, String)>) {
+    first_connection_fails(false).await
+}
+
+/// Like `dropping_server`, but with `hold` the first connection is kept open and never read
+/// again (a stalled network) instead of being closed.
+async fn first_connection_fails(
+    hold: bool,
+) -> (String, tokio::task::JoinHandle<(Vec<u8>, String)>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
@@ -208,7 +216,12 @@ async fn dropping_server() -> (String, tokio::task::JoinHandle<(Vec<u8>, String)
             }
             got += n;
         }
-        drop(sock);
+        let _held = if hold {
+            Some(sock)
+        } else {
+            drop(sock);
+            None
+        };
         // Second connection: read the whole request.
         let (mut sock, _) = listener.accept().await.unwrap();
         let mut data = Vec::new();
@@ -371,4 +384,30 @@ async fn creating_a_source_is_not_replayed_after_a_dropped_connection() {
         "a request that may have created a source is not sent twice"
     );
     assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_abandoned_and_retried() {
+    let (url, task) = first_connection_fails(true).await;
+    let server = Server::start().await;
+    let (client, clock) = server.client();
+    let mut config = client.config().clone();
+    config.read_timeout = Duration::from_millis(400);
+    let client = coveo_push::PushClient::new(config).unwrap();
+    // Larger than the socket buffers, so the first attempt blocks.
+    let body: Vec<u8> = (0..40_000_000u32).map(|i| (i % 7) as u8).collect();
+    let started = std::time::Instant::now();
+    client
+        .upload(
+            &container(&url),
+            UploadSource::Memory(body.clone().into()),
+            body.len() as u64,
+            "upload batch",
+        )
+        .await
+        .unwrap();
+    let (received, _) = task.await.unwrap();
+    assert!(received == body);
+    assert_eq!(clock.sleeps(), secs(&[1]));
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
