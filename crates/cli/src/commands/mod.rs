@@ -1,0 +1,47 @@
+//! One module per command; [`run`] dispatches. Each command returns an [`Outcome`] (with the
+//! number of items that failed, already listed) or a [`CliError`] that stops it.
+
+mod login;
+mod meta;
+
+use crate::args::{Cli, Command};
+use crate::exit::{CliError, Outcome};
+use crate::output::Output;
+
+pub async fn run(cli: Cli, out: &Output) -> Result<Outcome, CliError> {
+    match cli.command {
+        Command::Completions(args) => meta::completions(&args),
+        Command::Man(args) => meta::man(&args),
+        Command::Login(args) => login::login(&args, out).await,
+        Command::Logout(args) => login::logout(&args, out).await,
+        Command::Emulator(args) => emulator(args).await,
+        other => Err(not_built(&other)),
+    }
+}
+
+/// Commands whose engine has not landed in this build are hidden from `--help` and say so.
+fn not_built(command: &Command) -> CliError {
+    let name = format!("{command:?}");
+    let name = name
+        .split('(')
+        .next()
+        .unwrap_or("this command")
+        .to_lowercase();
+    CliError::usage(
+        "not_built",
+        format!("`pushdeck {name}` is not available in this build of Pushdeck yet"),
+    )
+}
+
+async fn emulator(args: push_emulator::command::EmulatorArgs) -> Result<Outcome, CliError> {
+    use push_emulator::command::CommandError;
+    push_emulator::command::run(args)
+        .await
+        .map_err(|e| match e {
+            CommandError::RemoteRefused(_) => CliError::usage("remote_refused", e.to_string()),
+            CommandError::Flags(_) => CliError::usage("invalid_flags", e.to_string()),
+            CommandError::Start(_) => CliError::usage("emulator_start", e.to_string()),
+            CommandError::Stdout(_) => CliError::usage("stdout", e.to_string()),
+        })?;
+    Ok(Outcome::ok())
+}
