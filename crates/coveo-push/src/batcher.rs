@@ -131,7 +131,9 @@ struct Shared {
 }
 
 /// Packs items into file containers. Call [`Batcher::finish`] at the end: it sends the last
-/// batch and waits for every upload.
+/// batch and waits for every upload. Dropping a batcher without `finish` aborts its work:
+/// batches not yet accepted are simply not accepted (no "accepted" event), so a caller that
+/// records only accepted items stays correct.
 pub struct Batcher {
     client: PushClient,
     config: BatcherConfig,
@@ -149,6 +151,19 @@ impl std::fmt::Debug for Batcher {
             .field("config", &self.config)
             .field("next_batch", &self.next_batch)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        for task in self.in_flight.drain(..) {
+            task.abort();
+        }
+        for pending in self.pending.drain(..) {
+            if let Pending::Add(task, _) = pending {
+                task.abort();
+            }
+        }
     }
 }
 

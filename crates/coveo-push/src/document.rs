@@ -9,6 +9,7 @@ use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 use permissions::PermissionModel;
 use time::OffsetDateTime;
 
+use crate::client::{FieldSpec, FieldType};
 use crate::compression::CompressionType;
 use crate::error::Error;
 
@@ -235,6 +236,31 @@ impl Document {
         self.permanent_id
             .clone()
             .unwrap_or_else(|| permanent_id(&self.id))
+    }
+
+    /// The index fields its metadata needs (Push sources map a metadata key only to a field
+    /// of the same name that exists): strings, booleans → STRING; integers → LONG_64;
+    /// numbers → DOUBLE; dates → DATE; lists of strings → multi-value STRING.
+    pub fn field_specs(&self) -> Vec<FieldSpec> {
+        self.metadata
+            .iter()
+            .map(|(key, value)| {
+                let (field_type, multi_value_facet) = match value {
+                    MetadataValue::String(_) | MetadataValue::Boolean(_) => {
+                        (FieldType::String, false)
+                    }
+                    MetadataValue::Integer(_) => (FieldType::Long64, false),
+                    MetadataValue::Double(_) => (FieldType::Double, false),
+                    MetadataValue::Date(_) => (FieldType::Date, false),
+                    MetadataValue::StringList(_) => (FieldType::String, true),
+                };
+                FieldSpec {
+                    name: key.to_lowercase(),
+                    field_type,
+                    multi_value_facet,
+                }
+            })
+            .collect()
     }
 
     /// Checks every rule Coveo applies to an item body, with a message naming the item.
@@ -620,6 +646,33 @@ mod tests {
         ] {
             Document::new(id).validate().unwrap();
         }
+    }
+
+    #[test]
+    fn field_specs_from_metadata() {
+        let doc = Document::new("https://x/1")
+            .metadata("Dept", "hr")
+            .metadata("n", 1i64)
+            .metadata("x", 0.5)
+            .metadata("ok", true)
+            .metadata("at", datetime!(2024-01-01 0:00 UTC))
+            .metadata("tags", vec!["a".to_string()]);
+        let specs: Vec<(String, FieldType, bool)> = doc
+            .field_specs()
+            .into_iter()
+            .map(|f| (f.name, f.field_type, f.multi_value_facet))
+            .collect();
+        assert_eq!(
+            specs,
+            vec![
+                ("dept".into(), FieldType::String, false),
+                ("n".into(), FieldType::Long64, false),
+                ("x".into(), FieldType::Double, false),
+                ("ok".into(), FieldType::String, false),
+                ("at".into(), FieldType::Date, false),
+                ("tags".into(), FieldType::String, true),
+            ]
+        );
     }
 
     #[test]
