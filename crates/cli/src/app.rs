@@ -14,7 +14,7 @@ pub fn main() -> ExitCode {
     // the documented status for usage errors.
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
-    let out = Output::new(&cli.global);
+    let out = std::sync::Arc::new(Output::new(&cli.global));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

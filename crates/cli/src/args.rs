@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exit codes, as printed at the end of `pushdeck --help` and in the README.
+#[cfg(test)]
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  all good
@@ -121,28 +122,28 @@ pub enum Command {
     #[command(after_help = SYNC_HELP, hide = true)]
     Sync(SyncArgs),
     /// Push files as items, or folders of Coveo JSON item files.
-    #[command(after_help = PUSH_HELP, hide = true)]
+    #[command(after_help = PUSH_HELP)]
     Push(PushArgs),
     /// Delete items by URI, or every item older than a date.
-    #[command(after_help = DELETE_HELP, hide = true)]
+    #[command(after_help = DELETE_HELP)]
     Delete(DeleteArgs),
     /// Show the connection and the source, or set the source's activity status.
-    #[command(after_help = STATUS_HELP, hide = true)]
+    #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Push or delete security identities (users, groups and their members).
-    #[command(subcommand, after_help = IDENTITIES_HELP, hide = true)]
+    #[command(subcommand, after_help = IDENTITIES_HELP)]
     Identities(IdentitiesCommand),
     /// Preview permissions: who can see an item, and why.
     #[command(subcommand, after_help = ACCESS_HELP, hide = true)]
     Access(AccessCommand),
     /// Create a Push source (Platform API).
-    #[command(subcommand, after_help = SOURCE_HELP, hide = true)]
+    #[command(subcommand, after_help = SOURCE_HELP)]
     Source(SourceCommand),
     /// Create a security identity provider (Platform API).
-    #[command(subcommand, after_help = PROVIDER_HELP, hide = true)]
+    #[command(subcommand, after_help = PROVIDER_HELP)]
     Provider(ProviderCommand),
     /// Create the index fields that item metadata needs (Platform API).
-    #[command(subcommand, after_help = FIELDS_HELP, hide = true)]
+    #[command(subcommand, after_help = FIELDS_HELP)]
     Fields(FieldsCommand),
     /// Store an organization's API key in the operating system's keyring.
     #[command(after_help = LOGIN_HELP)]
@@ -151,7 +152,7 @@ pub enum Command {
     #[command(after_help = LOGOUT_HELP)]
     Logout(LogoutArgs),
     /// Show, check or locate the configuration file.
-    #[command(subcommand, after_help = CONFIG_HELP, hide = true)]
+    #[command(subcommand, after_help = CONFIG_HELP)]
     Config(ConfigCommand),
     /// Run the local Push API emulator (the Sandbox); prints `listening on http://HOST:PORT` first.
     #[command(after_help = EMULATOR_HELP)]

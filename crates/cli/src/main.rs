@@ -13,9 +13,13 @@
 mod app;
 mod args;
 mod commands;
+mod connection;
 mod exit;
+mod identities_file;
+mod items;
 mod keystore;
 mod output;
+mod parse;
 
 fn main() -> std::process::ExitCode {
     app::main()

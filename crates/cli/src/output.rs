@@ -56,14 +56,6 @@ impl Output {
         }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    pub fn is_json(&self) -> bool {
-        self.mode == Mode::Json
-    }
-
     /// Something that happened: a line for people, an object for `--json`, nothing when quiet.
     /// `kind` becomes the object's `"type"`.
     pub fn event(&self, kind: &str, fields: Value, line: impl FnOnce() -> String) {
@@ -72,11 +64,6 @@ impl Output {
             Mode::Json => print_json(kind, fields),
             Mode::Quiet => {}
         }
-    }
-
-    /// Plain text for people (a table, a plan); `--json` gets `fields` as one object instead.
-    pub fn text(&self, kind: &str, fields: Value, text: impl FnOnce() -> String) {
-        self.event(kind, fields, text)
     }
 
     /// One item failed: always shown (standard error for people, an event for `--json`).

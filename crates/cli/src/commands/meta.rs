@@ -21,7 +21,10 @@ fn write_stdout(bytes: &[u8]) -> Result<Outcome, CliError> {
     match std::io::stdout().lock().write_all(bytes) {
         Ok(()) => Ok(Outcome::ok()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::ok()),
-        Err(e) => Err(CliError::usage("write_failed", format!("cannot write to standard output: {e}"))),
+        Err(e) => Err(CliError::usage(
+            "write_failed",
+            format!("cannot write to standard output: {e}"),
+        )),
     }
 }
 

@@ -1,21 +1,43 @@
 //! One module per command; [`run`] dispatches. Each command returns an [`Outcome`] (with the
 //! number of items that failed, already listed) or a [`CliError`] that stops it.
 
+mod config;
+mod fields;
+mod identities;
 mod login;
 mod meta;
+mod push;
+mod simple;
+
+use std::sync::Arc;
 
 use crate::args::{Cli, Command};
 use crate::exit::{CliError, Outcome};
 use crate::output::Output;
 
-pub async fn run(cli: Cli, out: &Output) -> Result<Outcome, CliError> {
-    match cli.command {
-        Command::Completions(args) => meta::completions(&args),
-        Command::Man(args) => meta::man(&args),
-        Command::Login(args) => login::login(&args, out).await,
-        Command::Logout(args) => login::logout(&args, out).await,
-        Command::Emulator(args) => emulator(args).await,
-        other => Err(not_built(&other)),
+pub async fn run(cli: Cli, out: &Arc<Output>) -> Result<Outcome, CliError> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Push(args) => push::run(args, global, out).await,
+        Command::Delete(args) => simple::delete(args, global, out).await,
+        Command::Status(args) => simple::status(args, global, out).await,
+        Command::Identities(command) => identities::run(command, global, out).await,
+        Command::Source(crate::args::SourceCommand::Create(args)) => {
+            simple::source_create(args, global, out).await
+        }
+        Command::Provider(crate::args::ProviderCommand::Create(args)) => {
+            simple::provider_create(args, global, out).await
+        }
+        Command::Fields(crate::args::FieldsCommand::Sync(args)) => {
+            fields::run(args, global, out).await
+        }
+        Command::Config(command) => config::run(command, global, out),
+        Command::Completions(args) => meta::completions(args),
+        Command::Man(args) => meta::man(args),
+        Command::Login(args) => login::login(args, out).await,
+        Command::Logout(args) => login::logout(args, out).await,
+        Command::Emulator(args) => emulator(args.clone()).await,
+        other => Err(not_built(other)),
     }
 }
 

@@ -1,0 +1,335 @@
+//! Who to talk to, and with which key: flags first, then the configuration file, then the
+//! Sandbox.
+//!
+//! Resolution, for every command that talks to Coveo:
+//! 1. `--org` (else the one organization the configuration file's folders name);
+//! 2. no organization and no `--api-url`: the **Sandbox**, an in-process `push_emulator`
+//!    whose data (SQLite) lives in `DATA_DIR/sandbox` (the platform data folder, e.g.
+//!    `~/.local/share/pushdeck/sandbox`); it lives as long as the command;
+//! 3. the key: `COVEO_API_KEY`, else the keyring entry of `pushdeck login --org ORG`, else
+//!    exit 3 with how to provide one. The Sandbox uses its own key.
+//!
+//! The emulator writes no "running Sandbox" file (checked in `push_emulator::command`), so a
+//! separately started `pushdeck emulator` is reached with `--api-url` and `--org`.
+
+use std::path::PathBuf;
+
+use coveo_push::{
+    ApiKey, ClientConfig, Endpoint, Environment, ErrorKind, NotFoundTarget, PushClient, Region,
+    RetryPolicy,
+};
+use sync_engine::config::Config;
+
+use crate::args::{ConnectionArgs, EnvironmentArg, GlobalArgs, RegionArg};
+use crate::exit::{CliError, Exit};
+use crate::keystore;
+
+/// The environment variable holding the API key for headless use (design.md contract).
+pub const API_KEY_ENV: &str = "COVEO_API_KEY";
+/// The Sandbox's organization, source and provider (the emulator's defaults).
+pub const SANDBOX_ORG: &str = "sandbox";
+pub const SANDBOX_SOURCE: &str = "documents";
+pub const SANDBOX_PROVIDER: &str = "sandbox";
+
+/// A resolved connection. Keeps the in-process Sandbox alive while it exists.
+#[derive(Debug)]
+pub struct Connection {
+    pub client: PushClient,
+    pub organization: String,
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    /// `sandbox`, `custom` or `coveo`, for people and `--json`.
+    pub target: &'static str,
+    /// The Push API origin requests go to.
+    pub origin: String,
+    /// Where the key came from (`COVEO_API_KEY`, `keyring`, `sandbox`); never the key.
+    pub key_from: &'static str,
+    sandbox: Option<push_emulator::Emulator>,
+}
+
+impl Connection {
+    /// The source, or a usage error saying how to name one.
+    pub fn source(&self) -> Result<&str, CliError> {
+        self.source.as_deref().ok_or_else(|| {
+            CliError::usage(
+                "no_source",
+                "no source is named; pass --source SOURCE (the Push source ID)",
+            )
+        })
+    }
+
+    /// The provider, or a usage error saying how to name one.
+    pub fn provider(&self) -> Result<&str, CliError> {
+        self.provider.as_deref().ok_or_else(|| {
+            CliError::usage(
+                "no_provider",
+                "no security identity provider is named; pass --provider PROVIDER",
+            )
+        })
+    }
+
+    /// Waits until the in-process Sandbox has processed everything accepted so far, so that a
+    /// later command (or the inspection API) sees it. No-op against Coveo.
+    pub async fn settle(&self) {
+        if let Some(emu) = &self.sandbox {
+            emu.drain().await;
+        }
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+}
+
+/// The configuration file path: `--config`/`PUSHDECK_CONFIG`, else the platform's.
+pub fn config_path(global: &GlobalArgs) -> Result<PathBuf, CliError> {
+    match &global.config {
+        Some(path) => Ok(path.clone()),
+        None => sync_engine::config::default_config_path()
+            .map_err(|e| CliError::usage(e.code(), e.to_string())),
+    }
+}
+
+/// The configuration, or an empty one when the file does not exist (an invalid file is exit 2).
+pub fn load_config(global: &GlobalArgs) -> Result<(PathBuf, Config), CliError> {
+    let path = config_path(global)?;
+    let config =
+        Config::load_or_default(&path).map_err(|e| CliError::usage(e.code(), e.to_string()))?;
+    Ok((path, config))
+}
+
+/// The one value the configuration's folders agree on (for `field`), if they agree.
+fn agreed<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Option<String> {
+    let mut found: Option<&str> = None;
+    for value in values {
+        let value = value?;
+        match found {
+            None => found = Some(value),
+            Some(v) if v == value => {}
+            Some(_) => return None,
+        }
+    }
+    found.map(str::to_string)
+}
+
+pub async fn connect(args: &ConnectionArgs, global: &GlobalArgs) -> Result<Connection, CliError> {
+    let (_, config) = load_config(global)?;
+    let org = args
+        .org
+        .clone()
+        .or_else(|| agreed(config.folders.iter().map(|f| Some(f.organization.as_str()))));
+    let from_config = |pick: fn(&sync_engine::config::FolderMapping) -> Option<&str>| {
+        let org = org.as_deref();
+        agreed(
+            config
+                .folders
+                .iter()
+                .filter(|f| Some(f.organization.as_str()) == org)
+                .map(pick),
+        )
+    };
+    let source = args
+        .source
+        .clone()
+        .or_else(|| from_config(|f| Some(f.source.as_str())));
+    let provider = args
+        .provider
+        .clone()
+        .or_else(|| from_config(|f| f.provider.as_deref()));
+
+    let Some(org) = org else {
+        if args.api_url.is_some() {
+            return Err(CliError::usage(
+                "no_org",
+                "--api-url needs --org: name the organization the server serves (the emulator's default is --org sandbox)",
+            ));
+        }
+        return sandbox(args, source, provider).await;
+    };
+    let org = org.trim().to_string();
+    if org.is_empty() {
+        return Err(CliError::usage(
+            "no_org",
+            "the organization ID is empty; pass --org ORG",
+        ));
+    }
+    let (endpoint, target) = match &args.api_url {
+        Some(url) => (
+            Endpoint::custom(url)
+                .map_err(|e| CliError::usage("invalid_api_url", e.explanation()))?,
+            "custom",
+        ),
+        None => (
+            Endpoint::Coveo {
+                region: region(args.region),
+                environment: environment(args.environment),
+            },
+            "coveo",
+        ),
+    };
+    let (key, key_from) = api_key(&org).await?;
+    let client = client(&org, key, endpoint.clone(), args)?;
+    Ok(Connection {
+        client,
+        organization: org,
+        source,
+        provider,
+        target,
+        origin: endpoint.push_origin(),
+        key_from,
+        sandbox: None,
+    })
+}
+
+async fn api_key(org: &str) -> Result<(ApiKey, &'static str), CliError> {
+    if let Ok(key) = std::env::var(API_KEY_ENV) {
+        if !key.trim().is_empty() {
+            return Ok((ApiKey::new(key.trim()), API_KEY_ENV));
+        }
+    }
+    if let Some(key) = keystore::load(org).await? {
+        return Ok((ApiKey::new(key), "keyring"));
+    }
+    Err(CliError::auth(
+        "no_api_key",
+        format!(
+            "no API key for organization {org}: set the environment variable {API_KEY_ENV}, or store one with `pushdeck login --org {org}`"
+        ),
+    ))
+}
+
+fn client(
+    org: &str,
+    key: ApiKey,
+    endpoint: Endpoint,
+    args: &ConnectionArgs,
+) -> Result<PushClient, CliError> {
+    let mut retry = RetryPolicy::default();
+    if let Some(n) = args.max_attempts {
+        retry.max_attempts = n;
+    }
+    let config = ClientConfig::new(org, key)
+        .with_endpoint(endpoint)
+        .with_retry(retry);
+    PushClient::new(config).map_err(|e| CliError::usage(e.code(), e.explanation()))
+}
+
+fn region(arg: Option<RegionArg>) -> Region {
+    match arg {
+        None | Some(RegionArg::Us) => Region::Us,
+        Some(RegionArg::Eu) => Region::Eu,
+        Some(RegionArg::Au) => Region::Au,
+        Some(RegionArg::Ca) => Region::Ca,
+    }
+}
+
+fn environment(arg: Option<EnvironmentArg>) -> Environment {
+    match arg {
+        None | Some(EnvironmentArg::Prod) => Environment::Prod,
+        Some(EnvironmentArg::Hipaa) => Environment::Hipaa,
+        Some(EnvironmentArg::Dev) => Environment::Dev,
+        Some(EnvironmentArg::Stg) => Environment::Stg,
+    }
+}
+
+/// The Sandbox's data folder: `PUSHDECK_SANDBOX_DIR`, else `DATA_DIR/sandbox`.
+pub fn sandbox_dir() -> Result<PathBuf, CliError> {
+    if let Some(dir) = std::env::var_os("PUSHDECK_SANDBOX_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    sync_engine::config::default_data_dir()
+        .map(|d| d.join("sandbox"))
+        .map_err(|e| CliError::usage(e.code(), e.to_string()))
+}
+
+async fn sandbox(
+    args: &ConnectionArgs,
+    source: Option<String>,
+    provider: Option<String>,
+) -> Result<Connection, CliError> {
+    if args.region.is_some() || args.environment.is_some() {
+        return Err(CliError::usage(
+            "no_org",
+            "--region and --environment pick Coveo hosts, which need --org ORG; without an organization Pushdeck uses the local Sandbox",
+        ));
+    }
+    let dir = sandbox_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CliError::usage(
+            "sandbox_dir",
+            format!("cannot create the Sandbox folder {}: {e}", dir.display()),
+        )
+    })?;
+    let mut config = push_emulator::EmulatorConfig::default();
+    config.listen = ([127, 0, 0, 1], 0).into();
+    config.data_dir = Some(dir.clone());
+    config.organizations = vec![push_emulator::OrgConfig::new(
+        SANDBOX_ORG,
+        SANDBOX_SOURCE,
+        SANDBOX_PROVIDER,
+    )];
+    let emulator = push_emulator::Emulator::start(config).await.map_err(|e| {
+        CliError::usage(
+            "sandbox_start",
+            format!("cannot start the Sandbox on {}: {e}; is another pushdeck using it? Wait for it to finish", dir.display()),
+        )
+    })?;
+    let endpoint = Endpoint::custom(emulator.url())
+        .map_err(|e| CliError::usage("sandbox_start", e.explanation()))?;
+    let client = client(
+        SANDBOX_ORG,
+        ApiKey::new(emulator.api_key()),
+        endpoint.clone(),
+        args,
+    )?;
+    Ok(Connection {
+        client,
+        organization: SANDBOX_ORG.into(),
+        source: Some(source.unwrap_or_else(|| SANDBOX_SOURCE.into())),
+        provider: Some(provider.unwrap_or_else(|| SANDBOX_PROVIDER.into())),
+        target: "sandbox",
+        origin: endpoint.push_origin(),
+        key_from: "sandbox",
+        sandbox: Some(emulator),
+    })
+}
+
+/// Maps a client error that stops a command to its exit status, with one sentence of what to
+/// do and the technical line (operation and HTTP status; never a URL with a signature, never
+/// the key: `coveo_push::Error` is built without them).
+pub fn api_error(err: &coveo_push::Error) -> CliError {
+    let (exit, code) = classify(err);
+    CliError::new(exit, code, format!("{} ({err})", err.explanation()))
+}
+
+/// The exit status and stable code of a client error.
+pub fn classify(err: &coveo_push::Error) -> (Exit, &'static str) {
+    match err.kind() {
+        ErrorKind::Unauthorized => (Exit::Auth, "unauthorized"),
+        ErrorKind::Forbidden => (Exit::Auth, "forbidden"),
+        ErrorKind::NotFound { target } => (
+            Exit::Usage,
+            match target {
+                NotFoundTarget::Organization => "unknown_organization",
+                NotFoundTarget::Source => "unknown_source",
+                NotFoundTarget::Provider => "unknown_provider",
+                _ => "not_found",
+            },
+        ),
+        ErrorKind::Transport { .. }
+        | ErrorKind::ServerError { .. }
+        | ErrorKind::Throttled { .. } => (Exit::Unreachable, "unreachable"),
+        ErrorKind::QuotaReached { .. } => (Exit::Unreachable, "quota_reached"),
+        _ => (Exit::Usage, err.code()),
+    }
+}
+
+/// Whether an error stops everything (wrong key, unknown source, API unreachable) rather than
+/// failing one item: then the command stops instead of trying every other item in vain.
+pub fn is_fatal(err: &coveo_push::Error) -> bool {
+    classify(err).0 != Exit::Usage
+        || matches!(
+            err.kind(),
+            ErrorKind::NotFound { .. } | ErrorKind::UnsupportedSource { .. }
+        )
+}
