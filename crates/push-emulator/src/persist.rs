@@ -178,7 +178,7 @@ impl Store {
     }
 
     pub fn save_container(&self, container: &Container) -> Result<(), StoreError> {
-        let json = serde_json::to_string(&SavedContainer(container))?;
+        let json = serde_json::to_string(container)?;
         self.conn.execute(
             "INSERT OR REPLACE INTO containers (file_id, json, content) VALUES (?1, ?2, ?3)",
             params![container.file_id, json, container.content.as_deref()],
@@ -289,14 +289,5 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
-    }
-}
-
-/// Containers keep their upload signature in the journal (it is skipped in inspection output).
-struct SavedContainer<'a>(&'a Container);
-
-impl serde::Serialize for SavedContainer<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
     }
 }

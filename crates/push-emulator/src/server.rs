@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -67,6 +67,32 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/providers/{provider}/permissions/olderthan",
             axum::routing::delete(delete_identities_older_than),
+        )
+        .route("/sources/{source}/stream/open", post(stream_open))
+        .route(
+            "/sources/{source}/stream/{stream}/chunk",
+            post(stream_chunk),
+        )
+        .route(
+            "/sources/{source}/stream/{stream}/close",
+            post(stream_close),
+        )
+        .route(
+            "/sources/{source}/stream/deleteolderthan/{ms}",
+            post(stream_delete_older_than),
+        )
+        .route("/data-collections/{source}/stream/open", post(stream_open))
+        .route(
+            "/data-collections/{source}/stream/{stream}/chunk",
+            post(stream_chunk),
+        )
+        .route(
+            "/data-collections/{source}/stream/{stream}/close",
+            post(stream_close),
+        )
+        .route(
+            "/data-collections/{source}/stream/deleteolderthan/{ms}",
+            post(stream_delete_older_than),
         )
         .route("/sources/{source}/stream/update", put(stream_update))
         .route("/sources/{source}/stream/merge", put(stream_update))
@@ -470,35 +496,7 @@ async fn create_container(State(s): Shd, Path(org): Path<String>, headers: Heade
     authorize(&s, &headers, Privilege::Items)
         .or_else(|_| authorize(&s, &headers, Privilege::Identities))?;
     with_org(&s, &org, |_| Ok(()))?;
-    let now = s.clock.now_ms();
-    let container = Container {
-        file_id: uuid::Uuid::new_v4().to_string(),
-        org: org.clone(),
-        signature: uuid::Uuid::new_v4().simple().to_string(),
-        created_ms: now,
-        expires_ms: now + CONTAINER_LIFETIME_MS,
-        state: ContainerState::Created,
-        size: 0,
-        content: None,
-    };
-    let upload_uri = format!(
-        "{}/_emulator/s3/{}?X-Amz-Expires=3600&X-Amz-Signature={}",
-        s.base_url, container.file_id, container.signature
-    );
-    if let Some(store) = s.lock_store() {
-        store
-            .save_container(&container)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-    }
-    let body = json!({
-        "uploadUri": upload_uri,
-        "fileId": container.file_id,
-        "requiredHeaders": {"x-amz-server-side-encryption": "AES256", "Content-Type": "application/octet-stream"},
-    });
-    s.lock_state()
-        .containers
-        .insert(container.file_id.clone(), container);
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((StatusCode::CREATED, Json(new_container(&s, &org)?)).into_response())
 }
 
 async fn put_document(
@@ -603,6 +601,169 @@ async fn stream_update(
         .into_response())
 }
 
+/// Creates a container for a stream chunk and returns its `{uploadUri, fileId, requiredHeaders}`.
+fn new_container(s: &Shared, org: &str) -> Result<Value, ApiError> {
+    let now = s.clock.now_ms();
+    let container = Container {
+        file_id: uuid::Uuid::new_v4().to_string(),
+        org: org.to_owned(),
+        signature: uuid::Uuid::new_v4().simple().to_string(),
+        created_ms: now,
+        expires_ms: now + CONTAINER_LIFETIME_MS,
+        state: ContainerState::Created,
+        size: 0,
+        content: None,
+    };
+    let upload_uri = format!(
+        "{}/_emulator/s3/{}?X-Amz-Expires=3600&X-Amz-Signature={}",
+        s.base_url, container.file_id, container.signature
+    );
+    if let Some(store) = s.lock_store() {
+        store
+            .save_container(&container)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+    }
+    let body = json!({
+        "uploadUri": upload_uri,
+        "fileId": container.file_id,
+        "requiredHeaders": {"x-amz-server-side-encryption": "AES256", "Content-Type": "application/octet-stream"},
+    });
+    s.lock_state()
+        .containers
+        .insert(container.file_id.clone(), container);
+    Ok(body)
+}
+
+/// `POST .../stream/open`: a full-catalog stream; chunks are applied at close, then every
+/// item older than the stream is deleted (the Stream API's "replace everything").
+async fn stream_open(
+    State(s): Shd,
+    Path((org, source)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Items)?;
+    ensure_source(&s, &org, &source)?;
+    let mut body = new_container(&s, &org)?;
+    let stream_id = uuid::Uuid::new_v4().to_string();
+    let file_id = body["fileId"].as_str().unwrap_or_default().to_owned();
+    let ordering_id = s.clock.now_ms().max(0) as u64;
+    s.lock_state().streams.insert(
+        stream_id.clone(),
+        crate::state::Stream {
+            org,
+            source,
+            ordering_id,
+            file_ids: vec![file_id],
+        },
+    );
+    body["streamId"] = json!(stream_id);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+fn stream_of(s: &Shared, org: &str, source: &str, stream: &str) -> Result<(), ApiError> {
+    let state = s.lock_state();
+    match state.streams.get(stream) {
+        Some(st) if st.org == org && st.source == source => Ok(()),
+        _ => Err(ApiError::invalid_parameter(format!(
+            "stream {stream:?} is not open on this source"
+        ))),
+    }
+}
+
+async fn stream_chunk(
+    State(s): Shd,
+    Path((org, source, stream)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Items)?;
+    ensure_source(&s, &org, &source)?;
+    stream_of(&s, &org, &source, &stream)?;
+    let body = new_container(&s, &org)?;
+    let file_id = body["fileId"].as_str().unwrap_or_default().to_owned();
+    if let Some(st) = s.lock_state().streams.get_mut(&stream) {
+        st.file_ids.push(file_id);
+    }
+    Ok(Json(body).into_response())
+}
+
+async fn stream_close(
+    State(s): Shd,
+    Path((org, source, stream)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Items)?;
+    ensure_source(&s, &org, &source)?;
+    stream_of(&s, &org, &source, &stream)?;
+    let Some(st) = s.lock_state().streams.remove(&stream) else {
+        return Err(ApiError::invalid_parameter(format!(
+            "stream {stream:?} is not open on this source"
+        )));
+    };
+    let mut request_id = String::new();
+    for file_id in &st.file_ids {
+        // Chunks that were requested but never uploaded carry nothing.
+        if consume_container(&s, &org, file_id).is_ok() {
+            let op = new_op(
+                &s,
+                &org,
+                st.ordering_id,
+                OpKind::ItemBatch {
+                    source: source.clone(),
+                    file_id: file_id.clone(),
+                },
+            );
+            request_id = op.request_id.clone();
+            s.enqueue(op, true)?;
+        }
+    }
+    let op = new_op(
+        &s,
+        &org,
+        st.ordering_id,
+        OpKind::DeleteItemsOlderThan {
+            source,
+            queue_delay_minutes: 0,
+        },
+    );
+    if request_id.is_empty() {
+        request_id = op.request_id.clone();
+    }
+    s.enqueue(op, true)?;
+    Ok(
+        Json(json!({"orderingId": st.ordering_id.to_string(), "requestId": request_id}))
+            .into_response(),
+    )
+}
+
+async fn stream_delete_older_than(
+    State(s): Shd,
+    Path((org, source, ms)): Path<(String, String, String)>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Items)?;
+    ensure_source(&s, &org, &source)?;
+    let ordering_id = ms.parse::<u64>().map_err(|_| {
+        ApiError::invalid_parameter(format!(
+            "{ms:?} is not a number of milliseconds since the epoch"
+        ))
+    })?;
+    let queue_delay_minutes = queue_delay(&s, &q)?;
+    s.enqueue(
+        new_op(
+            &s,
+            &org,
+            ordering_id,
+            OpKind::DeleteItemsOlderThan {
+                source,
+                queue_delay_minutes,
+            },
+        ),
+        true,
+    )?;
+    Ok((StatusCode::CREATED, Json(json!({}))).into_response())
+}
+
 fn queue_delay(s: &Shared, q: &HashMap<String, String>) -> Result<u64, ApiError> {
     match q.get("queueDelay") {
         None => Ok(s.default_queue_delay_minutes),
@@ -679,11 +840,11 @@ async fn set_status(
     Ok((StatusCode::CREATED, Json(json!({}))).into_response())
 }
 
-fn persist_source(s: &Shared, org: &str, _source: &Source) -> Result<(), ApiError> {
+fn persist_source(s: &Shared, org: &str, source: &Source) -> Result<(), ApiError> {
     let state = s.lock_state();
     if let Some(mut store) = s.lock_store() {
         let changes = crate::state::Changes {
-            sources: vec![(org.to_owned(), _source.id.clone())],
+            sources: vec![(org.to_owned(), source.id.clone())],
             ..Default::default()
         };
         store
@@ -1765,8 +1926,7 @@ async fn inspect_containers(State(s): Shd) -> Response {
     Json(json!({"containers": list})).into_response()
 }
 
-async fn add_key(State(s): Shd, method: Method, body: Bytes) -> ApiResult {
-    let _ = method;
+async fn add_key(State(s): Shd, body: Bytes) -> ApiResult {
     let key: ApiKeyScope = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid_json(format!(
             "expected {{\"key\", \"items\", \"identities\", \"platform\"}}: {e}"

@@ -30,6 +30,17 @@ pub struct State {
     pub faults: FaultState,
     /// Extra API keys with a narrower scope (the main key has every privilege).
     pub keys: Vec<ApiKeyScope>,
+    /// Open Stream API streams (in memory only: a restart forgets open streams).
+    pub streams: HashMap<String, Stream>,
+}
+
+/// An open Stream API stream: its chunks are applied when it closes.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub org: String,
+    pub source: String,
+    pub ordering_id: u64,
+    pub file_ids: Vec<String>,
 }
 
 /// An extra API key and what it may do (to exercise `403 ACCESS_DENIED`).
@@ -423,6 +434,7 @@ impl State {
             requests: VecDeque::new(),
             faults,
             keys: Vec::new(),
+            streams: HashMap::new(),
         }
     }
 

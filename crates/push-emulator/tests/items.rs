@@ -580,3 +580,72 @@ async fn the_pipeline_rejects_bad_metadata_permissions_and_identity_types_into_t
         .await;
     assert_eq!(no_range.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_stream_replaces_the_catalog_and_update_merges() {
+    let t = T::new().await;
+    t.put_item("file:///st/old", "&orderingId=1", json!({"data": "old"}))
+        .await;
+    t.emu.drain().await;
+    let base = t.push_url("/sources/documents/stream");
+    let open = t.send(Method::POST, &format!("{base}/open"), None).await;
+    assert_eq!(open.status, StatusCode::CREATED);
+    let stream = open.body["streamId"].as_str().unwrap().to_owned();
+    let upload = |uri: String, body: serde_json::Value| {
+        let http = t.http.clone();
+        async move {
+            let r = http
+                .put(uri)
+                .header("x-amz-server-side-encryption", "AES256")
+                .header("content-type", "application/octet-stream")
+                .body(serde_json::to_vec(&body).unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    };
+    upload(
+        open.body["uploadUri"].as_str().unwrap().to_owned(),
+        json!({"addOrUpdate": [{"documentId": "file:///st/1", "data": "1"}]}),
+    )
+    .await;
+    let chunk = t
+        .send(Method::POST, &format!("{base}/{stream}/chunk"), None)
+        .await;
+    assert_eq!(chunk.status, StatusCode::OK);
+    upload(
+        chunk.body["uploadUri"].as_str().unwrap().to_owned(),
+        json!({"addOrUpdate": [{"documentId": "file:///st/2", "data": "2"}]}),
+    )
+    .await;
+    let close = t
+        .send(Method::POST, &format!("{base}/{stream}/close"), None)
+        .await;
+    assert_eq!(close.status, StatusCode::OK);
+    assert!(close.body["orderingId"].is_string());
+    let ids: Vec<String> = t
+        .items()
+        .await
+        .iter()
+        .map(|i| i["documentId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["file:///st/1", "file:///st/2"]);
+    let file = t
+        .upload(
+            serde_json::to_vec(
+                &json!({"addOrUpdate": [{"documentId": "file:///st/3", "data": "3"}]}),
+            )
+            .unwrap(),
+        )
+        .await;
+    let update = t
+        .send(Method::PUT, &format!("{base}/update?fileId={file}"), None)
+        .await;
+    assert_eq!(update.status, StatusCode::ACCEPTED);
+    assert_eq!(t.items().await.len(), 3);
+    let gone = t
+        .send(Method::POST, &format!("{base}/{stream}/chunk"), None)
+        .await;
+    assert_eq!(gone.code(), "INVALID_PARAMETER");
+}
