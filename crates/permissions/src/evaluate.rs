@@ -713,7 +713,12 @@ impl AccessMatrix {
 
     /// For every viewer, the items it can see, ascending ("what can each user see").
     pub fn by_viewer(&self) -> Vec<Vec<u32>> {
-        let mut out = vec![Vec::new(); self.viewer_count];
+        // Count first so that every list is allocated once, at its final size.
+        let mut counts = vec![0usize; self.viewer_count];
+        for set in &self.visible {
+            set.iter().for_each(|v| counts[v] += 1);
+        }
+        let mut out: Vec<Vec<u32>> = counts.into_iter().map(Vec::with_capacity).collect();
         for (item, set) in self.visible.iter().enumerate() {
             let item = u32::try_from(item).unwrap_or(u32::MAX);
             set.iter().for_each(|v| out[v].push(item));
