@@ -205,14 +205,18 @@ pub struct AppState {
 // Folders
 // ---------------------------------------------------------------------------------------------
 
-/// A folder's state, as the sync engine reports it.
+/// A folder's state, as the sync engine reports it (`sync_engine::FolderState`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum FolderState {
-    UpToDate,
+    UpToDate {
+        /// Files that failed in the last run (listed by `list_problems`); 0 when all is well.
+        problems: u64,
+    },
     Scanning {
+        /// Files looked at so far, when the engine reports it.
         #[serde(rename = "filesSeen")]
-        files_seen: u64,
+        files_seen: Option<u64>,
     },
     Syncing {
         done: u64,
@@ -224,9 +228,15 @@ pub enum FolderState {
         #[serde(rename = "etaSeconds")]
         eta_seconds: Option<f64>,
     },
-    Paused,
+    Paused {
+        /// Why, when the person did not pause it: e.g. waiting for the first plan.
+        reason: Option<String>,
+    },
+    /// Stopped until the person decides: a safety brake, or problems that block the run.
     NeedsAttention {
         problems: u64,
+        /// One sentence per reason (a safety brake says what it would have done).
+        reasons: Vec<String>,
     },
 }
 
@@ -337,7 +347,11 @@ pub struct SyncPlan {
     pub added: u64,
     pub updated: u64,
     pub deleted: u64,
+    /// Files renamed or moved (pushed under the new documentId, deleted under the old one).
+    pub moved: u64,
     pub unchanged: u64,
+    /// Files left out (excluded, unreadable): not pushed, not deleted.
+    pub skipped: u64,
     /// Bytes to upload.
     pub bytes: u64,
     pub sample: Option<ItemPreview>,
@@ -389,16 +403,22 @@ pub struct SavePatternsRequest {
     pub exclude: Vec<String>,
 }
 
-/// Why one file failed, by what to do about it.
+/// Why one file failed (`sync_engine::scan::ProblemKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemCode {
-    TooLarge,
+    /// Permission denied or an IO error while reading.
     Unreadable,
+    /// The file changed while it was read; the next scan retries it.
+    ChangedWhileRead,
+    /// The name is not valid UTF-8, so it cannot become an item URI.
+    NameNotUtf8,
+    /// A symbolic link leads back to one of its own parents.
+    SymlinkLoop,
+    /// The Push API refused or failed this item.
+    PushFailed,
+    /// The API accepted the item but indexing rejected it (from the Source Logs).
     Rejected,
-    InvalidPermissions,
-    Network,
-    Throttled,
 }
 
 /// One failed item: the file, what went wrong, what to do.
@@ -505,6 +525,19 @@ pub struct PermissionModelView {
     pub levels: Vec<PermissionLevelView>,
 }
 
+/// How a subfolder's rule combines with the rule it inherits (`permissions::rules::RuleMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum RuleMode {
+    /// Replace what was inherited.
+    Replace,
+    /// Add this rule's level(s) before the inherited ones: they decide first.
+    AddLevelBefore,
+    /// Add this rule's level(s) after the inherited ones: consulted only for people the
+    /// inherited levels neither allow nor deny.
+    AddLevelAfter,
+}
+
 /// A folder rule, inherited by subfolders unless they override it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -515,13 +548,15 @@ pub enum FolderRule {
     Complete { model: PermissionModelView },
 }
 
-/// The rule of one folder or subfolder (`path` relative to the folder root, "" for the root).
+/// The rule of one folder or subfolder (`path` relative to the folder root, "" for the root;
+/// it may also be a glob that matches, say, every folder named drafts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleEntry {
     pub path: String,
     /// `None`: inherits from the parent folder.
     pub rule: Option<FolderRule>,
+    pub mode: RuleMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -530,6 +565,7 @@ pub struct RuleChangeRequest {
     pub folder_id: String,
     pub path: String,
     pub rule: Option<FolderRule>,
+    pub mode: RuleMode,
 }
 
 /// Who gains and who loses access if a rule change is saved.
@@ -568,15 +604,40 @@ pub enum SetVerdict {
     Unspecified,
 }
 
-/// The outcome of one level: it decides (visible or hidden) or passes to the next one.
+/// The outcome of one level: it decides (visible or hidden) or passes to the next one
+/// (`permissions::evaluate::LevelOutcome`, with `evaluated: false` as `Skipped`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum LevelVerdict {
     Visible,
     Hidden,
     Inconclusive,
+    /// Allowed in some sets but not all, denied in none: treated as inconclusive (the
+    /// reference's recommendation); the stricter reading would hide the item here.
+    PartlyAllowed,
     /// A level after the deciding one: not looked at.
     Skipped,
+}
+
+/// How one link of a chain follows from the previous one (`permissions::graph::Relation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ChainRelation {
+    /// The user being viewed as (first link).
+    Viewer,
+    /// A group or virtual group that has the previous identity among its members.
+    MemberOf,
+    /// An identity mapped (aliased) to the previous identity.
+    AliasOf,
+    /// An identity granted (`wellKnowns`) to the previous identity.
+    GrantedTo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainLink {
+    pub relation: ChainRelation,
+    pub identity: IdentityRef,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -585,7 +646,7 @@ pub struct SetExplanation {
     pub verdict: SetVerdict,
     /// How the user reached the matching entry: the user first, then groups or an alias, and
     /// last the identity the set names. Empty when unspecified or through `allowAnonymous`.
-    pub chain: Vec<IdentityRef>,
+    pub chain: Vec<ChainLink>,
     pub through_anonymous: bool,
 }
 
@@ -613,8 +674,11 @@ pub struct AccessExplanation {
     /// The set that decided: the denying set, or the last allowing set of the deciding level.
     pub deciding: Option<SetPosition>,
     /// The chain through which the deciding set matched (user → group → nested group, or → alias).
-    pub chain: Vec<IdentityRef>,
+    pub chain: Vec<ChainLink>,
     pub levels: Vec<LevelExplanation>,
+    /// Set when the item is visible but an earlier level was partly allowed: under the
+    /// stricter reading of the documentation that level would hide the item.
+    pub uncertain_level: Option<u32>,
     /// One sentence, e.g. "Visible: allowed in level 2 through the alias MysteryUserX."
     pub summary: String,
     pub model: PermissionModelView,
@@ -822,12 +886,18 @@ pub struct SandboxItemDetail {
 // Events
 // ---------------------------------------------------------------------------------------------
 
-/// What happened to one item during a sync.
+/// What happened to one item (`sync_engine::ItemResult`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum ItemOutcome {
+    /// Accepted by the Push API (202): queued, not yet searchable.
     Pushed,
     Deleted,
+    /// The Source Logs say it is searchable.
+    Indexed,
+    /// The Source Logs say indexing rejected it.
+    Rejected,
+    /// A problem kept it from being sent (see `list_problems`).
     Failed,
 }
 
@@ -849,6 +919,8 @@ pub enum HostEvent {
         path: String,
         outcome: ItemOutcome,
         bytes: u64,
+        /// Why, for `rejected` and `failed`.
+        detail: Option<String>,
     },
     /// A new line in the activity log.
     Activity { entry: ActivityEntry },
@@ -893,8 +965,16 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("get_app_state", None, "AppState"),
     call("dismiss_welcome", None, "AppState"),
     call("use_sandbox", None, "AppState"),
-    call("list_catalog", Some("ConnectionRequest"), "OrganizationCatalog"),
-    call("test_connection", Some("ConnectionRequest"), "ConnectionTest"),
+    call(
+        "list_catalog",
+        Some("ConnectionRequest"),
+        "OrganizationCatalog",
+    ),
+    call(
+        "test_connection",
+        Some("ConnectionRequest"),
+        "ConnectionTest",
+    ),
     call("connect", Some("ConnectionRequest"), "AppState"),
     call("list_folders", None, "FolderSummary[]"),
     call("pick_folder", None, "PickedFolder | null"),
@@ -903,21 +983,37 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("plan_folder", Some("FolderRef"), "SyncPlan"),
     call("confirm_plan", Some("ConfirmPlanRequest"), "null"),
     call("preview_patterns", Some("PatternRequest"), "PatternPreview"),
-    call("save_patterns", Some("SavePatternsRequest"), "FolderSummary"),
+    call(
+        "save_patterns",
+        Some("SavePatternsRequest"),
+        "FolderSummary",
+    ),
     call("list_problems", Some("FolderRef"), "ItemProblem[]"),
     call("retry_problems", Some("FolderRef"), "null"),
     call("list_identities", None, "SecurityIdentity[]"),
     call("save_identities", Some("SaveIdentitiesRequest"), "null"),
-    call("import_identities_csv", Some("CsvImportRequest"), "CsvImport"),
+    call(
+        "import_identities_csv",
+        Some("CsvImportRequest"),
+        "CsvImport",
+    ),
     call("push_identities", None, "IdentityPushResult"),
     call("list_rules", Some("FolderRef"), "RuleEntry[]"),
     call("preview_rule", Some("RuleChangeRequest"), "AccessChange"),
     call("save_rule", Some("RuleChangeRequest"), "null"),
     call("permission_model", Some("FileRef"), "PermissionModelView"),
-    call("explain_access", Some("ExplainRequest"), "AccessExplanation"),
+    call(
+        "explain_access",
+        Some("ExplainRequest"),
+        "AccessExplanation",
+    ),
     call("who_can_see", Some("FileRef"), "UserAccess[]"),
     call("what_can_user_see", Some("UserRequest"), "TreeNode"),
-    call("prepare_test_items", Some("PrepareTestItemsRequest"), "TestItem[]"),
+    call(
+        "prepare_test_items",
+        Some("PrepareTestItemsRequest"),
+        "TestItem[]",
+    ),
     call("push_test_item", Some("PushTestItemRequest"), "TestUpload"),
     call("delete_test_items", None, "DeletedCount"),
     call("list_activity", Some("ActivityQuery"), "ActivityEntry[]"),

@@ -24,14 +24,48 @@ fn export_bindings(dir: &Path) {
         };
     }
     export!(
-        HostError, AppState, ConnectionRequest, OrganizationCatalog, ConnectionTest,
-        FolderSummary, FolderRef, PickedFolder, AddFolderRequest, FolderActionRequest, SyncPlan,
-        ConfirmPlanRequest, PatternRequest, PatternPreview, SavePatternsRequest, ItemProblem,
-        SecurityIdentity, SaveIdentitiesRequest, CsvImportRequest, CsvImport, IdentityPushResult,
-        RuleEntry, RuleChangeRequest, AccessChange, FileRef, ExplainRequest, AccessExplanation,
-        UserAccess, UserRequest, TreeNode, PrepareTestItemsRequest, TestItem,
-        PushTestItemRequest, TestUpload, DeletedCount, ActivityQuery, ActivityEntry,
-        SandboxQuery, SandboxPage, DocumentRef, SandboxItemDetail, HostEvent,
+        HostError,
+        AppState,
+        ConnectionRequest,
+        OrganizationCatalog,
+        ConnectionTest,
+        FolderSummary,
+        FolderRef,
+        PickedFolder,
+        AddFolderRequest,
+        FolderActionRequest,
+        SyncPlan,
+        ConfirmPlanRequest,
+        PatternRequest,
+        PatternPreview,
+        SavePatternsRequest,
+        ItemProblem,
+        SecurityIdentity,
+        SaveIdentitiesRequest,
+        CsvImportRequest,
+        CsvImport,
+        IdentityPushResult,
+        RuleEntry,
+        RuleChangeRequest,
+        AccessChange,
+        FileRef,
+        ExplainRequest,
+        AccessExplanation,
+        UserAccess,
+        UserRequest,
+        TreeNode,
+        PrepareTestItemsRequest,
+        TestItem,
+        PushTestItemRequest,
+        TestUpload,
+        DeletedCount,
+        ActivityQuery,
+        ActivityEntry,
+        SandboxQuery,
+        SandboxPage,
+        DocumentRef,
+        SandboxItemDetail,
+        HostEvent,
     );
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -107,7 +141,9 @@ fn the_api_key_never_shows_in_debug() {
         organization_id: "acme".into(),
         region: Region::Eu,
         source: TargetChoice::Existing { id: "docs".into() },
-        provider: TargetChoice::Create { name: "acme-users".into() },
+        provider: TargetChoice::Create {
+            name: "acme-users".into(),
+        },
         api_key: "xx-secret-key-1234".into(),
         key_storage: KeyStorage::Keyring,
     };
@@ -149,10 +185,12 @@ fn events_are_tagged_by_kind_with_camel_case_fields() {
         path: "a.pdf".into(),
         outcome: ItemOutcome::Failed,
         bytes: 0,
+        detail: Some("permission denied".into()),
     };
     let json = serde_json::to_value(&item).unwrap();
     assert_eq!(json["folderId"], "f1");
     assert_eq!(json["outcome"], "failed");
+    assert_eq!(json["detail"], "permission denied");
 }
 
 /// The UI's Tauri host must call exactly the commands the shell implements.
@@ -169,5 +207,8 @@ fn the_ui_tauri_host_calls_every_command_and_no_other() {
     let mut actual = called.clone();
     expected.sort_unstable();
     actual.sort_unstable();
-    assert_eq!(actual, expected, "ui/src/ipc/tauri.ts and dto::HOST_CALLS disagree");
+    assert_eq!(
+        actual, expected,
+        "ui/src/ipc/tauri.ts and dto::HOST_CALLS disagree"
+    );
 }

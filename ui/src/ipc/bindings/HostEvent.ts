@@ -7,4 +7,8 @@ import type { TestUpload } from "./TestUpload";
 /**
  * Every event the UI listens to, on the single channel [`EVENT_CHANNEL`].
  */
-export type HostEvent = { "kind": "folder", folder: FolderSummary, } | { "kind": "folderRemoved", folderId: string, } | { "kind": "item", folderId: string, path: string, outcome: ItemOutcome, bytes: number, } | { "kind": "activity", entry: ActivityEntry, } | { "kind": "testUpload", upload: TestUpload, } | { "kind": "attention", folderId: string, problems: number, message: string, };
+export type HostEvent = { "kind": "folder", folder: FolderSummary, } | { "kind": "folderRemoved", folderId: string, } | { "kind": "item", folderId: string, path: string, outcome: ItemOutcome, bytes: number, 
+/**
+ * Why, for `rejected` and `failed`.
+ */
+detail: string | null, } | { "kind": "activity", entry: ActivityEntry, } | { "kind": "testUpload", upload: TestUpload, } | { "kind": "attention", folderId: string, problems: number, message: string, };

@@ -4,7 +4,15 @@ import type { ItemPreview } from "./ItemPreview";
 /**
  * The dry run: what a sync would do, computed without sending anything.
  */
-export type SyncPlan = { planId: string, folderId: string, added: number, updated: number, deleted: number, unchanged: number, 
+export type SyncPlan = { planId: string, folderId: string, added: number, updated: number, deleted: number, 
+/**
+ * Files renamed or moved (pushed under the new documentId, deleted under the old one).
+ */
+moved: number, unchanged: number, 
+/**
+ * Files left out (excluded, unreadable): not pushed, not deleted.
+ */
+skipped: number, 
 /**
  * Bytes to upload.
  */

@@ -5,6 +5,7 @@
 
 import type {
   AccessExplanation,
+  ChainLink,
   IdentityRef,
   LevelExplanation,
   PermissionModelView,
@@ -14,7 +15,7 @@ import type {
 } from "../bindings";
 
 /** For each identity a user holds, the chain that reaches it (the user first). */
-export type Reach = Map<string, IdentityRef[]>;
+export type Reach = Map<string, ChainLink[]>;
 
 const key = (name: string) => name.toLowerCase();
 
@@ -23,11 +24,12 @@ export function reachOf(user: string, identities: SecurityIdentity[]): Reach {
   const byName = new Map(identities.map((i) => [key(i.name), i]));
   const self = byName.get(key(user));
   const start: IdentityRef = { name: self?.name ?? user, kind: "user" };
-  const reach: Reach = new Map([[key(start.name), [start]]]);
+  const first: ChainLink = { relation: "viewer", identity: start };
+  const reach: Reach = new Map([[key(start.name), [first]]]);
   const queue: IdentityRef[] = [start];
   for (const alias of self?.aliases ?? []) {
     const ref: IdentityRef = { name: alias, kind: "user" };
-    reach.set(key(alias), [start, ref]);
+    reach.set(key(alias), [first, { relation: "aliasOf", identity: ref }]);
     queue.push(ref);
   }
   // parents: group names that list an identity as a member
@@ -45,7 +47,7 @@ export function reachOf(user: string, identities: SecurityIdentity[]): Reach {
     for (const group of parents.get(key(current.name)) ?? []) {
       if (reach.has(key(group.name))) continue;
       const ref: IdentityRef = { name: group.name, kind: group.kind };
-      reach.set(key(group.name), [...chain, ref]);
+      reach.set(key(group.name), [...chain, { relation: "memberOf", identity: ref }]);
       queue.push(ref);
     }
   }
@@ -58,28 +60,23 @@ function evaluateSet(
 ): SetExplanation {
   for (const denied of set.denied) {
     const chain = reach.get(key(denied.name));
-    if (chain) return { verdict: "denied", chain: withTarget(chain, denied), throughAnonymous: false };
+    if (chain) return { verdict: "denied", chain, throughAnonymous: false };
   }
   if (set.allowAnonymous) return { verdict: "allowed", chain: [], throughAnonymous: true };
   for (const allowed of set.allowed) {
     const chain = reach.get(key(allowed.name));
-    if (chain) return { verdict: "allowed", chain: withTarget(chain, allowed), throughAnonymous: false };
+    if (chain) return { verdict: "allowed", chain, throughAnonymous: false };
   }
   return { verdict: "unspecified", chain: [], throughAnonymous: false };
 }
 
-function withTarget(chain: IdentityRef[], target: IdentityRef): IdentityRef[] {
-  const last = chain[chain.length - 1];
-  return last && key(last.name) === key(target.name) ? chain : [...chain, target];
-}
-
-function describe(chain: IdentityRef[], anonymous: boolean): string {
+function describe(chain: ChainLink[], anonymous: boolean): string {
   if (anonymous) return "because the set allows anyone";
   if (chain.length <= 1) return "as the user named in the set";
-  const via = chain.slice(1).map((ref, i) => {
-    const previous = chain[i];
-    if (ref.kind === "user" && previous.kind === "user") return `the alias ${ref.name}`;
-    return `the ${ref.kind === "virtualGroup" ? "virtual group" : ref.kind} ${ref.name}`;
+  const via = chain.slice(1).map(({ relation, identity }) => {
+    if (relation === "aliasOf") return `the alias ${identity.name}`;
+    if (relation === "grantedTo") return `the granted identity ${identity.name}`;
+    return `the ${identity.kind === "virtualGroup" ? "virtual group" : identity.kind} ${identity.name}`;
   });
   return `through ${via.join(" then ")}`;
 }
@@ -91,7 +88,8 @@ export function explain(
 ): AccessExplanation {
   const reach = reachOf(user, identities);
   const levels: LevelExplanation[] = [];
-  let decided: { visible: boolean; at: SetPosition; chain: IdentityRef[]; anon: boolean } | null = null;
+  let decided: { visible: boolean; at: SetPosition; chain: ChainLink[]; anon: boolean } | null = null;
+  let partly: number | null = null;
   model.levels.forEach((level, levelIndex) => {
     if (decided) {
       levels.push({ verdict: "skipped", sets: level.sets.map(() => ({ verdict: "unspecified", chain: [], throughAnonymous: false })) });
@@ -113,11 +111,15 @@ export function explain(
         }
       }
       decided = { visible: true, at: { level: levelIndex, set: at }, chain: sets[at].chain, anon: sets[at].throughAnonymous };
+    } else if (sets.some((s) => s.verdict === "allowed")) {
+      // Allowed in some sets but not all (§4.5): inconclusive here, as the reference recommends.
+      levels.push({ verdict: "partlyAllowed", sets });
+      partly ??= levelIndex;
     } else {
       levels.push({ verdict: "inconclusive", sets });
     }
   });
-  const d = decided as { visible: boolean; at: SetPosition; chain: IdentityRef[]; anon: boolean } | null;
+  const d = decided as { visible: boolean; at: SetPosition; chain: ChainLink[]; anon: boolean } | null;
   const levelName = (i: number) => model.levels[i]?.name ?? (model.complete ? `level ${i + 1}` : "the permissions");
   let summary: string;
   if (!d) {
@@ -133,6 +135,7 @@ export function explain(
     deciding: d?.at ?? null,
     chain: d?.chain ?? [],
     levels,
+    uncertainLevel: d?.visible && partly !== null && partly < d.at.level ? partly : null,
     summary,
     model,
   };

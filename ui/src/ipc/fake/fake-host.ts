@@ -17,7 +17,6 @@ import type {
   ConnectionRequest,
   ConnectionTest,
   ErrorCode,
-  FolderRule,
   FolderState,
   FolderSummary,
   HostEvent,
@@ -73,6 +72,8 @@ export function fakeOptionsFromUrl(location: Location): FakeOptions {
     itemsPerSecond: num("speed", 40),
   };
 }
+
+const FIRST_PLAN = "Waiting for you to confirm the plan of the first sync.";
 
 /** How often simulated work advances. Shorter is smoother but busier. */
 const TICK_MS = 100;
@@ -165,36 +166,36 @@ export function createFakeHost(options: FakeOptions): Host {
   addRecord(
     "Policies",
     "/home/you/Documents/Policies",
-    { kind: "upToDate" },
+    { kind: "upToDate", problems: 0 },
     makeFiles(1, ["", "HR", "HR/Benefits", "Finance", "Board", "Public", "Public/Forms"], 312, now),
     [
-      { path: "", rule: { kind: "everyone" } },
-      { path: "HR", rule: { kind: "only", identities: [group("HR")] } },
-      { path: "Finance", rule: { kind: "everyoneExcept", identities: [group("Contractors")] } },
-      { path: "Board", rule: { kind: "complete", model: workedExampleModel() } },
+      { path: "", rule: { kind: "everyone" }, mode: "replace" },
+      { path: "HR", rule: { kind: "only", identities: [group("HR")] }, mode: "replace" },
+      { path: "Finance", rule: { kind: "everyoneExcept", identities: [group("Contractors")] }, mode: "replace" },
+      { path: "Board", rule: { kind: "complete", model: workedExampleModel() }, mode: "replace" },
     ],
   );
   addRecord(
     "Sample folder",
     "/home/you/.local/share/pushdeck/sample",
-    { kind: "paused" },
+    { kind: "paused", reason: FIRST_PLAN },
     makeFiles(2, ["", "Guides", "Guides/Advanced"], 24, now),
-    [{ path: "", rule: { kind: "everyone" } }],
+    [{ path: "", rule: { kind: "everyone" }, mode: "replace" }],
     { awaitingFirstSync: true, lastSyncAtMs: null, itemCount: 0, sourceId: "documents" },
   );
   const wiki = addRecord(
     "Engineering wiki",
     "/srv/wiki/export",
-    { kind: "needsAttention", problems: 3 },
+    { kind: "needsAttention", problems: 3, reasons: ["3 files failed in the last run. Open Failed items to see what to do."] },
     makeFiles(3, ["", "Design", "Ops", "Legacy", "Runbooks"], 1204, now),
-    [{ path: "", rule: { kind: "only", identities: [group("SampleTeam1"), group("SampleTeam2")] } }],
+    [{ path: "", rule: { kind: "only", identities: [group("SampleTeam1"), group("SampleTeam2")] }, mode: "replace" }],
     { lastSyncAtMs: now - 3 * 3_600_000 },
   );
   wiki.problems = [
     {
       path: "Design/huge-diagram.psd",
-      code: "tooLarge",
-      what: "The file is 312 MB; Coveo accepts at most 256 MB of compressed data per item.",
+      code: "pushFailed",
+      what: "The Push API refused the item: the file is 312 MB, and Coveo accepts at most 256 MB of compressed data per item.",
       whatToDo: "Exclude it with a pattern (for example *.psd) or keep a smaller export next to it.",
       atMs: now - 3 * 3_600_000,
     },
@@ -216,16 +217,16 @@ export function createFakeHost(options: FakeOptions): Host {
   addRecord(
     "Scans archive",
     "/mnt/nas/scans",
-    { kind: "paused" },
+    { kind: "paused", reason: null },
     makeFiles(4, ["2023", "2024", "2025"], 5_400, now),
-    [{ path: "", rule: { kind: "only", identities: [group("Editors")] } }],
+    [{ path: "", rule: { kind: "only", identities: [group("Editors")] }, mode: "replace" }],
     { lastSyncAtMs: now - 9 * 86_400_000 },
   );
   if (options.largeModelIdentities > 0) {
     const large = largeModel(options.largeModelIdentities);
     identities = identities.concat(large.identities);
-    addRecord("Large organization", "/srv/large", { kind: "upToDate" }, makeFiles(5, ["", "Shared"], 40, now), [
-      { path: "", rule: { kind: "complete", model: large.model } },
+    addRecord("Large organization", "/srv/large", { kind: "upToDate", problems: 0 }, makeFiles(5, ["", "Shared"], 40, now), [
+      { path: "", rule: { kind: "complete", model: large.model }, mode: "replace" },
     ]);
   }
 
@@ -270,7 +271,7 @@ export function createFakeHost(options: FakeOptions): Host {
     const bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
     record.summary.state = files.length
       ? { kind: "syncing", done: 0, total: files.length, bytes: 0, bytesTotal, etaSeconds: files.length / record.rate }
-      : { kind: "upToDate" };
+      : { kind: "upToDate", problems: 0 };
     if (!files.length) record.summary.lastSyncAtMs = Date.now();
     publish(record);
   }
@@ -287,7 +288,7 @@ export function createFakeHost(options: FakeOptions): Host {
     for (const record of folders.values()) {
       const state = record.summary.state;
       if (state.kind === "scanning") {
-        const seen = Math.min(record.files.length, state.filesSeen + Math.max(25, Math.ceil(record.files.length / 12)));
+        const seen = Math.min(record.files.length, (state.filesSeen ?? 0) + Math.max(25, Math.ceil(record.files.length / 12)));
         if (seen >= record.files.length) {
           startSync(record, scans.get(record.summary.id) ?? []);
           scans.delete(record.summary.id);
@@ -304,12 +305,12 @@ export function createFakeHost(options: FakeOptions): Host {
         let bytes = 0;
         for (const file of batch) {
           bytes += file.size;
-          emit({ kind: "item", folderId: record.summary.id, path: file.path, outcome: "pushed", bytes: file.size });
+          emit({ kind: "item", folderId: record.summary.id, path: file.path, outcome: "pushed", bytes: file.size, detail: null });
         }
         const done = state.done + batch.length;
         if (batch.length) emit({ kind: "activity", entry: log("pushed", `Pushed ${items(batch.length)} from ${record.summary.name}`, batch.length, record.summary.id) });
         if (record.queue.length === 0) {
-          record.summary.state = { kind: "upToDate" };
+          record.summary.state = { kind: "upToDate", problems: 0 };
           record.summary.lastSyncAtMs = Date.now();
           record.summary.itemCount = Math.max(record.summary.itemCount, record.files.length);
         } else {
@@ -331,18 +332,19 @@ export function createFakeHost(options: FakeOptions): Host {
     return folders.get(folderId) ?? fail("notFound", "This folder is no longer synced. Pick another one.");
   }
 
-  function ruleFor(r: FolderRecord, path: string, rules = r.rules): { rule: FolderRule; from: string } {
-    let best: RuleEntry | undefined;
-    for (const entry of rules) {
-      if (!entry.rule) continue;
-      const applies = entry.path === "" || path === entry.path || path.startsWith(entry.path + "/");
-      if (applies && (!best || entry.path.length > best.path.length)) best = entry;
-    }
-    return best?.rule ? { rule: best.rule, from: best.path } : { rule: { kind: "everyone" }, from: "" };
-  }
-
+  /** The effective model of a path: the rules of its folders from the root down, each
+   *  replacing what it inherits or adding its level before or after (permissions::rules). */
   function modelFor(r: FolderRecord, path: string, rules = r.rules): PermissionModelView {
-    return modelOfRule(ruleFor(r, path, rules).rule);
+    const applicable = rules
+      .filter((e) => e.rule && (e.path === "" || path === e.path || path.startsWith(e.path + "/")))
+      .sort((a, b) => a.path.length - b.path.length);
+    let model = modelOfRule({ kind: "everyone" });
+    for (const entry of applicable) {
+      const own = modelOfRule(entry.rule!);
+      if (entry.mode === "replace" || entry.path === "") model = own;
+      else model = { complete: true, levels: entry.mode === "addLevelBefore" ? [...own.levels, ...model.levels] : [...model.levels, ...own.levels] };
+    }
+    return model;
   }
 
   const users = () => identities.filter((i) => i.kind === "user").map((i) => i.name);
@@ -516,8 +518,8 @@ export function createFakeHost(options: FakeOptions): Host {
       if ([...folders.values()].some((r) => r.summary.path === request.path)) {
         fail("conflict", `${request.path} is already synced.`);
       }
-      const r = addRecord(request.name.trim(), request.path, { kind: "paused" }, makeFiles(nextFolder * 13, ["", "Notes", "Archive"], 60, Date.now()), [
-        { path: "", rule: { kind: "everyone" } },
+      const r = addRecord(request.name.trim(), request.path, { kind: "paused", reason: FIRST_PLAN }, makeFiles(nextFolder * 13, ["", "Notes", "Archive"], 60, Date.now()), [
+        { path: "", rule: { kind: "everyone" }, mode: "replace" },
       ], { awaitingFirstSync: true, lastSyncAtMs: null, itemCount: 0, include: request.include, exclude: request.exclude, sourceId: request.sourceId });
       publish(r);
       emit({ kind: "activity", entry: log("info", `Added folder ${r.summary.name} (${r.summary.path})`, 0, r.summary.id) });
@@ -528,7 +530,7 @@ export function createFakeHost(options: FakeOptions): Host {
       switch (action) {
         case "pause":
           r.queue = [];
-          r.summary.state = { kind: "paused" };
+          r.summary.state = { kind: "paused", reason: null };
           break;
         case "resume":
           if (r.summary.awaitingFirstSync) fail("conflict", "Review the plan and confirm the first sync before resuming.");
@@ -567,7 +569,9 @@ export function createFakeHost(options: FakeOptions): Host {
         added,
         updated,
         deleted,
+        moved: first ? 0 : 1,
         unchanged: files.length - added - updated,
+        skipped: r.files.length - files.length,
         bytes,
         sample: sampleFile ? itemPreview(r.summary.path, sampleFile, modelFor(r, sampleFile.path)) : null,
         warnings: [],
@@ -635,11 +639,14 @@ export function createFakeHost(options: FakeOptions): Host {
         const parts = file.path.split("/");
         for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
       }
-      return [...dirs].sort().map((path) => ({ path, rule: r.rules.find((e) => e.path === path)?.rule ?? null }));
+      return [...dirs].sort().map((path) => {
+        const entry = r.rules.find((e) => e.path === path);
+        return { path, rule: entry?.rule ?? null, mode: entry?.mode ?? "replace" };
+      });
     },
-    async previewRule({ folderId, path, rule }) {
+    async previewRule({ folderId, path, rule, mode }) {
       const r = record(folderId);
-      const next = r.rules.filter((e) => e.path !== path).concat(rule ? [{ path, rule }] : []);
+      const next = r.rules.filter((e) => e.path !== path).concat(rule ? [{ path, rule, mode }] : []);
       const affected = r.files.filter((f) => path === "" || f.path === path || f.path.startsWith(path + "/"));
       const gains = new Set<string>();
       const loses = new Set<string>();
@@ -657,15 +664,15 @@ export function createFakeHost(options: FakeOptions): Host {
         gains: [...gains].sort(),
         loses: [...loses].sort(),
         filesAffected: affected.length,
-        model: rule ? modelOfRule(rule) : modelOfRule(ruleFor(r, path, next).rule),
+        model: modelFor(r, path, next),
       };
     },
-    async saveRule({ folderId, path, rule }) {
+    async saveRule({ folderId, path, rule, mode }) {
       const r = record(folderId);
       if (rule && rule.kind !== "everyone" && rule.kind !== "complete" && rule.identities.length === 0) {
         fail("invalidInput", "Pick at least one group or user for this rule.");
       }
-      r.rules = r.rules.filter((e) => e.path !== path).concat(rule ? [{ path, rule }] : []);
+      r.rules = r.rules.filter((e) => e.path !== path).concat(rule ? [{ path, rule, mode }] : []);
       emit({ kind: "activity", entry: log("info", `Changed the permission rule of ${r.summary.name}/${path}`, 0, folderId) });
       return null;
     },
@@ -869,14 +876,15 @@ export function createFakeHost(options: FakeOptions): Host {
       return new Promise((resolve) => {
         const timer = setInterval(() => {
           for (let k = 0; k < burst && done < total; k++, done++) {
-            emit({ kind: "item", folderId: r.summary.id, path: `stream/file-${done}.txt`, outcome: done % 500 === 499 ? "failed" : "pushed", bytes: 50_000 });
+            const failed = done % 500 === 499;
+            emit({ kind: "item", folderId: r.summary.id, path: `stream/file-${done}.txt`, outcome: failed ? "failed" : "pushed", bytes: 50_000, detail: failed ? "Pushdeck could not read the file: permission denied." : null });
             r.summary.state = { kind: "syncing", done: done + 1, total, bytes: (done + 1) * 50_000, bytesTotal: total * 50_000, etaSeconds: ((total - done) * everyMs) / burst / 1000 };
             publish(r);
           }
           emit({ kind: "activity", entry: log("pushed", `Pushed ${burst} items from ${r.summary.name}`, burst, r.summary.id) });
           if (done >= total) {
             clearInterval(timer);
-            r.summary.state = { kind: "upToDate" };
+            r.summary.state = { kind: "upToDate", problems: 0 };
             r.summary.lastSyncAtMs = Date.now();
             publish(r);
             resolve();
@@ -886,7 +894,7 @@ export function createFakeHost(options: FakeOptions): Host {
     },
     attention(folderId: string) {
       const r = record(folderId);
-      r.summary.state = { kind: "needsAttention", problems: r.problems.length || 1 };
+      r.summary.state = { kind: "needsAttention", problems: r.problems.length || 1, reasons: ["A safety brake stopped the run: it would delete 80% of the items."] };
       publish(r);
       emit({ kind: "attention", folderId, problems: r.problems.length || 1, message: `${r.summary.name} needs attention` });
     },

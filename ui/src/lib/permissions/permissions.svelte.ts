@@ -1,6 +1,6 @@
 // Security identities and the folder being looked at in Permissions.
 
-import type { IdentityRef, SecurityIdentity } from "../../ipc";
+import type { ChainLink, IdentityRef, SecurityIdentity } from "../../ipc";
 import { host } from "../app/host";
 
 export const permissions = $state({
@@ -31,14 +31,14 @@ export function kindLabel(kind: IdentityRef["kind"]): string {
   return kind === "virtualGroup" ? "virtual group" : kind;
 }
 
-/** "user → group → nested group" in words, with aliases named as such. */
-export function chainText(chain: IdentityRef[]): string {
-  return chain
-    .map((ref, i) => {
-      if (i === 0) return ref.name;
-      const previous = chain[i - 1];
-      if (ref.kind === "user" && previous.kind === "user") return `${ref.name} (alias)`;
-      return `${ref.name} (${kindLabel(ref.kind)})`;
-    })
-    .join(" → ");
+const RELATION_WORD: Record<ChainLink["relation"], string> = {
+  viewer: "",
+  memberOf: "member of ",
+  aliasOf: "alias ",
+  grantedTo: "granted ",
+};
+
+/** "user → member of group → member of nested group", or "user → alias name", in words. */
+export function chainText(chain: ChainLink[]): string {
+  return chain.map((link) => RELATION_WORD[link.relation] + link.identity.name).join(" → ");
 }
