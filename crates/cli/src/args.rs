@@ -119,7 +119,7 @@ pub enum EnvironmentArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sync folders with their Push source: push new and changed files, delete removed ones.
-    #[command(after_help = SYNC_HELP, hide = true)]
+    #[command(after_help = SYNC_HELP)]
     Sync(SyncArgs),
     /// Push files as items, or folders of Coveo JSON item files.
     #[command(after_help = PUSH_HELP)]

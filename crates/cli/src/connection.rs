@@ -79,6 +79,36 @@ impl Connection {
     pub fn is_sandbox(&self) -> bool {
         self.sandbox.is_some()
     }
+
+    /// Opens (and closes) one TCP connection to the Push API host, so that a run whose every
+    /// item would fail for want of a network stops at once with exit 4 instead of listing
+    /// each file. Used by `sync`, whose engine treats transport failures as per-file problems.
+    pub async fn check_reachable(&self) -> Result<(), CliError> {
+        let unreachable = |why: String| {
+            CliError::new(
+                Exit::Unreachable,
+                "unreachable",
+                format!("Pushdeck could not reach {} ({why}); check the network connection, the proxy settings, the region or --api-url", self.origin),
+            )
+        };
+        let url = url::Url::parse(&self.origin).map_err(|e| unreachable(e.to_string()))?;
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        match tokio::time::timeout(
+            coveo_push::DEFAULT_CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(unreachable(e.to_string())),
+            Err(_) => Err(unreachable("no answer in time".into())),
+        }
+    }
 }
 
 /// The configuration file path: `--config`/`PUSHDECK_CONFIG`, else the platform's.

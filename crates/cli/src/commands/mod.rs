@@ -8,6 +8,7 @@ mod login;
 mod meta;
 mod push;
 mod simple;
+mod sync;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::output::Output;
 pub async fn run(cli: Cli, out: &Arc<Output>) -> Result<Outcome, CliError> {
     let global = &cli.global;
     match &cli.command {
+        Command::Sync(args) => sync::run(args, global, out).await,
         Command::Push(args) => push::run(args, global, out).await,
         Command::Delete(args) => simple::delete(args, global, out).await,
         Command::Status(args) => simple::status(args, global, out).await,
