@@ -27,7 +27,7 @@ async function viewAs(page, user) {
   return {
     verdict: (await page.getByTestId("verdict").locator("strong.big").textContent()).trim(),
     deciding,
-    chain: (await page.getByTestId("chain").textContent().catch(() => "")).replace(/\s+/g, " ").trim(),
+    chain: (await page.getByTestId("chain").count()) ? (await page.getByTestId("chain").textContent()).replace(/\s+/g, " ").trim() : "",
     levels: await page.locator("[data-testid=level-verdict]").allTextContents(),
   };
 }
