@@ -19,6 +19,7 @@ import type {
   CsvImportRequest,
   DeletedCount,
   DocumentRef,
+  DroppedFile,
   ErrorCode,
   ExplainRequest,
   FileRef,
@@ -78,6 +79,12 @@ export function toHostFailure(error: unknown): HostFailure {
 
 export type Unlisten = () => void;
 
+/** Files dragged over or dropped on the window, as the host sees them. */
+export type FileDrop =
+  | { kind: "over" }
+  | { kind: "leave" }
+  | { kind: "drop"; files: DroppedFile[] };
+
 export interface Host {
   /** "tauri" or "fake": shown in the footer so nobody mistakes one for the other. */
   readonly kind: "tauri" | "fake";
@@ -123,4 +130,11 @@ export interface Host {
 
   /** Every HostEvent, in order. */
   listen(handler: (event: HostEvent) => void): Promise<Unlisten>;
+
+  /**
+   * Files dragged onto the window that the host delivers itself. The desktop webview hands
+   * drops to Tauri (with real paths) instead of the page; a browser delivers them to the DOM,
+   * so the fake never calls the handler and the page's own drop handlers do the work.
+   */
+  listenFileDrops(handler: (drop: FileDrop) => void): Promise<Unlisten>;
 }

@@ -3,6 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import type { Host } from "./host";
 import { toHostFailure } from "./host";
 import type { HostEvent } from "./bindings";
@@ -55,5 +56,15 @@ export function createTauriHost(): Host {
     listSandboxItems: (r) => call("list_sandbox_items", r),
     getSandboxItem: (r) => call("get_sandbox_item", r),
     listen: async (handler) => listen<HostEvent>(EVENT_CHANNEL, (event) => handler(event.payload)),
+    listenFileDrops: (handler) =>
+      getCurrentWebview().onDragDropEvent(({ payload }) => {
+        if (payload.type === "enter" || payload.type === "over") handler({ kind: "over" });
+        else if (payload.type === "leave") handler({ kind: "leave" });
+        else {
+          // Sizes are read by the shell in prepare_test_items; the page cannot read files.
+          const files = payload.paths.map((path) => ({ name: path.split(/[\\/]/).pop() ?? path, size: 0, path, mediaType: null }));
+          handler({ kind: "drop", files });
+        }
+      }),
   };
 }

@@ -823,6 +823,9 @@ export function createFakeHost(options: FakeOptions): Host {
       listeners.add(handler);
       return () => listeners.delete(handler);
     },
+    async listenFileDrops(): Promise<Unlisten> {
+      return () => {};
+    },
   };
 
   function countPassing(passes: (i: number) => boolean): number {

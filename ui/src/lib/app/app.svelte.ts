@@ -1,6 +1,6 @@
 // App-wide state: what the app is connected to and which screen is shown.
 
-import type { AppState } from "../../ipc";
+import type { AppState, DroppedFile } from "../../ipc";
 
 export type View = "folders" | "permissions" | "uploads" | "activity" | "sandbox" | "connection";
 
@@ -17,5 +17,5 @@ export const app = $state({
   state: null as AppState | null,
   view: "folders" as View,
   /** Files dropped on the window, waiting for the Test uploads screen to prepare them. */
-  dropped: [] as File[],
+  dropped: [] as DroppedFile[],
 });
