@@ -161,3 +161,20 @@ test("identities are imported from CSV, with the bad lines named", async () => {
   await page.getByRole("tab", { name: "Preview" }).click();
   await page.waitForSelector("[data-testid=view-as] option[value='zed@example.com']", { state: "attached" });
 });
+
+test("the identities editor stays light with a thousand identities: it draws 200 and filters the rest", async () => {
+  const page = await ui.open("first=0&identities=1000");
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.getByRole("tab", { name: "Identities" }).click();
+  const rows = page.locator("[data-testid=identities] tbody tr");
+  await page.getByText("200 of 1,012 shown: type to narrow").waitFor();
+  assert.equal(await rows.count(), 200);
+  await page.getByLabel("Find an identity").fill("user099");
+  await page.getByText("10 identities").waitFor();
+  assert.equal(await rows.count(), 10);
+  await page.getByLabel("Name of identity 1003", { exact: true }).fill("user0991@example.org");
+  await page.getByTestId("save-identities").click();
+  await page.getByTestId("notice").getByText("Identities saved.").waitFor();
+  await page.getByRole("tab", { name: "Preview" }).click();
+  await page.waitForSelector("[data-testid=view-as] option[value='user0991@example.org']", { state: "attached" });
+});
