@@ -310,7 +310,10 @@ struct FolderRuntime {
     log_polls_left: u32,
     next_log_poll_ms: u64,
     watcher: Option<FolderWatcher>,
+    /// `sync_now` callers waiting for the next run to start.
     waiters: Vec<oneshot::Sender<Result<SyncReport, EngineError>>>,
+    /// `sync_now` callers waiting for the run in flight (it started after they asked).
+    run_waiters: Vec<oneshot::Sender<Result<SyncReport, EngineError>>>,
 }
 
 struct Loop {
@@ -553,6 +556,7 @@ impl Loop {
                 next_log_poll_ms: 0,
                 watcher,
                 waiters: Vec::new(),
+                run_waiters: Vec::new(),
                 mapping,
             },
         );
@@ -827,6 +831,7 @@ impl Loop {
         let confirmed = std::mem::take(&mut f.confirmed);
         f.running = true;
         let forced = !f.waiters.is_empty();
+        f.run_waiters = std::mem::take(&mut f.waiters);
         let mapping = f.mapping.clone();
         let client = (self.config.clients)(&mapping);
         let job = RunJob {
@@ -879,7 +884,7 @@ impl Loop {
                 if full {
                     f.next_full_ms = next_full;
                 }
-                let waiters = std::mem::take(&mut f.waiters);
+                let waiters = std::mem::take(&mut f.run_waiters);
                 let mut new_state = FolderState::UpToDate { problems: 0 };
                 let mut attention = None;
                 let result = *result;

@@ -108,6 +108,8 @@ async fn permission_change_resends_items_without_rehashing() {
     mapping.permission_rules = rule(
         "[[rule]]\npath = \"\"\naccess = \"everyone\"\n\n[[rule]]\npath = \"hr\"\naccess = \"only\"\ngroups = [\"HR\"]\n",
     );
+    // Paused, so that the change does not start a run on its own before `sync_now`.
+    engine.pause("docs").await.unwrap();
     engine.change_folder(mapping).await.unwrap();
     let report = engine.sync_now("docs").await.unwrap();
     assert!(report.is_complete(), "{report:?}");
@@ -354,4 +356,77 @@ async fn faults_from_the_emulator_end_in_the_exact_state() {
     env.write("d2/f2.txt", "edited");
     assert!(engine.sync_now("docs").await.unwrap().is_complete());
     assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
+
+#[tokio::test]
+async fn a_quota_pauses_the_folder_with_a_clear_message() {
+    let env = Env::start().await;
+    for i in 0..10 {
+        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
+    }
+    env.set_faults(serde_json::json!({ "dailyItemQuota": 3 }))
+        .await;
+    let mut config = env.engine_config();
+    config.execute.max_batch_bytes = 1500; // about one item per batch
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    let run = report.run.as_ref().unwrap();
+    assert!(
+        matches!(run.halted, Some(sync_engine::execute::Halt::Quota { .. })),
+        "{report:?}"
+    );
+    let status = engine.status().await.unwrap();
+    match &status[0].state {
+        FolderState::Paused {
+            reason: Some(reason),
+        } => assert!(!reason.is_empty()),
+        other => panic!("expected paused with a reason, got {other:?}"),
+    }
+    // What was accepted is recorded; the rest is pushed once the quota allows.
+    let accepted = env.emulator_hashes().await.len();
+    assert!(accepted < 10, "{accepted}");
+    env.set_faults(serde_json::json!({})).await;
+    engine.resume("docs").await.unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
+
+#[tokio::test]
+async fn source_logs_mark_items_indexed() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("b.txt", "b");
+    let mut config = env.engine_config();
+    config.poll_source_logs = true;
+    config.source_log_interval = Duration::from_millis(100);
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.emu.drain().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+        let states: Vec<_> = store
+            .items("docs")
+            .unwrap()
+            .iter()
+            .map(|i| i.state)
+            .collect();
+        if states
+            .iter()
+            .all(|s| *s == sync_engine::state::ItemState::Indexed)
+        {
+            assert_eq!(states.len(), 2);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "items not marked indexed: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
