@@ -61,24 +61,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.path().display()
     );
 
-    // Baseline: gzip -1 on the same bytes (single process, one file at a time).
-    let started = Instant::now();
-    for f in &files {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("gzip -1 -c '{}' > /dev/null", f.display()))
-            .status()?;
-        if !status.success() {
-            return Err("gzip failed".into());
-        }
-    }
-    let gzip_secs = started.elapsed().as_secs_f64();
+    // Baseline: gzip -1 on the same bytes, one file at a time (one core), then two at a time.
+    let list = dir.path().join("files.txt");
+    std::fs::write(
+        &list,
+        files
+            .iter()
+            .map(|f| format!("{}\n", f.display()))
+            .collect::<String>(),
+    )?;
+    let (gzip_secs, gzip_cpu) = timed_shell(&format!(
+        "while read f; do gzip -1 -c \"$f\" > /dev/null; done < '{}'",
+        list.display()
+    ))?;
+    let (gzip2_secs, _) = timed_shell(&format!(
+        "xargs -P 2 -I{{}} sh -c 'gzip -1 -c \"$1\" > /dev/null' _ {{}} < '{}'",
+        list.display()
+    ))?;
 
     let (url, counters) = common::start().await;
     let config = ClientConfig::new("bench", ApiKey::new("k"))
         .with_endpoint(Endpoint::custom(&url)?)
         .with_proxy(ProxyConfig::Direct);
     let client = PushClient::new(config)?;
+    let cpu_before = common::cpu_seconds();
     let started = Instant::now();
     let mut batcher = Batcher::new(client, BatcherConfig::new("src"));
     for f in &files {
@@ -86,11 +92,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let summary = batcher.finish().await?;
     let push_secs = started.elapsed().as_secs_f64();
+    let push_cpu = common::cpu_seconds() - cpu_before;
     let sent = counters.bytes.load(std::sync::atomic::Ordering::Relaxed);
 
     println!(
-        "batcher: {:.2} s, {:.1} MB/s in, {} batches, {} items, {:.1} MB uploaded (exact count {}), problems {}",
+        "batcher   : {:.2} s wall, {:.2} s CPU, {:.1} MB/s in; {} batches, {} items, {:.1} MB uploaded (exact count: {}), problems {}",
         push_secs,
+        push_cpu,
         mb / push_secs,
         summary.batches_accepted,
         summary.added.len(),
@@ -99,14 +107,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary.item_problems.len() + summary.batch_problems.len()
     );
     println!(
-        "gzip -1 : {:.2} s, {:.1} MB/s in",
+        "gzip -1   : {:.2} s wall, {:.2} s CPU, {:.1} MB/s in (one file at a time)",
         gzip_secs,
+        gzip_cpu,
         mb / gzip_secs
     );
     println!(
-        "ratio   : batcher is {:.2}x the speed of gzip -1",
-        gzip_secs / push_secs
+        "gzip -1 x2: {:.2} s wall, {:.1} MB/s in (xargs -P 2)",
+        gzip2_secs,
+        mb / gzip2_secs
+    );
+    println!(
+        "ratio     : batcher / gzip -1 = {:.2}x wall, {:.2}x CPU-time efficiency",
+        gzip_secs / push_secs,
+        gzip_cpu / push_cpu.max(1e-9)
     );
     println!("peak RSS: {} kB", common::peak_rss_kb());
     Ok(())
+}
+
+/// Runs `script` with `sh -c` under `/usr/bin/time`; returns (wall s, user+sys CPU s).
+fn timed_shell(script: &str) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%e %U %S", "sh", "-c", script])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("baseline failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or("");
+    let v: Vec<f64> = last
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    match v[..] {
+        [wall, user, sys] => Ok((wall, user + sys)),
+        _ => Err(format!("cannot read /usr/bin/time output {last:?}").into()),
+    }
 }

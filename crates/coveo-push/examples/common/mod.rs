@@ -149,3 +149,13 @@ pub fn noise(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
         out.push(rng.next() as u8);
     }
 }
+
+/// User + system CPU seconds of this process so far (from /proc/self/stat, 100 ticks/s).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
