@@ -290,14 +290,19 @@ async fn sandbox(
             format!("cannot create the Sandbox folder {}: {e}", dir.display()),
         )
     })?;
-    let mut config = push_emulator::EmulatorConfig::default();
-    config.listen = ([127, 0, 0, 1], 0).into();
-    config.data_dir = Some(dir.clone());
-    config.organizations = vec![push_emulator::OrgConfig::new(
-        SANDBOX_ORG,
-        SANDBOX_SOURCE,
-        SANDBOX_PROVIDER,
-    )];
+    let config = push_emulator::EmulatorConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        // A fresh key per command: the Sandbox lives only as long as this process, and other
+        // local users must not be able to push into it meanwhile.
+        api_key: format!("xx-sandbox-{}", uuid::Uuid::new_v4().simple()),
+        data_dir: Some(dir.clone()),
+        organizations: vec![push_emulator::OrgConfig::new(
+            SANDBOX_ORG,
+            SANDBOX_SOURCE,
+            SANDBOX_PROVIDER,
+        )],
+        ..push_emulator::EmulatorConfig::default()
+    };
     let emulator = push_emulator::Emulator::start(config).await.map_err(|e| {
         CliError::usage(
             "sandbox_start",

@@ -6,7 +6,9 @@
 //! - a file holds one item object or an array of them;
 //! - keys match in any letter case; `documentId` (or `uri`) and a non-empty `title` are
 //!   required; `author`, `clickableUri`, `data`, `date`, `modifiedDate`, `fileExtension`,
-//!   `permanentId`, `parentId` and `permissions` are lifted; every other key is metadata.
+//!   `permanentId`, `parentId` and `permissions` are lifted; every other key is metadata;
+//!   an item without `data` is sent with empty text (the service refuses items with no
+//!   content key).
 //!
 //! Reading is all or nothing: a malformed file stops the command before anything is sent,
 //! with the file, the item's position and what to fix.
@@ -150,9 +152,13 @@ pub fn item_from_json(map: Map<String, Value>) -> Result<Document, String> {
     if let Some(v) = take("clickableuri", &mut fields) {
         doc = doc.clickable_uri(text("clickableUri", v)?);
     }
-    if let Some(v) = take("data", &mut fields) {
-        doc = doc.text(text("data", v)?);
-    }
+    // The Push API rejects (after a 202) an item with no content key at all, so an item file
+    // without `data` (metadata only, common in Coveo CLI folders) is sent with empty text.
+    let data = match take("data", &mut fields) {
+        Some(v) => text("data", v)?,
+        None => String::new(),
+    };
+    doc = doc.text(data);
     for (name, label) in [("date", "date"), ("modifieddate", "modifiedDate")] {
         if let Some(v) = take(name, &mut fields) {
             let raw = match v {

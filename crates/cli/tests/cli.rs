@@ -1,0 +1,800 @@
+//! The built `pushdeck` binary, run in fresh temp folders against a real emulator over loopback
+//! sockets. Each scenario snapshots exit code, standard output and standard error (temp paths,
+//! ports and times normalized); the comment above each snapshot says why it should hold.
+//! Refresh snapshots with `INSTA_UPDATE=always cargo test -p pushdeck-cli` and review the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use push_emulator::{Emulator, EmulatorConfig};
+use serde_json::Value;
+
+/// The fake key of the "never printed" checks: distinctive, so a leak cannot hide.
+const FAKE_KEY: &str = "xx-fake-secret-0d9f6c1e-never-print-me";
+
+/// A fresh folder (with its own config and data folders), a runtime, and an emulator.
+struct World {
+    dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    emu: Option<Emulator>,
+}
+
+impl World {
+    fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            rt,
+            emu: None,
+        }
+    }
+
+    fn with_emulator() -> Self {
+        let mut world = Self::new();
+        let emu = world
+            .rt
+            .block_on(Emulator::start(EmulatorConfig::default()))
+            .unwrap();
+        world.emu = Some(emu);
+        world
+    }
+
+    fn emu(&self) -> &Emulator {
+        self.emu.as_ref().unwrap()
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `pushdeck ARGS` in the temp folder, with no key, its own XDG folders and a keyring
+    /// selection that cannot touch the developer's own keyring.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("pushdeck").unwrap();
+        cmd.current_dir(self.path())
+            .args(args)
+            .env_remove("COVEO_API_KEY")
+            .env_remove("PUSHDECK_CONFIG")
+            .env_remove("PUSHDECK_LOG")
+            .env_remove("PUSHDECK_STATE")
+            .env_remove("PUSHDECK_SANDBOX_DIR")
+            .env_remove("RUST_BACKTRACE")
+            .env("XDG_DATA_HOME", self.path().join(".data"))
+            .env("XDG_CONFIG_HOME", self.path().join(".config"))
+            .env("PUSHDECK_MAX_ATTEMPTS", "2");
+        cmd
+    }
+
+    /// The same, against the emulator with its key.
+    fn emu_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd(args);
+        cmd.args(["--api-url", self.emu().url(), "--org", "sandbox"])
+            .env("COVEO_API_KEY", self.emu().api_key());
+        if !args.contains(&"--source") {
+            cmd.args(["--source", "documents"]);
+        }
+        cmd
+    }
+
+    fn run(&self, cmd: &mut Command) -> Output {
+        cmd.output().unwrap()
+    }
+
+    /// Exit code, stdout and stderr as one normalized text.
+    fn snapshot(&self, output: &Output) -> String {
+        let text = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            output
+                .status
+                .code()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        self.normalize(&text)
+    }
+
+    fn normalize(&self, text: &str) -> String {
+        let mut text = text.replace(&self.path().display().to_string(), "[TMP]");
+        if let Some(emu) = &self.emu {
+            text = text.replace(emu.url(), "http://127.0.0.1:[PORT]");
+        }
+        text = normalize_uuids(&text);
+        text = normalize_waits(&text);
+        // Epoch milliseconds (orderingIds) change every run.
+        let mut out = String::new();
+        let mut digits = String::new();
+        for c in text.chars().chain(std::iter::once('\n')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if digits.len() >= 12 {
+                out.push_str("[MS]");
+            } else {
+                out.push_str(&digits);
+            }
+            digits.clear();
+            out.push(c);
+        }
+        out.pop();
+        out
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let url = format!("{}/_emulator/v1{path}", self.emu().url());
+        self.rt.block_on(async {
+            self.emu().drain().await;
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    }
+
+    fn items(&self) -> Vec<Value> {
+        self.get("/organizations/sandbox/sources/documents/items")["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn request_count(&self) -> usize {
+        self.get("/requests")["requests"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    }
+}
+
+/// fileIds and other v4 UUIDs (8-4-4-4-12 hex digits) become `[UUID]`.
+fn normalize_uuids(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let shape = [8, 4, 4, 4, 12];
+    let mut out = String::new();
+    let mut i = 0;
+    'outer: while i < text.len() {
+        let mut j = i;
+        for (n, len) in shape.iter().enumerate() {
+            let end = j + len;
+            if end > bytes.len() || !bytes[j..end].iter().all(u8::is_ascii_hexdigit) {
+                let c = text[i..].chars().next().unwrap();
+                out.push(c);
+                i += c.len_utf8();
+                continue 'outer;
+            }
+            j = end;
+            if n < 4 {
+                if bytes.get(j) != Some(&b'-') {
+                    let c = text[i..].chars().next().unwrap();
+                    out.push(c);
+                    i += c.len_utf8();
+                    continue 'outer;
+                }
+                j += 1;
+            }
+        }
+        out.push_str("[UUID]");
+        i = j;
+    }
+    out
+}
+
+/// Retry waits are drawn at random (jitter): `in 0.7s` becomes `in [WAIT]s`.
+fn normalize_waits(text: &str) -> String {
+    text.lines()
+        .map(|line| match (line.find(" in "), line.find("s (attempt")) {
+            (Some(a), Some(b)) if a < b => format!("{} in [WAIT]{}", &line[..a], &line[b..]),
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if text.ends_with('\n') { "\n" } else { "" }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+// ---- the command line itself --------------------------------------------------------------
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let w = World::new();
+    let out = w.run(&mut w.cmd(&["push", "--frobnicate", "a.txt"]));
+    // clap's usage errors exit 2 (documented) and name the flag, without a backtrace.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn help_documents_exit_codes_and_examples() {
+    let w = World::new();
+    let out = w.run(&mut w.cmd(&["--help"]));
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for needle in [
+        "Exit codes:",
+        "  4  the API or the network was unreachable after retries",
+        "Examples:",
+        "COVEO_API_KEY",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from --help");
+    }
+    for command in [
+        "sync",
+        "push",
+        "delete",
+        "status",
+        "identities",
+        "access",
+        "source",
+        "provider",
+        "fields",
+        "login",
+        "logout",
+        "config",
+        "emulator",
+        "completions",
+        "man",
+    ] {
+        let out = w.run(&mut w.cmd(&[command, "--help"]));
+        assert_eq!(out.status.code(), Some(0), "{command} --help");
+        assert!(
+            stdout(&out).contains("Examples:"),
+            "{command} --help has no examples"
+        );
+    }
+}
+
+#[test]
+fn completions_and_man_page() {
+    let w = World::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = w.run(&mut w.cmd(&["completions", shell]));
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains("pushdeck"), "{shell}");
+    }
+    let out = w.run(&mut w.cmd(&["man"]));
+    assert!(stdout(&out).starts_with(".ie"), "roff expected");
+    let out = w.run(&mut w.cmd(&["man", "--out-dir", "man1"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(w.path().join("man1/pushdeck.1").is_file());
+    assert!(w.path().join("man1/pushdeck-sync.1").is_file());
+}
+
+// ---- error cases: one test each -----------------------------------------------------------
+
+#[test]
+fn missing_key_says_how_to_provide_one() {
+    let w = World::new();
+    w.write("a.txt", "hello");
+    let mut cmd = w.cmd(&["push", "a.txt", "--org", "acme", "--source", "docs"]);
+    // The keyring is reachable only in the keyring session; outside it, an absent keyring is "no key" too.
+    cmd.env("PUSHDECK_KEYRING", "keyutils");
+    let out = w.run(&mut cmd);
+    // No COVEO_API_KEY and no keyring entry: exit 3 with both ways to provide a key.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn unknown_organization() {
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    let mut cmd = w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        "nope",
+        "--source",
+        "documents",
+        "--api-url",
+        w.emu().url(),
+    ]);
+    cmd.env("COVEO_API_KEY", w.emu().api_key());
+    let out = w.run(&mut cmd);
+    // 404 ORGANIZATION_NOT_FOUND is a configuration error (exit 2) that names the organization as the thing to check.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn unknown_source() {
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    let out = w.run(&mut w.emu_cmd(&["push", "a.txt", "--source", "nope"]));
+    // 412 SOURCE_DOES_NOT_EXIST is a configuration error (exit 2) that says to check the source ID.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn host_that_does_not_answer() {
+    let w = World::new();
+    w.write("a.txt", "hello");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut cmd = w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        "acme",
+        "--source",
+        "docs",
+        "--api-url",
+        &url,
+        "--max-attempts",
+        "2",
+    ]);
+    cmd.env("COVEO_API_KEY", FAKE_KEY);
+    let out = w.run(&mut cmd);
+    let text = w.snapshot(&out).replace(&port.to_string(), "[PORT]");
+    // A closed port, retried then given up: exit 4 with what to check; never the key.
+    insta::assert_snapshot!(text);
+    assert!(!text.contains(FAKE_KEY));
+}
+
+#[test]
+fn malformed_item_file() {
+    let w = World::with_emulator();
+    w.write(
+        "items/good.json",
+        r#"{"documentId": "https://x/1", "title": "One"}"#,
+    );
+    w.write("items/sub/bad.json", r#"[{"documentId": "https://x/2"}]"#);
+    let out = w.run(&mut w.emu_cmd(&["push", "items"]));
+    // An item without a title stops the command before any request (exit 2), naming file, item and fix.
+    insta::assert_snapshot!(w.snapshot(&out));
+    assert_eq!(
+        w.request_count(),
+        0,
+        "nothing may be sent when an item file is malformed"
+    );
+}
+
+#[test]
+fn invalid_json_item_file() {
+    let w = World::with_emulator();
+    w.write("items/broken.json", "{\"documentId\": ");
+    let out = w.run(&mut w.emu_cmd(&["push", "items"]));
+    // Invalid JSON is exit 2 with the file and serde's line and column.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn folder_that_does_not_exist() {
+    let w = World::with_emulator();
+    let out = w.run(&mut w.emu_cmd(&["sync", "no-such-folder", "--source", "documents", "--once"]));
+    // A missing folder is a usage error (exit 2) that names it; nothing is synced.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn refused_key_is_an_auth_error_and_never_printed() {
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    let mut cmd = w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        "sandbox",
+        "--source",
+        "documents",
+        "--api-url",
+        w.emu().url(),
+        "-vvv",
+    ]);
+    cmd.env("COVEO_API_KEY", FAKE_KEY);
+    let out = w.run(&mut cmd);
+    assert_eq!(out.status.code(), Some(3));
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains(FAKE_KEY), "the key leaked:\n{all}");
+    let mut cmd = w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        "sandbox",
+        "--source",
+        "documents",
+        "--api-url",
+        w.emu().url(),
+    ]);
+    cmd.env("COVEO_API_KEY", FAKE_KEY);
+    let out = w.run(&mut cmd);
+    // 401 is exit 3 with what to do about the key.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+#[test]
+fn the_key_appears_in_no_output_of_any_command() {
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    w.write("docs/b.txt", "world");
+    w.write("people.csv", "group,member\nHR,ann@example.com\n");
+    let url = w.emu().url().to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["push", "a.txt"],
+        vec!["push", "a.txt", "--json"],
+        vec!["delete", "https://x/1"],
+        vec!["delete", "--older-than", "2024-01-01"],
+        vec!["status"],
+        vec!["status", "--set", "idle"],
+        vec!["identities", "push", "people.csv"],
+        vec!["identities", "delete", "group:HR"],
+        vec!["sync", "docs", "--once"],
+        vec!["sync", "docs", "--dry-run"],
+        vec!["fields", "sync", "a.txt"],
+        vec!["source", "create", "x"],
+        vec!["config", "show"],
+    ];
+    for key in [FAKE_KEY, w.emu().api_key()] {
+        for args in &commands {
+            let mut cmd = w.cmd(args);
+            cmd.args([
+                "--org",
+                "sandbox",
+                "--source",
+                "documents",
+                "--provider",
+                "sandbox",
+                "--api-url",
+                &url,
+                "-vvv",
+            ]);
+            if args[0] == "config" {
+                cmd = w.cmd(args);
+            }
+            cmd.env("COVEO_API_KEY", key);
+            let out = w.run(&mut cmd);
+            let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                !all.contains(key),
+                "`pushdeck {}` printed the key:\n{all}",
+                args.join(" ")
+            );
+            assert!(
+                !all.contains("panicked"),
+                "`pushdeck {}` panicked:\n{all}",
+                args.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn invalid_configuration_file() {
+    let w = World::new();
+    w.write("pushdeck.toml", "version = 1\n[[folder]]\nname = \"a\"\npath = \"relative\"\norganization = \"o\"\nsource = \"s\"\n");
+    let out = w.run(&mut w.cmd(&["config", "check", "--config", "pushdeck.toml"]));
+    // An invalid configuration is exit 2 with the file, the line and what to write instead.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
+
+// ---- commands end to end ------------------------------------------------------------------
+
+#[test]
+fn push_files_with_metadata_and_permissions() {
+    let w = World::with_emulator();
+    w.write("report.txt", "quarterly numbers");
+    let out = w.run(&mut w.emu_cmd(&[
+        "push",
+        "report.txt",
+        "--title",
+        "Q3 report",
+        "--meta",
+        "department=finance",
+        "--allow",
+        "group:Finance",
+        "--deny",
+        "bob@example.com",
+    ]));
+    // One file becomes one accepted item in one batch; exit 0.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let items = w.items();
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert!(item["documentId"]
+        .as_str()
+        .unwrap()
+        .ends_with("/report.txt"));
+    let metadata = item["metadata"].to_string().to_lowercase();
+    assert!(
+        metadata.contains("q3 report") && metadata.contains("finance"),
+        "{metadata}"
+    );
+    let permissions = item["permissions"].to_string();
+    assert!(
+        permissions.contains("Finance") && permissions.contains("bob@example.com"),
+        "{permissions}"
+    );
+}
+
+#[test]
+fn push_folder_of_coveo_item_files_as_coveo_cli_reads_it() {
+    let w = World::with_emulator();
+    w.write(
+        "items/one.json",
+        r#"{"DocumentId": "https://intranet/1", "Title": "One", "Data": "first", "Author": "ann"}"#,
+    );
+    w.write(
+        "items/more/two.json",
+        r#"[{"uri": "https://intranet/2", "title": "Two", "tags": ["a", "b"]}, {"documentId": "https://intranet/3", "title": "Three", "permissions": [{"allowAnonymous": true}]}]"#,
+    );
+    w.write("items/more/ignored.txt", "not an item file");
+    w.write("items/.hidden.json", "not even json");
+    let out = w.run(&mut w.emu_cmd(&["push", "items", "--json"]));
+    // --json prints one object per accepted batch, then the summary: three items, exit 0.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let ids: Vec<String> = w
+        .items()
+        .iter()
+        .map(|i| i["documentId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "https://intranet/1",
+            "https://intranet/2",
+            "https://intranet/3"
+        ]
+    );
+}
+
+#[test]
+fn delete_by_uri_and_older_than() {
+    let w = World::with_emulator();
+    w.write(
+        "items/a.json",
+        r#"[{"uri": "https://x/1", "title": "1"}, {"uri": "https://x/2", "title": "2"}]"#,
+    );
+    assert_eq!(
+        w.run(&mut w.emu_cmd(&["push", "items"])).status.code(),
+        Some(0)
+    );
+    let out = w.run(&mut w.emu_cmd(&["delete", "https://x/1"]));
+    // One delete accepted, exit 0.
+    insta::assert_snapshot!(w.snapshot(&out));
+    assert_eq!(w.items().len(), 1);
+    let out =
+        w.run(&mut w.emu_cmd(&["delete", "--older-than", "2999-01-01", "--queue-delay", "0"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let bad = w.run(&mut w.emu_cmd(&["delete", "--older-than", "yesterday"]));
+    // A date Pushdeck cannot read is exit 2 with the three accepted spellings.
+    insta::assert_snapshot!("delete_bad_date", w.snapshot(&bad));
+}
+
+#[test]
+fn status_shows_and_sets() {
+    let w = World::with_emulator();
+    let out = w.run(&mut w.emu_cmd(&["status", "--source", "documents", "--provider", "sandbox"]));
+    // The connection summary names target, organization, source and where the key came from (never the key).
+    insta::assert_snapshot!(w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&["status", "--source", "documents", "--set", "rebuild"]));
+    assert_eq!(out.status.code(), Some(0));
+    let source = w.get("/organizations/sandbox/sources/documents");
+    assert!(source.to_string().contains("REBUILD"), "{source}");
+}
+
+#[test]
+fn identities_from_csv_and_json() {
+    let w = World::with_emulator();
+    w.write("people.csv", "group,member,member_type\nHR,ann@example.com,user\nHR,bob@example.com,\nEveryone,HR,group\n");
+    let out = w.run(&mut w.emu_cmd(&["identities", "push", "people.csv", "--provider", "sandbox"]));
+    // Two groups accepted in one batch; exit 0.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let identities = w
+        .get("/organizations/sandbox/providers/sandbox/identities")
+        .to_string();
+    assert!(
+        identities.contains("ann@example.com") && identities.contains("Everyone"),
+        "{identities}"
+    );
+    w.write("ids.json", r#"[{"identity": {"name": "Legal", "type": "GROUP"}, "members": [{"name": "carl@example.com", "type": "USER"}]}]"#);
+    let out = w.run(&mut w.emu_cmd(&["identities", "push", "ids.json", "--provider", "sandbox"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&[
+        "identities",
+        "delete",
+        "group:Legal",
+        "--provider",
+        "sandbox",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    w.write("bad.csv", "user,group\na,b\n");
+    let out = w.run(&mut w.emu_cmd(&["identities", "push", "bad.csv", "--provider", "sandbox"]));
+    // A CSV without the expected header is exit 2 and shows the header to write.
+    insta::assert_snapshot!("identities_bad_csv", w.snapshot(&out));
+}
+
+#[test]
+fn sync_once_pushes_then_deletes() {
+    let w = World::with_emulator();
+    w.write("docs/a.txt", "alpha");
+    w.write(
+        "docs/sub/b.html",
+        "<html><title>B</title><body>beta</body></html>",
+    );
+    let out = w.run(&mut w.emu_cmd(&["sync", "docs", "--source", "documents", "--once"]));
+    // Two new files, both accepted: one line each, then the summary; exit 0.
+    insta::assert_snapshot!(sorted_lines(&w.snapshot(&out)));
+    assert_eq!(w.items().len(), 2);
+    std::fs::remove_file(w.path().join("docs/a.txt")).unwrap();
+    let out = w.run(&mut w.emu_cmd(&["sync", "docs", "--source", "documents", "--once", "--json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.last().unwrap()["type"], "summary");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["path"] == "a.txt" && e["result"]["result"] == "deleted"),
+        "{events:?}"
+    );
+    assert_eq!(w.items().len(), 1);
+}
+
+#[test]
+fn sync_dry_run_sends_nothing() {
+    let w = World::with_emulator();
+    w.write("docs/a.txt", "alpha");
+    let out = w.run(&mut w.emu_cmd(&["sync", "docs", "--source", "documents", "--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(stdout(&out).contains("a.txt"));
+    assert_eq!(w.request_count(), 0);
+    assert!(w.items().is_empty());
+}
+
+#[test]
+fn sync_lists_failed_files_and_exits_1() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::with_emulator();
+    w.write("docs/a.txt", "alpha");
+    // A name that is not UTF-8 cannot become an item URI: a per-file problem, not a stop.
+    let bad = w
+        .path()
+        .join("docs")
+        .join(std::ffi::OsStr::from_bytes(b"bad-\xff.txt"));
+    std::fs::write(bad, "x").unwrap();
+    let out = w.run(&mut w.emu_cmd(&["sync", "docs", "--once"]));
+    // The good file is accepted, the bad one listed on stderr; exit 1.
+    insta::assert_snapshot!(w.snapshot(&out));
+    assert_eq!(w.items().len(), 1);
+}
+
+#[test]
+fn sandbox_without_organization() {
+    let w = World::new();
+    w.write("a.txt", "hello");
+    let out = w.run(&mut w.cmd(&["push", "a.txt"]));
+    // Without --org the Sandbox (an emulator on the data folder) takes the item; exit 0.
+    insta::assert_snapshot!(w.snapshot(&out));
+    assert!(w.path().join(".data/pushdeck/sandbox").is_dir());
+    let out = w.run(&mut w.cmd(&["status"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(stdout(&out).contains("sandbox"));
+}
+
+#[test]
+fn config_path_show_and_check() {
+    let w = World::new();
+    let out = w.run(&mut w.cmd(&["config", "path"]));
+    assert_eq!(
+        stdout(&out).trim(),
+        w.path()
+            .join(".config/pushdeck/config.toml")
+            .display()
+            .to_string()
+    );
+    let docs = w.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    w.write(
+        ".config/pushdeck/config.toml",
+        &format!("version = 1\n[[folder]]\nname = \"docs\"\npath = \"{}\"\norganization = \"acme\"\nsource = \"s1\"\n", docs.display()),
+    );
+    let out = w.run(&mut w.cmd(&["config", "check"]));
+    // A valid file: exit 0 with the folder count.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let out = w.run(&mut w.cmd(&["config", "show", "--json"]));
+    let value: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(value["config"]["folder"][0]["organization"], "acme");
+}
+
+fn sorted_lines(text: &str) -> String {
+    // Items of one batch may be reported in any order; the rest of the text keeps its order.
+    let mut lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("pushed:"))
+        .unwrap_or(0);
+    let end = lines
+        .iter()
+        .rposition(|l| l.starts_with("pushed:"))
+        .map(|e| e + 1)
+        .unwrap_or(0);
+    if start < end {
+        lines[start..end].sort();
+    }
+    lines.join("\n")
+}
+
+// ---- keyring (real gnome-keyring in a private D-Bus session) ------------------------------
+
+/// Keyring tests run only inside `scripts/lib/with-keyring.sh` (CI always uses it).
+fn keyring_available() -> bool {
+    if std::env::var("PUSHDECK_TEST_KEYRING").is_ok() {
+        return true;
+    }
+    eprintln!("note: skipping a keyring test: PUSHDECK_TEST_KEYRING is not set (run it with scripts/lib/with-keyring.sh cargo test -p pushdeck-cli)");
+    false
+}
+
+#[test]
+fn login_stores_the_key_that_commands_then_use_and_logout_removes_it() {
+    if !keyring_available() {
+        return;
+    }
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    let org = "sandbox";
+    let out = w.run(
+        w.cmd(&["login", "--org", org])
+            .write_stdin(format!("{}\n", w.emu().api_key())),
+    );
+    // The key is read from standard input and stored; the output names the keyring entry, not the key.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let out = w.run(&mut w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        org,
+        "--source",
+        "documents",
+        "--api-url",
+        w.emu().url(),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(
+        !format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr))
+            .contains(w.emu().api_key())
+    );
+    let out = w.run(&mut w.cmd(&["logout", "--org", org]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let out = w.run(&mut w.cmd(&[
+        "push",
+        "a.txt",
+        "--org",
+        org,
+        "--source",
+        "documents",
+        "--api-url",
+        w.emu().url(),
+    ]));
+    assert_eq!(out.status.code(), Some(3), "{}", w.snapshot(&out));
+    let out = w.run(&mut w.cmd(&["logout", "--org", org]));
+    assert!(stdout(&out).contains("nothing to remove"));
+}
+
+#[test]
+fn login_refuses_an_empty_key() {
+    let w = World::new();
+    let out = w.run(w.cmd(&["login", "--org", "acme"]).write_stdin("\n"));
+    // An empty key is exit 2 with how to pipe one; nothing is stored.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
