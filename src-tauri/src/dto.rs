@@ -1020,3 +1020,181 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("list_sandbox_items", Some("SandboxQuery"), "SandboxPage"),
     call("get_sandbox_item", Some("DocumentRef"), "SandboxItemDetail"),
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Conversions from the domain crates (the boundary: domain types stay free of wire formats)
+// ---------------------------------------------------------------------------------------------
+
+mod from_permissions {
+    use super::*;
+    use permissions::{
+        Decision, IdentityKey, IdentityType, LevelOutcome, PermissionIdentity, PermissionModel,
+        PermissionSet, Relation, SetOutcome, Viewer,
+    };
+
+    impl From<IdentityType> for IdentityKind {
+        fn from(t: IdentityType) -> Self {
+            match t {
+                IdentityType::User => Self::User,
+                IdentityType::Group => Self::Group,
+                IdentityType::VirtualGroup => Self::VirtualGroup,
+                IdentityType::Unknown => Self::Unknown,
+            }
+        }
+    }
+
+    impl From<&PermissionIdentity> for IdentityRef {
+        fn from(entry: &PermissionIdentity) -> Self {
+            Self {
+                name: entry.identity.clone(),
+                kind: entry.identity_type.into(),
+            }
+        }
+    }
+
+    impl From<&IdentityKey> for IdentityRef {
+        fn from(key: &IdentityKey) -> Self {
+            Self {
+                name: key.name.clone(),
+                kind: key.identity_type.into(),
+            }
+        }
+    }
+
+    impl From<&PermissionSet> for PermissionSetView {
+        fn from(set: &PermissionSet) -> Self {
+            Self {
+                allow_anonymous: set.allow_anonymous,
+                allowed: set.allowed_permissions.iter().map(Into::into).collect(),
+                denied: set.denied_permissions.iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl From<&PermissionModel> for PermissionModelView {
+        fn from(model: &PermissionModel) -> Self {
+            Self {
+                complete: matches!(model, PermissionModel::Complete(_)),
+                levels: model
+                    .levels()
+                    .iter()
+                    .map(|level| PermissionLevelView {
+                        name: level.name.clone(),
+                        sets: level.permission_sets.iter().map(Into::into).collect(),
+                    })
+                    .collect(),
+            }
+        }
+    }
+
+    impl From<Relation> for ChainRelation {
+        fn from(relation: Relation) -> Self {
+            match relation {
+                Relation::Viewer => Self::Viewer,
+                Relation::MemberOf => Self::MemberOf,
+                Relation::AliasOf => Self::AliasOf,
+                Relation::GrantedTo => Self::GrantedTo,
+            }
+        }
+    }
+
+    fn links(chain: &permissions::Chain) -> Vec<ChainLink> {
+        chain
+            .0
+            .iter()
+            .map(|link| ChainLink {
+                relation: link.relation.into(),
+                identity: (&link.identity).into(),
+            })
+            .collect()
+    }
+
+    fn set_explanation(set: &permissions::SetExplanation) -> SetExplanation {
+        let matched = match set.outcome {
+            SetOutcome::Denied => set.denied_by.first(),
+            SetOutcome::Allowed => set.allowed_by.first(),
+            SetOutcome::Unspecified => None,
+        };
+        SetExplanation {
+            verdict: match set.outcome {
+                SetOutcome::Allowed => SetVerdict::Allowed,
+                SetOutcome::Denied => SetVerdict::Denied,
+                SetOutcome::Unspecified => SetVerdict::Unspecified,
+            },
+            chain: matched.map(|m| links(&m.chain)).unwrap_or_default(),
+            through_anonymous: set.outcome == SetOutcome::Allowed
+                && set.allow_anonymous
+                && set.allowed_by.is_empty(),
+        }
+    }
+
+    fn u32_of(n: usize) -> u32 {
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    impl AccessExplanation {
+        /// The "View as" DTO of an explanation from the `permissions` crate.
+        ///
+        /// The deciding set: in a level that hides the item, the first set that denies; in a
+        /// level that shows it, the last set that allows through a named identity (the one
+        /// that tips the level), or the last set when every set allows anyone.
+        pub fn from_explanation(
+            explanation: &permissions::Explanation,
+            model: &PermissionModel,
+        ) -> Self {
+            let levels: Vec<LevelExplanation> = explanation
+                .levels
+                .iter()
+                .map(|level| LevelExplanation {
+                    verdict: match (level.evaluated, level.outcome) {
+                        (false, _) => LevelVerdict::Skipped,
+                        (true, LevelOutcome::Allowed) => LevelVerdict::Visible,
+                        (true, LevelOutcome::Denied) => LevelVerdict::Hidden,
+                        (true, LevelOutcome::Inconclusive) => LevelVerdict::Inconclusive,
+                        (true, LevelOutcome::PartlyAllowed) => LevelVerdict::PartlyAllowed,
+                    },
+                    sets: level.sets.iter().map(set_explanation).collect(),
+                })
+                .collect();
+            let deciding = match explanation.decision {
+                Decision::NoLevelDecided => None,
+                Decision::DeniedAtLevel { level } => levels.get(level).and_then(|l| {
+                    l.sets
+                        .iter()
+                        .position(|s| s.verdict == SetVerdict::Denied)
+                        .map(|set| (level, set))
+                }),
+                Decision::AllowedAtLevel { level } => levels.get(level).and_then(|l| {
+                    l.sets
+                        .iter()
+                        .rposition(|s| !s.through_anonymous)
+                        .or_else(|| l.sets.len().checked_sub(1))
+                        .map(|set| (level, set))
+                }),
+            };
+            let chain = deciding
+                .map(|(level, set)| levels[level].sets[set].chain.clone())
+                .unwrap_or_default();
+            let user = match &explanation.viewer {
+                Viewer::Anonymous => "anonymous".to_owned(),
+                Viewer::Identity(key) => key.name.clone(),
+            };
+            // The crate's explanation reads as a first sentence and one line per set.
+            let text = explanation.to_string();
+            let summary = text.lines().next().unwrap_or_default().to_owned();
+            Self {
+                user,
+                visible: explanation.visibility == permissions::Visibility::Visible,
+                deciding: deciding.map(|(level, set)| SetPosition {
+                    level: u32_of(level),
+                    set: u32_of(set),
+                }),
+                chain,
+                levels,
+                uncertain_level: explanation.uncertain_level.map(u32_of),
+                summary,
+                model: model.into(),
+            }
+        }
+    }
+}
