@@ -226,7 +226,7 @@ impl Batcher {
             let item = client.encode_document(doc).await?;
             let before = item.content_container_len();
             let file_id = client.upload_item_content(&item).await?;
-            Ok((item.to_json(file_id.as_deref()), before))
+            Ok((item.into_json(file_id.as_deref()), before))
         });
         self.pending.push_back(Pending::Add(task, id));
         self.drain_pending(self.config.encoders).await

@@ -354,7 +354,7 @@ impl PushClient {
         if let Some(c) = item.compression() {
             req = req.query("compressionType", c.as_str());
         }
-        let req = req.json(item.to_json(file_id.as_deref()));
+        let req = req.json(item.into_json(file_id.as_deref()));
         self.send(req).await.map(|_| ())
     }
 
@@ -452,7 +452,7 @@ impl PushClient {
         for doc in add {
             let item = self.encode_document(doc).await?;
             let file_id = self.upload_item_content(&item).await?;
-            parts.push(item.to_json(file_id.as_deref()));
+            parts.push(item.into_json(file_id.as_deref()));
         }
         let mut body = Vec::new();
         body.extend_from_slice(b"{\"addOrUpdate\":[");

@@ -72,19 +72,20 @@ pub(crate) struct EncodedItem {
 
 impl EncodedItem {
     /// The JSON body once any container is uploaded (`file_id` given for container content).
-    pub(crate) fn to_json(&self, file_id: Option<&str>) -> Vec<u8> {
-        let mut m = self.fields.clone();
+    /// Consumes the item so the (up to 5 MB) content is moved, not copied.
+    pub(crate) fn into_json(self, file_id: Option<&str>) -> Vec<u8> {
         use serde_json::Value;
-        match &self.content {
+        let mut m = self.fields;
+        match self.content {
             EncodedContent::None => {}
             EncodedContent::Data(d) => {
-                m.insert("data".into(), Value::String(d.clone()));
+                m.insert("data".into(), Value::String(d));
             }
             EncodedContent::Inline {
                 base64,
                 compression,
             } => {
-                m.insert("compressedBinaryData".into(), Value::String(base64.clone()));
+                m.insert("compressedBinaryData".into(), Value::String(base64));
                 m.insert(
                     "compressionType".into(),
                     Value::String(compression.as_str().into()),
@@ -315,7 +316,7 @@ mod tests {
     #[test]
     fn text_is_data() {
         let item = encode(&Document::new("https://x/1").text("hello"), &opts()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&item.to_json(None)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["data"], "hello");
         assert!(v.get("compressionType").is_none());
     }
@@ -327,7 +328,7 @@ mod tests {
             &opts(),
         )
         .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&item.to_json(None)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "ZLIB");
         let raw = base64::engine::general_purpose::STANDARD
             .decode(v["compressedBinaryData"].as_str().unwrap())
@@ -345,7 +346,7 @@ mod tests {
             .file_extension(".png")
             .bytes(vec![1, 2, 3]);
         let item = encode(&doc, &opts()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&item.to_json(None)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "UNCOMPRESSED");
         assert_eq!(v["compressedBinaryData"], "AQID");
         let gz = Document::new("https://x/a.bin")
@@ -392,7 +393,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let v: serde_json::Value = serde_json::from_slice(&item.to_json(Some("fid"))).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&item.into_json(Some("fid"))).unwrap();
         assert_eq!(v["compressedBinaryDataFileId"], "fid");
         assert!(v.get("compressedBinaryData").is_none());
     }

@@ -132,6 +132,30 @@ async fn packs_under_the_cap_in_order_with_exact_accounting() {
         }
     }
     assert_eq!(accepted_total, 40);
+    // Per batch: built, then uploaded, then accepted; never accepted before uploaded.
+    for batch in built.keys() {
+        let pos = |want: &str| {
+            events.iter().position(|e| match e {
+                ProgressEvent::BatchBuilt { batch: b, .. } => want == "built" && b == batch,
+                ProgressEvent::BatchUploaded { batch: b, .. } => want == "uploaded" && b == batch,
+                ProgressEvent::BatchAccepted { batch: b, .. } => want == "accepted" && b == batch,
+                _ => false,
+            })
+        };
+        assert!(
+            pos("built") < pos("uploaded") && pos("uploaded") < pos("accepted"),
+            "batch {batch}"
+        );
+    }
+    // Accepted in batch order.
+    let accepted: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::BatchAccepted { batch, .. } => Some(*batch),
+            _ => None,
+        })
+        .collect();
+    assert!(accepted.windows(2).all(|w| w[0] < w[1]), "{accepted:?}");
     assert_eq!(
         built.values().sum::<u64>(),
         uploaded,
