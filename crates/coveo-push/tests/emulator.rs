@@ -236,3 +236,62 @@ async fn wrong_key_and_unknown_source_are_classified() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn delete_older_than_and_explicit_ordering_ids() {
+    let (emu, client) = setup().await;
+    client
+        .push_document(
+            "documents",
+            &Document::new("https://x/old").text("old"),
+            Some(1_000),
+        )
+        .await
+        .unwrap();
+    client
+        .push_document(
+            "documents",
+            &Document::new("https://x/new").text("new"),
+            Some(3_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(items(&emu).await.len(), 2);
+    client
+        .delete_older_than("documents", 2_000, Some(0))
+        .await
+        .unwrap();
+    let all = items(&emu).await;
+    assert!(find(&all, "https://x/old").is_none(), "{all:?}");
+    assert_eq!(find(&all, "https://x/new").unwrap()["orderingId"], 3_000);
+}
+
+#[tokio::test]
+async fn identity_batch_and_mapping() {
+    let (emu, client) = setup().await;
+    let batch = coveo_push::IdentityBatch {
+        members: vec![
+            IdentityBody::new(Identity::new("Team", IdentityType::Group))
+                .members(vec![Identity::new("bob@example.com", IdentityType::User)]),
+        ],
+        mappings: vec![coveo_push::MappedIdentityBody {
+            identity: Identity::new("BOB", IdentityType::User),
+            mappings: vec![coveo_push::Mapping::user("bob@example.com", None)],
+            well_knowns: vec![],
+        }],
+        deleted: vec![],
+    };
+    client
+        .push_identity_batch("sandbox", &batch, None)
+        .await
+        .unwrap();
+    emu.drain().await;
+    let v = get(&emu, "organizations/sandbox/providers/sandbox/identities").await;
+    let names: Vec<&str> = v["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["identity"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Team") && names.contains(&"BOB"), "{v}");
+}
