@@ -295,3 +295,35 @@ async fn identity_batch_and_mapping() {
         .collect();
     assert!(names.contains(&"Team") && names.contains(&"BOB"), "{v}");
 }
+
+#[tokio::test]
+async fn platform_setup() {
+    let (_emu, client) = setup().await;
+    let source = client
+        .create_push_source("My docs", coveo_push::SourceVisibility::Secured)
+        .await
+        .unwrap();
+    assert!(!source.id.is_empty());
+    assert!(
+        source.source_type.eq_ignore_ascii_case("PUSH"),
+        "{source:?}"
+    );
+    let checked = client.check_source(&source.id).await.unwrap();
+    assert_eq!(checked.id, source.id);
+    client
+        .create_security_provider("my-provider", &source.id)
+        .await
+        .unwrap();
+    let doc = Document::new("https://x/1")
+        .metadata("department", "hr")
+        .metadata("pages", 3i64);
+    let created = client.ensure_fields(&doc.field_specs()).await.unwrap();
+    assert_eq!(created.len(), 2);
+    let again = client.ensure_fields(&doc.field_specs()).await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    let e = client.check_source("no-such-source").await.unwrap_err();
+    assert!(
+        matches!(e.kind(), coveo_push::ErrorKind::NotFound { .. }),
+        "{e}"
+    );
+}
