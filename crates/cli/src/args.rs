@@ -134,7 +134,7 @@ pub enum Command {
     #[command(subcommand, after_help = IDENTITIES_HELP)]
     Identities(IdentitiesCommand),
     /// Preview permissions: who can see an item, and why.
-    #[command(subcommand, after_help = ACCESS_HELP, hide = true)]
+    #[command(subcommand, after_help = ACCESS_HELP)]
     Access(AccessCommand),
     /// Create a Push source (Platform API).
     #[command(subcommand, after_help = SOURCE_HELP)]

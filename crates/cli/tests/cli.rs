@@ -798,3 +798,77 @@ fn login_refuses_an_empty_key() {
     // An empty key is exit 2 with how to pipe one; nothing is stored.
     insta::assert_snapshot!(w.snapshot(&out));
 }
+
+#[test]
+fn access_explain_who_and_what_from_folder_rules() {
+    let w = World::new();
+    w.write("docs/HR/leave.txt", "x");
+    w.write("docs/pub/a.txt", "y");
+    w.write(
+        "people.csv",
+        "group,member\nHR Team,ann@example.com\n,bob@example.com\n",
+    );
+    let docs = w.path().join("docs");
+    w.write(
+        "pushdeck.toml",
+        &format!(
+            "version = 1\n[[folder]]\nname = \"docs\"\npath = \"{}\"\norganization = \"acme\"\nsource = \"s1\"\nprovider = \"prov\"\n\
+             [[folder.permission]]\npath = \"\"\naccess = \"everyone\"\n\
+             [[folder.permission]]\npath = \"HR\"\naccess = \"only\"\ngroups = [\"HR Team\"]\n",
+            docs.display()
+        ),
+    );
+    let base = ["--config", "pushdeck.toml"];
+    let explain = |user: &str| {
+        let mut args = base.to_vec();
+        args.extend([
+            "access",
+            "explain",
+            "--item",
+            "docs/HR/leave.txt",
+            "--user",
+            user,
+            "--identities",
+            "people.csv",
+        ]);
+        w.snapshot(&w.run(&mut w.cmd(&args)))
+    };
+    // Ann is in HR Team, which the HR rule allows: visible, with the membership chain.
+    insta::assert_snapshot!("access_explain_member", explain("ann@example.com"));
+    // Bob is in no group the HR rule names: hidden, no set allows him.
+    insta::assert_snapshot!("access_explain_outsider", explain("bob@example.com"));
+    let mut args = base.to_vec();
+    args.extend([
+        "access",
+        "what",
+        "--user",
+        "bob@example.com",
+        "--folder",
+        "docs",
+        "--identities",
+        "people.csv",
+        "--json",
+    ]);
+    let out = w.run(&mut w.cmd(&args));
+    let value: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(value["visible"], serde_json::json!(["pub/a.txt"]));
+    let mut args = base.to_vec();
+    args.extend([
+        "access",
+        "who",
+        "--item",
+        "docs/HR/leave.txt",
+        "--identities",
+        "people.csv",
+        "--json",
+    ]);
+    let out = w.run(&mut w.cmd(&args));
+    let value: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(value["anonymous"], false);
+    assert_eq!(value["viewers"].as_array().unwrap().len(), 1);
+    let mut args = base.to_vec();
+    args.extend(["access", "who", "--item", "people.csv"]);
+    let out = w.run(&mut w.cmd(&args));
+    // A file outside every configured folder is exit 2 with where to configure it.
+    insta::assert_snapshot!("access_outside_folders", w.snapshot(&out));
+}

@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches. Each command returns an [`Outcome`] (with the
 //! number of items that failed, already listed) or a [`CliError`] that stops it.
 
+mod access;
 mod config;
 mod fields;
 mod identities;
@@ -34,27 +35,13 @@ pub async fn run(cli: Cli, out: &Arc<Output>) -> Result<Outcome, CliError> {
             fields::run(args, global, out).await
         }
         Command::Config(command) => config::run(command, global, out),
+        Command::Access(command) => access::run(command, global, out),
         Command::Completions(args) => meta::completions(args),
         Command::Man(args) => meta::man(args),
         Command::Login(args) => login::login(args, out).await,
         Command::Logout(args) => login::logout(args, out).await,
         Command::Emulator(args) => emulator(args.clone()).await,
-        other => Err(not_built(other)),
     }
-}
-
-/// Commands whose engine has not landed in this build are hidden from `--help` and say so.
-fn not_built(command: &Command) -> CliError {
-    let name = format!("{command:?}");
-    let name = name
-        .split('(')
-        .next()
-        .unwrap_or("this command")
-        .to_lowercase();
-    CliError::usage(
-        "not_built",
-        format!("`pushdeck {name}` is not available in this build of Pushdeck yet"),
-    )
 }
 
 async fn emulator(args: push_emulator::command::EmulatorArgs) -> Result<Outcome, CliError> {
