@@ -178,3 +178,16 @@ test("the identities editor stays light with a thousand identities: it draws 200
   await page.getByRole("tab", { name: "Preview" }).click();
   await page.waitForSelector("[data-testid=view-as] option[value='user0991@example.org']", { state: "attached" });
 });
+
+test("switching folders in the preview shows the new folder's files and permissions", async () => {
+  const page = await ui.open("first=0");
+  await openPreview(page, "Board/");
+  await page.selectOption("[data-testid=view-as]", "cbrown@example.com");
+  await page.getByTestId("verdict").waitFor();
+  await page.selectOption("[data-testid=perm-folder]", { label: "Engineering wiki" });
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=preview-file] option")].some((o) => o.value.startsWith("Runbooks/")));
+  await page.waitForFunction(() => document.querySelector("[data-testid=diagram]")?.textContent.includes("SampleTeam2"));
+  assert.equal(await page.locator("[data-testid=level]").count(), 1);
+  // View as is kept across folders: cbrown is in SampleTeam2, which this folder allows
+  await page.waitForFunction(() => document.querySelector("[data-testid=verdict] strong")?.textContent === "Visible");
+});
