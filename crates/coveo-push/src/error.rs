@@ -61,6 +61,8 @@ pub struct Error {
     /// The operation, e.g. "add item file:///a.txt" or "upload file container".
     operation: String,
     status: Option<u16>,
+    /// The wait the service asked for (`Retry-After`), on any status.
+    retry_after: Option<Duration>,
     detail: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -75,6 +77,7 @@ impl Error {
             kind,
             operation: operation.into(),
             status: None,
+            retry_after: None,
             detail: detail.into(),
             source: None,
         }
@@ -187,7 +190,9 @@ impl Error {
             None if !message.is_empty() => format!("HTTP {status}: {message}"),
             None => format!("HTTP {status}"),
         };
-        Self::new(kind, operation, detail).with_status(status)
+        let mut e = Self::new(kind, operation, detail).with_status(status);
+        e.retry_after = retry_after;
+        e
     }
 
     /// A copy without the underlying source error (which is not `Clone`).
@@ -196,6 +201,7 @@ impl Error {
             kind: self.kind.clone(),
             operation: self.operation.clone(),
             status: self.status,
+            retry_after: self.retry_after,
             detail: self.detail.clone(),
             source: None,
         }
@@ -203,6 +209,11 @@ impl Error {
 
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// The wait the service asked for with `Retry-After` (on a 429, or a 503 that sent one).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// The HTTP status, when the service answered.

@@ -165,12 +165,10 @@ pub(crate) async fn send(
         if !retryable || attempt >= policy.max_attempts.max(1) {
             return Err(err);
         }
-        let wait = match err.kind() {
-            ErrorKind::Throttled {
-                retry_after: Some(d),
-            } => *d,
-            _ => policy.backoff(attempt - 1),
-        };
+        // The service's own Retry-After wins (429, and 503 when it sends one).
+        let wait = err
+            .retry_after()
+            .unwrap_or_else(|| policy.backoff(attempt - 1));
         let elapsed = policy
             .clock
             .now()
@@ -296,11 +294,11 @@ async fn send_once(
         builder = builder.timeout(config.request_timeout);
     }
     let send = builder.headers(headers).send();
-    let stalled = |secs: u64| AttemptError {
+    let stalled = |secs: f64| AttemptError {
         error: Error::new(
             ErrorKind::Transport { timed_out: true },
             op,
-            format!("the connection stalled: nothing moved for {secs} s"),
+            format!("the connection stalled: nothing moved for {secs:.1} s"),
         ),
         connect_failed: false,
     };
@@ -315,7 +313,7 @@ async fn send_once(
                     _ = tokio::time::sleep(tick) => {
                         let idle = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
                         if idle > config.read_timeout {
-                            return Err(stalled(config.read_timeout.as_secs()));
+                            return Err(stalled(config.read_timeout.as_secs_f64()));
                         }
                     }
                 }
@@ -337,7 +335,7 @@ async fn send_once(
             error: Error::transport(op, e),
             connect_failed: false,
         })?,
-        Err(_) => return Err(stalled(config.read_timeout.as_secs())),
+        Err(_) => return Err(stalled(config.read_timeout.as_secs_f64())),
     };
     if (200..300).contains(&status) {
         return Ok(Response { status, body });

@@ -90,6 +90,21 @@ async fn server_errors_and_408_are_retried() {
 }
 
 #[tokio::test]
+async fn a_503_with_retry_after_waits_what_it_says() {
+    let server = Server::start().await;
+    let (client, clock) = server.client();
+    server.script(
+        "/documents",
+        Reply::new(503, "maintenance").header("retry-after", "3"),
+    );
+    client
+        .delete_document("src", "https://x/1", false, None)
+        .await
+        .unwrap();
+    assert_eq!(clock.sleeps(), secs(&[3]));
+}
+
+#[tokio::test]
 async fn storm_of_503_is_bounded_by_attempts() {
     let server = Server::start().await;
     let (client, clock) = server.client();
