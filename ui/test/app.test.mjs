@@ -12,6 +12,9 @@ test("first launch opens in the Sandbox with a welcome banner that can be hidden
   assert.equal(await page.getByTestId("mode").textContent(), "Sandbox");
   await page.getByTestId("welcome").waitFor();
   await snap(page, "folders");
+  await page.getByRole("button", { name: "Try the sample folder" }).click();
+  await page.getByRole("dialog", { name: "Plan for Sample folder" }).getByTestId("plan-counts").waitFor();
+  await page.getByRole("button", { name: "Not now" }).click();
   await page.getByRole("button", { name: "Hide this message" }).click();
   await page.getByTestId("welcome").waitFor({ state: "detached" });
   assert.deepEqual(page.errors, []);

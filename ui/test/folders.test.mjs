@@ -105,3 +105,12 @@ test("removing a folder asks first and says the items stay", async () => {
   await page.getByRole("dialog").getByRole("button", { name: "Stop syncing" }).click();
   await card(page, "Scans archive").waitFor({ state: "detached" });
 });
+
+test("a folder that needs attention says why, and a notice says it too", async () => {
+  const page = await ui.open("first=0");
+  await page.evaluate(() => window.__pushdeckFake.attention("f1"));
+  await page.getByTestId("notice").getByText("Policies needs attention: 1 problem. Open Folders to see them.").waitFor();
+  const policies = card(page, "Policies");
+  await page.waitForFunction(() => document.querySelector('[data-folder="Policies"]')?.dataset.state === "needsAttention");
+  await policies.getByRole("alert").getByText("A safety brake stopped the run: it would delete 80% of the items.").waitFor();
+});

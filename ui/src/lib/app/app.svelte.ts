@@ -18,4 +18,6 @@ export const app = $state({
   view: "folders" as View,
   /** Files dropped on the window, waiting for the Test uploads screen to prepare them. */
   dropped: [] as DroppedFile[],
+  /** A folder whose plan the Folders screen should open (from the welcome banner). */
+  planFor: null as string | null,
 });
