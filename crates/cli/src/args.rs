@@ -562,10 +562,16 @@ mod tests {
     #[test]
     fn readme_documents_the_same_exit_codes() {
         let readme = include_str!("../../../README.md");
-        let section = readme.split("## Command line").nth(1).expect("README has a Command line section");
+        let section = readme
+            .split("## Command line")
+            .nth(1)
+            .expect("README has a Command line section");
         for line in EXIT_CODES_HELP.lines().skip(1) {
             let (code, meaning) = line.trim().split_once("  ").unwrap();
-            assert!(section.contains(&format!("| {code} | {meaning} |")), "README lacks exit code {code}: {meaning}");
+            assert!(
+                section.contains(&format!("| {code} | {meaning} |")),
+                "README lacks exit code {code}: {meaning}"
+            );
         }
     }
 }

@@ -872,3 +872,84 @@ fn access_explain_who_and_what_from_folder_rules() {
     // A file outside every configured folder is exit 2 with where to configure it.
     insta::assert_snapshot!("access_outside_folders", w.snapshot(&out));
 }
+
+#[test]
+fn sync_watch_follows_changes_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let w = World::with_emulator();
+    w.write("docs/a.txt", "alpha");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pushdeck"))
+        .current_dir(w.path())
+        .args([
+            "sync",
+            "docs",
+            "--watch",
+            "--org",
+            "sandbox",
+            "--source",
+            "documents",
+            "--api-url",
+            w.emu().url(),
+        ])
+        .env("COVEO_API_KEY", w.emu().api_key())
+        .env("XDG_DATA_HOME", w.path().join(".data"))
+        .env("XDG_CONFIG_HOME", w.path().join(".config"))
+        .env_remove("PUSHDECK_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                if line.contains(needle) {
+                    return;
+                }
+            }
+        }
+        panic!("no line with {needle:?} within 20 s");
+    };
+    wait_for("Watching 1 folder");
+    assert_eq!(w.items().len(), 1);
+    w.write("docs/b.txt", "beta");
+    wait_for("pushed: docs/b.txt");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pushdeck sync --watch did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0), "a clean stop exits 0");
+    assert_eq!(w.items().len(), 2);
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let w = World::with_emulator();
+    w.write("a.txt", "hello");
+    let out = w.run(&mut w.emu_cmd(&["push", "a.txt", "--quiet"]));
+    // --quiet: exit 0 and not a line on either stream when all is well.
+    insta::assert_snapshot!(w.snapshot(&out));
+}
