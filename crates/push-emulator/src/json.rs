@@ -68,17 +68,42 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        // Small objects (items have a handful of keys) compare in place, without allocating;
+        // large ones switch to a set of lowercased keys.
+        let mut seen: Option<HashSet<String>> = None;
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.to_lowercase()) {
+            let duplicate = match seen.as_mut() {
+                Some(set) => !set.insert(key.to_lowercase()),
+                None => out.keys().any(|k| same_key(k, &key)),
+            };
+            if duplicate {
                 return Err(de::Error::custom(format!(
                     "duplicate key {key:?} (keys are case-insensitive, so each may appear once)"
                 )));
+            }
+            if seen.is_none() && out.len() >= LINEAR_KEY_CHECK {
+                seen = Some(
+                    out.keys()
+                        .map(|k| k.to_lowercase())
+                        .chain([key.to_lowercase()])
+                        .collect(),
+                );
             }
             let value = map.next_value_seed(StrictSeed)?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// Objects up to this many keys are checked for duplicates by comparing with every key.
+const LINEAR_KEY_CHECK: usize = 24;
+
+fn same_key(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -120,6 +145,11 @@ mod tests {
         assert!(parse_strict(br#"{"title":"a","Title":"b"}"#).is_err());
         assert!(parse_strict(br#"{"a":[{"x":1,"X":2}]}"#).is_err());
         assert!(parse_strict(br#"{"a":1} x"#).is_err());
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":1")).collect();
+        let dup = format!("{{{},\"K7\":2}}", many.join(","));
+        assert!(parse_strict(dup.as_bytes()).is_err());
+        assert!(parse_strict(format!("{{{}}}", many.join(",")).as_bytes()).is_ok());
+        assert!(parse_strict("{\"É\":1,\"é\":2}".as_bytes()).is_err());
         let v = parse_strict(br#"{"b":1,"a":[true,null,1.5,"s"]}"#).unwrap();
         assert_eq!(
             v.as_object().unwrap().keys().collect::<Vec<_>>(),

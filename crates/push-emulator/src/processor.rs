@@ -84,12 +84,7 @@ pub struct Op {
 
 impl Op {
     fn ctx(&self, now: Millis) -> OpContext {
-        OpContext {
-            org: self.org.clone(),
-            request_id: self.request_id.clone(),
-            ordering_id: self.ordering_id,
-            now,
-        }
+        OpContext::new(&self.org, &self.request_id, self.ordering_id, now)
     }
 
     fn due_ms(&self) -> Millis {
@@ -129,7 +124,13 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Op>) {
                 }
                 run_due(&shared, &mut scheduled);
                 let seq = op.seq;
-                process(&shared, op, &mut scheduled);
+                // A bug in one operation must not stop the queue (drain() would wait forever).
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    process(&shared, op, &mut scheduled)
+                }));
+                if outcome.is_err() {
+                    tracing::error!("the emulator failed to process an operation; it was skipped");
+                }
                 run_due(&shared, &mut scheduled);
                 shared.processed.send_replace(seq);
             }
@@ -235,7 +236,8 @@ fn process(shared: &Shared, op: Op, scheduled: &mut Vec<Op>) {
             let failed = matches!(doc.content, ContentSource::CompressedBinaryDataFileId(_))
                 && container.is_none();
             if !failed {
-                let mat = wire::materialize(doc, container.as_deref());
+                let mut doc = doc.clone();
+                let mat = wire::materialize(&mut doc, container.as_deref());
                 let mut state = shared.lock_state();
                 match mat {
                     Ok(mat) => state.put_item(&ctx, source, doc, mat, &mut changes),
@@ -372,9 +374,14 @@ fn process(shared: &Shared, op: Op, scheduled: &mut Vec<Op>) {
     finish(shared, &mut state, changes, done);
 }
 
-fn array_ci<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Result<&'a [Value], String> {
-    match get_ci(obj, key) {
-        None | Some(Value::Null) => Ok(&[]),
+/// Removes the array under `key` (any letter case) from `obj`.
+fn take_array_ci(
+    obj: &mut serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<Vec<Value>, String> {
+    let found = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned();
+    match found.and_then(|k| obj.remove(&k)) {
+        None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items),
         Some(_) => Err(format!("{key} must be an array")),
     }
@@ -404,12 +411,13 @@ fn process_item_batch(
             return;
         }
     };
-    let lists = value
-        .as_object()
-        .ok_or_else(|| {
-            "the batch file must be a JSON object with addOrUpdate and delete arrays".to_owned()
-        })
-        .and_then(|obj| Ok((array_ci(obj, "addOrUpdate")?, array_ci(obj, "delete")?)));
+    let lists = match value {
+        Value::Object(mut obj) => take_array_ci(&mut obj, "addOrUpdate")
+            .and_then(|adds| Ok((adds, take_array_ci(&mut obj, "delete")?))),
+        _ => Err(
+            "the batch file must be a JSON object with addOrUpdate and delete arrays".to_owned(),
+        ),
+    };
     let (adds, deletes) = match lists {
         Ok(l) => l,
         Err(e) => {
@@ -426,15 +434,16 @@ fn process_item_batch(
     };
     // Decode outside the state lock: this is the expensive part.
     let mut ready = Vec::with_capacity(adds.len());
-    for (index, entry) in adds.iter().enumerate() {
+    for (index, entry) in adds.into_iter().enumerate() {
+        let hint = entry
+            .as_object()
+            .and_then(|o| get_ci(o, "documentId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let doc = match wire::check_document(entry, None, None) {
             Ok(doc) => doc,
             Err(e) => {
-                let id = entry
-                    .as_object()
-                    .and_then(|o| get_ci(o, "documentId"))
-                    .and_then(Value::as_str)
-                    .map_or_else(|| format!("addOrUpdate[{index}]"), str::to_owned);
+                let id = hint.unwrap_or_else(|| format!("addOrUpdate[{index}]"));
                 changes.logs.push(ctx.log(
                     source,
                     &id,
@@ -465,7 +474,8 @@ fn process_item_batch(
             }
             _ => None,
         };
-        match wire::materialize(&doc, container.as_deref()) {
+        let mut doc = doc;
+        match wire::materialize(&mut doc, container.as_deref()) {
             Ok(mat) => ready.push((doc, mat)),
             Err(e) => changes.logs.push(ctx.log(
                 source,
@@ -479,7 +489,7 @@ fn process_item_batch(
     }
     let mut state = shared.lock_state();
     for (doc, mat) in ready {
-        state.put_item(ctx, source, &doc, mat, changes);
+        state.put_item(ctx, source, doc, mat, changes);
     }
     for (index, entry) in deletes.iter().enumerate() {
         let obj = entry.as_object();

@@ -513,7 +513,7 @@ async fn put_document(
     let ordering_id = ordering_id(&s, &q)?;
     let value = json_body(&headers, body).await?;
     let doc = wire::check_document(
-        &value,
+        value,
         Some(&document_id),
         q.get("compressionType").map(String::as_str),
     )?;

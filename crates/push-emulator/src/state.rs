@@ -351,6 +351,32 @@ pub struct OpContext {
     pub request_id: String,
     pub ordering_id: u64,
     pub now: Millis,
+    /// `now` formatted once (a batch writes one log entry per item).
+    pub datetime: String,
+    /// Log entry guids are this random base plus a counter: unique, without a random draw
+    /// per entry.
+    pub guid_base: u128,
+    pub guid_counter: std::cell::Cell<u64>,
+}
+
+impl OpContext {
+    pub fn new(org: &str, request_id: &str, ordering_id: u64, now: Millis) -> Self {
+        Self {
+            org: org.to_owned(),
+            request_id: request_id.to_owned(),
+            ordering_id,
+            now,
+            datetime: format_ms(now),
+            guid_base: uuid::Uuid::new_v4().as_u128(),
+            guid_counter: std::cell::Cell::new(0),
+        }
+    }
+
+    fn next_guid(&self) -> String {
+        let n = self.guid_counter.get();
+        self.guid_counter.set(n + 1);
+        uuid::Uuid::from_u128(self.guid_base.wrapping_add(u128::from(n))).to_string()
+    }
 }
 
 impl OpContext {
@@ -377,8 +403,8 @@ impl OpContext {
             );
         }
         LogEntry {
-            datetime: format_ms(self.now),
-            guid: uuid::Uuid::new_v4().to_string(),
+            datetime: self.datetime.clone(),
+            guid: self.next_guid(),
             id: id.to_owned(),
             meta,
             operation: operation.to_owned(),
@@ -450,7 +476,7 @@ impl State {
         &mut self,
         ctx: &OpContext,
         source_id: &str,
-        doc: &CheckedDocument,
+        doc: CheckedDocument,
         mat: Materialized,
         changes: &mut Changes,
     ) {
@@ -504,39 +530,6 @@ impl State {
         } else {
             "ADD"
         };
-        let sha = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&mat.content))
-        };
-        let item = Item {
-            document_id: doc.document_id.clone(),
-            state: ItemState::Indexed,
-            ordering_id: ctx.ordering_id,
-            metadata: doc.metadata.clone(),
-            permissions: mat.permissions,
-            parent_id: doc.parent_id.clone(),
-            file_extension: doc.file_extension.clone(),
-            content_key: Some(doc.content.key().to_owned()),
-            compression_type: doc.compression_type,
-            content_size: mat.content.len() as u64,
-            content_sha256: Some(sha),
-            updated: format_ms(ctx.now),
-            request_id: ctx.request_id.clone(),
-            content: mat.content,
-        };
-        source.items.insert(doc.document_id.clone(), item);
-        let day = ctx.now.div_euclid(86_400_000);
-        if org.daily_day != day {
-            org.daily_day = day;
-            org.daily_count = 0;
-        }
-        org.daily_count += 1;
-        changes.orgs.push(ctx.org.clone());
-        changes.items.push((
-            ctx.org.clone(),
-            source_id.to_owned(),
-            doc.document_id.clone(),
-        ));
         changes.logs.push(ctx.log(
             source_id,
             &doc.document_id,
@@ -545,6 +538,37 @@ impl State {
             "COMPLETED",
             None,
         ));
+        let day = ctx.now.div_euclid(86_400_000);
+        if org.daily_day != day {
+            org.daily_day = day;
+            org.daily_count = 0;
+        }
+        org.daily_count += 1;
+        if changes.orgs.last() != Some(&ctx.org) {
+            changes.orgs.push(ctx.org.clone());
+        }
+        changes.items.push((
+            ctx.org.clone(),
+            source_id.to_owned(),
+            doc.document_id.clone(),
+        ));
+        let item = Item {
+            document_id: doc.document_id.clone(),
+            state: ItemState::Indexed,
+            ordering_id: ctx.ordering_id,
+            metadata: doc.metadata,
+            permissions: mat.permissions,
+            parent_id: doc.parent_id,
+            file_extension: doc.file_extension,
+            content_key: Some(mat.content_key.to_owned()),
+            compression_type: doc.compression_type,
+            content_size: mat.content.len() as u64,
+            content_sha256: Some(mat.sha256),
+            updated: ctx.datetime.clone(),
+            request_id: ctx.request_id.clone(),
+            content: mat.content,
+        };
+        source.items.insert(doc.document_id, item);
     }
 
     /// Deletes one item (and with `children`, every item whose parentId is it, recursively).
@@ -631,7 +655,7 @@ impl State {
                     item.state = ItemState::Deleted;
                     item.ordering_id = ctx.ordering_id;
                     item.content = Bytes::new();
-                    item.updated = format_ms(ctx.now);
+                    item.updated = ctx.datetime.clone();
                     item.request_id = ctx.request_id.clone();
                     let detail = (!was_live).then(|| "the item was already deleted".to_owned());
                     changes.logs.push(ctx.log(
@@ -658,7 +682,7 @@ impl State {
                             compression_type: None,
                             content_size: 0,
                             content_sha256: None,
-                            updated: format_ms(ctx.now),
+                            updated: ctx.datetime.clone(),
                             request_id: ctx.request_id.clone(),
                             content: Bytes::new(),
                         },
@@ -718,7 +742,7 @@ impl State {
             if item.state == ItemState::Indexed && item.ordering_id < ctx.ordering_id {
                 item.state = ItemState::Deleted;
                 item.content = Bytes::new();
-                item.updated = format_ms(ctx.now);
+                item.updated = ctx.datetime.clone();
                 item.request_id = ctx.request_id.clone();
                 changes.items.push((
                     ctx.org.clone(),
@@ -839,7 +863,7 @@ impl State {
                             mappings: Vec::new(),
                             state: IdentityState::Active,
                             ordering_id: ctx.ordering_id,
-                            updated: format_ms(ctx.now),
+                            updated: ctx.datetime.clone(),
                         },
                     );
                     changes
@@ -885,7 +909,7 @@ impl State {
                 mappings,
                 state: IdentityState::Active,
                 ordering_id: ctx.ordering_id,
-                updated: format_ms(ctx.now),
+                updated: ctx.datetime.clone(),
             },
         );
         changes
@@ -957,7 +981,7 @@ impl State {
             Some(rec) => {
                 rec.state = IdentityState::Disabled;
                 rec.ordering_id = ctx.ordering_id;
-                rec.updated = format_ms(ctx.now);
+                rec.updated = ctx.datetime.clone();
                 changes
                     .identities
                     .push((ctx.org.clone(), provider_id.to_owned(), key));
@@ -1022,7 +1046,7 @@ impl State {
         for (key, rec) in provider.identities.iter_mut() {
             if rec.state == IdentityState::Active && rec.ordering_id < ctx.ordering_id {
                 rec.state = IdentityState::Disabled;
-                rec.updated = format_ms(ctx.now);
+                rec.updated = ctx.datetime.clone();
                 changes
                     .identities
                     .push((ctx.org.clone(), provider_id.to_owned(), key.clone()));

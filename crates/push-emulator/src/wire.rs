@@ -150,24 +150,24 @@ pub fn check_document_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn as_string(value: &Value, key: &str) -> Result<String, ApiError> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::invalid_json(format!("{key} must be a string")))
+fn as_string(value: Value, key: &str) -> Result<String, ApiError> {
+    match value {
+        Value::String(s) => Ok(s),
+        _ => Err(ApiError::invalid_json(format!("{key} must be a string"))),
+    }
 }
 
 /// The checks the service makes before answering 202. `query_document_id` is the query
 /// parameter of a single push (the body's `documentId`, if any, must equal it); in a batch it
 /// is `None` and the body's `documentId` is required.
 pub fn check_document(
-    body: &Value,
+    body: Value,
     query_document_id: Option<&str>,
     query_compression: Option<&str>,
 ) -> Result<CheckedDocument, ApiError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid_json("an item must be a JSON object"))?;
+    let Value::Object(obj) = body else {
+        return Err(ApiError::invalid_json("an item must be a JSON object"));
+    };
     let mut document_id = None;
     let mut contents = Vec::new();
     let mut compression = None;
@@ -178,7 +178,7 @@ pub fn check_document(
     for (key, value) in obj {
         let reserved = RESERVED
             .iter()
-            .find(|r| r.eq_ignore_ascii_case(key))
+            .find(|r| r.eq_ignore_ascii_case(&key))
             .copied();
         match reserved {
             Some("documentId") => document_id = Some(as_string(value, "documentId")?),
@@ -222,10 +222,10 @@ pub fn check_document(
                         "permissions must be an array of permission sets or permission levels",
                     ));
                 }
-                permissions = Some(value.clone());
+                permissions = Some(value);
             }
             _ => {
-                metadata.insert(key.clone(), value.clone());
+                metadata.insert(key, value);
             }
         }
     }
@@ -290,6 +290,9 @@ pub fn check_document(
 pub struct Materialized {
     pub content: Bytes,
     pub permissions: Option<PermissionModel>,
+    /// Which key carried the content (data, compressedBinaryData, compressedBinaryDataFileId).
+    pub content_key: &'static str,
+    pub sha256: String,
 }
 
 /// The camelCase property names of permission JSON, so any letter case reads.
@@ -306,16 +309,15 @@ const PERMISSION_KEYS: [&str; 7] = [
 /// The pipeline stage: decodes the content, checks metadata values and permissions.
 /// `container` is the content of the `compressedBinaryDataFileId` container, when used.
 pub fn materialize(
-    doc: &CheckedDocument,
+    doc: &mut CheckedDocument,
     container: Option<&[u8]>,
 ) -> Result<Materialized, String> {
     for (key, value) in &doc.metadata {
         check_metadata_value(key, value)?;
     }
-    let permissions = match &doc.permissions {
+    let permissions = match doc.permissions.take() {
         None => None,
-        Some(raw) => {
-            let mut raw = raw.clone();
+        Some(mut raw) => {
             canonicalize_keys(&mut raw, &PERMISSION_KEYS);
             let model: PermissionModel =
                 serde_json::from_value(raw).map_err(|e| format!("invalid permissions: {e}"))?;
@@ -329,8 +331,9 @@ pub fn materialize(
         }
     };
     let compression = doc.compression_type.unwrap_or(Compression::Zlib);
-    let content = match &doc.content {
-        ContentSource::Data(text) => Bytes::from(text.clone().into_bytes()),
+    let content_key = doc.content.key();
+    let content = match std::mem::replace(&mut doc.content, ContentSource::Data(String::new())) {
+        ContentSource::Data(text) => Bytes::from(text.into_bytes()),
         ContentSource::CompressedBinaryData(b64) => {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
@@ -342,9 +345,15 @@ pub fn materialize(
             Bytes::from(compression.decode(raw)?)
         }
     };
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&content))
+    };
     Ok(Materialized {
         content,
         permissions,
+        content_key,
+        sha256,
     })
 }
 
@@ -559,19 +568,19 @@ mod tests {
     #[test]
     fn reserved_keys_match_in_any_case() {
         let body = serde_json::json!({"DocumentId": "file:///a", "DATA": "x", "Title": "t"});
-        let doc = check_document(&body, None, None).unwrap();
+        let doc = check_document(body, None, None).unwrap();
         assert_eq!(doc.document_id, "file:///a");
         assert!(matches!(doc.content, ContentSource::Data(_)));
         assert_eq!(doc.metadata.len(), 1);
         let two = serde_json::json!({"documentId": "file:///a", "data": "x", "compressedBinaryData": "eA=="});
         assert_eq!(
-            check_document(&two, None, None).unwrap_err().code,
+            check_document(two, None, None).unwrap_err().code,
             "INVALID_JSON"
         );
         let bad_ext =
             serde_json::json!({"documentId": "file:///a", "data": "x", "fileExtension": "html"});
-        assert!(check_document(&bad_ext, None, None).is_err());
+        assert!(check_document(bad_ext, None, None).is_err());
         let not_uri = serde_json::json!({"documentId": "a/b", "data": "x"});
-        assert!(check_document(&not_uri, None, None).is_err());
+        assert!(check_document(not_uri, None, None).is_err());
     }
 }
