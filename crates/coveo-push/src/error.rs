@@ -57,6 +57,12 @@ pub enum NotFoundTarget {
 /// operation; [`Error::explanation`] is a sentence for a non-developer.
 #[derive(Debug)]
 pub struct Error {
+    /// Boxed so `Result<T, Error>` stays one pointer wide.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     /// The operation, e.g. "add item file:///a.txt" or "upload file container".
     operation: String,
@@ -74,12 +80,14 @@ impl Error {
         detail: impl Into<String>,
     ) -> Self {
         Self {
-            kind,
-            operation: operation.into(),
-            status: None,
-            retry_after: None,
-            detail: detail.into(),
-            source: None,
+            inner: Box::new(Inner {
+                kind,
+                operation: operation.into(),
+                status: None,
+                retry_after: None,
+                detail: detail.into(),
+                source: None,
+            }),
         }
     }
 
@@ -100,7 +108,7 @@ impl Error {
     }
 
     pub(crate) fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.inner.status = Some(status);
         self
     }
 
@@ -108,12 +116,12 @@ impl Error {
         mut self,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        self.source = Some(Box::new(source));
+        self.inner.source = Some(Box::new(source));
         self
     }
 
     pub(crate) fn with_operation(mut self, operation: impl Into<String>) -> Self {
-        self.operation = operation.into();
+        self.inner.operation = operation.into();
         self
     }
 
@@ -191,44 +199,46 @@ impl Error {
             None => format!("HTTP {status}"),
         };
         let mut e = Self::new(kind, operation, detail).with_status(status);
-        e.retry_after = retry_after;
+        e.inner.retry_after = retry_after;
         e
     }
 
     /// A copy without the underlying source error (which is not `Clone`).
     pub fn duplicate(&self) -> Error {
         Self {
-            kind: self.kind.clone(),
-            operation: self.operation.clone(),
-            status: self.status,
-            retry_after: self.retry_after,
-            detail: self.detail.clone(),
-            source: None,
+            inner: Box::new(Inner {
+                kind: self.inner.kind.clone(),
+                operation: self.inner.operation.clone(),
+                status: self.inner.status,
+                retry_after: self.inner.retry_after,
+                detail: self.inner.detail.clone(),
+                source: None,
+            }),
         }
     }
 
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 
     /// The wait the service asked for with `Retry-After` (on a 429, or a 503 that sent one).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.inner.retry_after
     }
 
     /// The HTTP status, when the service answered.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.inner.status
     }
 
     /// The operation that failed, e.g. "add item https://x/1".
     pub fn operation(&self) -> &str {
-        &self.operation
+        &self.inner.operation
     }
 
     /// A stable code for UIs and scripts (`unauthorized`, `throttled`, ...).
     pub fn code(&self) -> &'static str {
-        match self.kind {
+        match self.inner.kind {
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound { .. } => "not_found",
@@ -246,12 +256,12 @@ impl Error {
 
     /// Whether trying the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.inner.kind.is_retryable()
     }
 
     /// One sentence for a non-developer: what happened and what to do.
     pub fn explanation(&self) -> String {
-        match &self.kind {
+        match &self.inner.kind {
             ErrorKind::Unauthorized => "Coveo did not accept the API key: it may be mistyped, expired or disabled; create a new key in the Coveo Administration Console and enter it again.".into(),
             ErrorKind::Forbidden => "The API key is valid but lacks a privilege for this action; ask a Coveo administrator to give the key the \"Sources - Edit\" privilege (and \"Security identity providers - Edit\" for identities).".into(),
             ErrorKind::NotFound { target } => match target {
@@ -269,7 +279,7 @@ impl Error {
             ErrorKind::ServerError { .. } => "Coveo had a temporary problem on its side; Pushdeck retries by itself, and trying again later usually works.".into(),
             ErrorKind::Transport { timed_out: true } => "Coveo did not answer in time; check the network connection (or proxy) and try again.".into(),
             ErrorKind::Transport { timed_out: false } => "Pushdeck could not reach Coveo; check the network connection, the proxy settings and the region.".into(),
-            ErrorKind::InvalidInput => format!("Nothing was sent because the input is not valid: {}.", self.detail),
+            ErrorKind::InvalidInput => format!("Nothing was sent because the input is not valid: {}.", self.inner.detail),
             ErrorKind::LocalFile { path } => format!("The file {} could not be read; check that it exists and that you may open it.", path.display()),
             ErrorKind::UnsupportedSource { reason } => format!("Pushdeck will not push into this source: {reason}; create a new Push source for Pushdeck instead."),
         }
@@ -288,13 +298,14 @@ impl ErrorKind {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.operation, self.detail)
+        write!(f, "{}: {}", self.inner.operation, self.inner.detail)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
