@@ -66,6 +66,16 @@ impl Output {
         }
     }
 
+    /// Something worth knowing that is not the result (a retry wait): standard error for
+    /// people, an event for `--json`, nothing when quiet.
+    pub fn notice(&self, kind: &str, fields: Value, line: impl FnOnce() -> String) {
+        match self.mode {
+            Mode::Human => self.print_line(&line(), true),
+            Mode::Json => print_json(kind, fields),
+            Mode::Quiet => {}
+        }
+    }
+
     /// One item failed: always shown (standard error for people, an event for `--json`).
     pub fn problem(&self, kind: &str, fields: Value, line: impl FnOnce() -> String) {
         match self.mode {

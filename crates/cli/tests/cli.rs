@@ -522,6 +522,21 @@ fn push_files_with_metadata_and_permissions() {
         permissions.contains("Finance") && permissions.contains("bob@example.com"),
         "{permissions}"
     );
+    // --api-url replaces the origin: Push calls go to URL/push/v1/organizations/ORG/...
+    let requests = w.get("/requests");
+    let paths: Vec<&str> = requests["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p
+                .starts_with("/push/v1/organizations/sandbox/sources/documents/documents/batch")),
+        "{paths:?}"
+    );
 }
 
 #[test]

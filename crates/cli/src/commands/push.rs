@@ -47,7 +47,7 @@ pub async fn run(
             );
         }
         ProgressEvent::RetryWaiting { operation, attempt, wait, reason } => {
-            sink_out.event(
+            sink_out.notice(
                 "retry",
                 json!({"operation": operation, "attempt": attempt, "wait_ms": wait.as_millis() as u64, "reason": reason}),
                 || format!("retrying {operation} in {:.1}s (attempt {attempt}): {reason}", wait.as_secs_f64()),

@@ -96,7 +96,7 @@ pub async fn run(
     if !args.dry_run {
         conn.check_reachable().await?;
     }
-    let state_path = state_path()?;
+    let state_path = state_path(&conn)?;
     let client = conn.client.clone();
     let mut engine_config = EngineConfig::new(
         state_path.clone(),
@@ -196,20 +196,46 @@ fn folder_name(path: &Path, taken: &[FolderMapping]) -> String {
     name
 }
 
-/// `PUSHDECK_STATE` (a file), else `DATA_DIR/state.sqlite3`.
-fn state_path() -> Result<PathBuf, CliError> {
+/// The state store: `PUSHDECK_STATE` (a file), else one per kind of target, so that what
+/// was pushed to one never passes for pushed to another: `SANDBOX_DIR/state.sqlite3` for the
+/// Sandbox (wiped with it), `DATA_DIR/state-HOST-PORT.sqlite3` for a custom `--api-url`, and
+/// `DATA_DIR/state.sqlite3` for Coveo.
+fn state_path(conn: &connection::Connection) -> Result<PathBuf, CliError> {
     if let Some(path) = std::env::var_os("PUSHDECK_STATE") {
         return Ok(PathBuf::from(path));
     }
-    let dir = sync_engine::config::default_data_dir()
-        .map_err(|e| CliError::usage(e.code(), e.to_string()))?;
+    let data = || {
+        sync_engine::config::default_data_dir()
+            .map_err(|e| CliError::usage(e.code(), e.to_string()))
+    };
+    let (dir, file) = match conn.target {
+        "sandbox" => (connection::sandbox_dir()?, STATE_FILE.to_string()),
+        "custom" => {
+            let origin: String = conn
+                .origin
+                .split("://")
+                .last()
+                .unwrap_or_default()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            (data()?, format!("state-{origin}.sqlite3"))
+        }
+        _ => (data()?, STATE_FILE.to_string()),
+    };
     std::fs::create_dir_all(&dir).map_err(|e| {
         CliError::usage(
             "state_dir",
             format!("cannot create the data folder {}: {e}", dir.display()),
         )
     })?;
-    Ok(dir.join(STATE_FILE))
+    Ok(dir.join(file))
 }
 
 fn engine_error(err: EngineError) -> CliError {
