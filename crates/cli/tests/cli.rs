@@ -968,3 +968,71 @@ fn quiet_prints_nothing_on_success() {
     // --quiet: exit 0 and not a line on either stream when all is well.
     insta::assert_snapshot!(w.snapshot(&out));
 }
+
+#[test]
+fn platform_steps_source_provider_and_fields() {
+    let w = World::with_emulator();
+    let out = w.run(&mut w.emu_cmd(&[
+        "source",
+        "create",
+        "Policies",
+        "--visibility",
+        "secured",
+        "--json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let created: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let source = created["source"].as_str().unwrap().to_string();
+    let out = w.run(&mut w.emu_cmd(&[
+        "provider",
+        "create",
+        "policies-provider",
+        "--source",
+        &source,
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let orgs = w.get("/organizations").to_string();
+    assert!(
+        orgs.contains(&source) && orgs.contains("policies-provider"),
+        "{orgs}"
+    );
+    w.write("items/a.json", r#"[{"uri": "https://x/1", "title": "1", "department": "HR", "year": 2024, "tags": ["a"]}]"#);
+    let out = w.run(&mut w.emu_cmd(&["fields", "sync", "items", "--dry-run"]));
+    // The dry run lists the fields the metadata needs, with inferred types, and creates none.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&["fields", "sync", "items", "--json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&["fields", "sync", "items", "--dry-run", "--json"]));
+    let last: Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(last["created"], 0, "every field exists after fields sync");
+}
+
+#[test]
+fn sync_folders_of_the_configuration_file() {
+    let w = World::with_emulator();
+    w.write("share/a.txt", "alpha");
+    let share = w.path().join("share");
+    w.write(
+        "pushdeck.toml",
+        &format!(
+            "version = 1\n[[folder]]\nname = \"share\"\npath = \"{}\"\norganization = \"sandbox\"\nsource = \"documents\"\n\
+             [folder.metadata]\nfields = {{ department = \"HR\" }}\n",
+            share.display()
+        ),
+    );
+    let mut cmd = w.cmd(&[
+        "sync",
+        "--once",
+        "--config",
+        "pushdeck.toml",
+        "--api-url",
+        w.emu().url(),
+    ]);
+    cmd.env("COVEO_API_KEY", w.emu().api_key());
+    let out = w.run(&mut cmd);
+    // With no FOLDER, the configuration's folders (and their organization and source) are synced.
+    insta::assert_snapshot!(w.snapshot(&out));
+    let items = w.items();
+    assert_eq!(items.len(), 1);
+    assert!(items[0]["metadata"].to_string().contains("HR"));
+}
