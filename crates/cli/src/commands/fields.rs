@@ -81,9 +81,14 @@ pub async fn run(
             json!({"name": field.name, "type": ty, "dry_run": args.dry_run}),
             || {
                 format!(
-                    "{verb} field {} ({})",
+                    "{verb} field {} ({}{})",
                     field.name,
-                    ty.as_str().unwrap_or("?")
+                    ty.as_str().unwrap_or("?"),
+                    if field.multi_value_facet {
+                        ", multi-value"
+                    } else {
+                        ""
+                    }
                 )
             },
         );
