@@ -10,8 +10,11 @@ import { chromium } from "playwright-core";
 const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
 
+/** A content security policy as strict as the desktop shell's: nothing inline, nothing remote. */
+export const STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
 /** Serves ui/dist on 127.0.0.1 with a free port; unknown paths get index.html. */
-export async function serveDist() {
+export async function serveDist({ csp = null } = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
     let file = join(DIST, path === "/" ? "index.html" : path);
@@ -22,7 +25,9 @@ export async function serveDist() {
       file = join(DIST, "index.html");
       body = await readFile(file);
     }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    const headers = { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" };
+    if (csp) headers["content-security-policy"] = csp;
+    res.writeHead(200, headers);
     res.end(body);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
