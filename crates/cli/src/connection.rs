@@ -9,8 +9,11 @@
 //! 3. the key: `COVEO_API_KEY`, else the keyring entry of `pushdeck login --org ORG`, else
 //!    exit 3 with how to provide one. The Sandbox uses its own key.
 //!
-//! The emulator writes no "running Sandbox" file (checked in `push_emulator::command`), so a
-//! separately started `pushdeck emulator` is reached with `--api-url` and `--org`.
+//! A command that hosts the Sandbox announces it in `SANDBOX_DIR/sandbox.json` (URL, its
+//! per-process key, pid; mode 0600) and removes the file when it ends; a second command
+//! finds it, checks `/_emulator/v1/health`, and joins that Sandbox instead of opening the same
+//! data twice (e.g. `pushdeck push` while `pushdeck sync --watch` runs). A separately started
+//! `pushdeck emulator` is reached with `--api-url` and `--org`.
 
 use std::path::PathBuf;
 
@@ -44,7 +47,77 @@ pub struct Connection {
     pub origin: String,
     /// Where the key came from (`COVEO_API_KEY`, `keyring`, `sandbox`); never the key.
     pub key_from: &'static str,
-    sandbox: Option<push_emulator::Emulator>,
+    sandbox: Option<Sandbox>,
+}
+
+/// The Sandbox this command talks to: hosted in this process, or joined (another pushdeck
+/// process hosts it, e.g. a `sync --watch`), so two commands never open its data twice.
+#[derive(Debug)]
+enum Sandbox {
+    Hosted {
+        emulator: push_emulator::Emulator,
+        file: PathBuf,
+    },
+    Joined {
+        url: String,
+    },
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Sandbox::Hosted { file, .. } = self {
+            // Only our own announcement: a later host may have replaced a stale one.
+            if read_sandbox_file(file).is_some_and(|f| f.pid == std::process::id()) {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
+}
+
+/// Announces the running Sandbox (`SANDBOX_DIR/sandbox.json`, readable by its owner only).
+const SANDBOX_FILE: &str = "sandbox.json";
+
+/// How long joining a running Sandbox waits for its health answer before hosting one instead.
+const SANDBOX_HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SandboxFile {
+    url: String,
+    api_key: String,
+    pid: u32,
+}
+
+fn read_sandbox_file(path: &std::path::Path) -> Option<SandboxFile> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn write_sandbox_file(path: &std::path::Path, file: &SandboxFile) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&tmp)?;
+    out.write_all(serde_json::to_string(file).unwrap_or_default().as_bytes())?;
+    drop(out);
+    std::fs::rename(&tmp, path)
+}
+
+/// The announced Sandbox, if it answers.
+async fn running_sandbox(path: &std::path::Path) -> Option<SandboxFile> {
+    let file = read_sandbox_file(path)?;
+    let client = reqwest::Client::builder()
+        .timeout(SANDBOX_HEALTH_TIMEOUT)
+        .no_proxy()
+        .build()
+        .ok()?;
+    let answer = client
+        .get(format!("{}/_emulator/v1/health", file.url))
+        .send()
+        .await
+        .ok()?;
+    answer.status().is_success().then_some(file)
 }
 
 impl Connection {
@@ -71,8 +144,17 @@ impl Connection {
     /// Waits until the in-process Sandbox has processed everything accepted so far, so that a
     /// later command (or the inspection API) sees it. No-op against Coveo.
     pub async fn settle(&self) {
-        if let Some(emu) = &self.sandbox {
-            emu.drain().await;
+        match &self.sandbox {
+            Some(Sandbox::Hosted { emulator, .. }) => emulator.drain().await,
+            Some(Sandbox::Joined { url }) => {
+                if let Ok(client) = reqwest::Client::builder().no_proxy().build() {
+                    let _ = client
+                        .post(format!("{url}/_emulator/v1/drain"))
+                        .send()
+                        .await;
+                }
+            }
+            None => {}
         }
     }
 
@@ -290,33 +372,63 @@ async fn sandbox(
             format!("cannot create the Sandbox folder {}: {e}", dir.display()),
         )
     })?;
-    let config = push_emulator::EmulatorConfig {
-        listen: ([127, 0, 0, 1], 0).into(),
-        // A fresh key per command: the Sandbox lives only as long as this process, and other
-        // local users must not be able to push into it meanwhile.
-        api_key: format!("xx-sandbox-{}", uuid::Uuid::new_v4().simple()),
-        data_dir: Some(dir.clone()),
-        organizations: vec![push_emulator::OrgConfig::new(
-            SANDBOX_ORG,
-            SANDBOX_SOURCE,
-            SANDBOX_PROVIDER,
-        )],
-        ..push_emulator::EmulatorConfig::default()
+    let announce = dir.join(SANDBOX_FILE);
+    let (sandbox, url, key) = match running_sandbox(&announce).await {
+        Some(running) => {
+            tracing::info!(
+                "joining the Sandbox of process {} at {}",
+                running.pid,
+                running.url
+            );
+            (
+                Sandbox::Joined {
+                    url: running.url.clone(),
+                },
+                running.url,
+                running.api_key,
+            )
+        }
+        None => {
+            let config = push_emulator::EmulatorConfig {
+                listen: ([127, 0, 0, 1], 0).into(),
+                // A fresh key per host: other local users must not push into the Sandbox.
+                api_key: format!("xx-sandbox-{}", uuid::Uuid::new_v4().simple()),
+                data_dir: Some(dir.clone()),
+                organizations: vec![push_emulator::OrgConfig::new(
+                    SANDBOX_ORG,
+                    SANDBOX_SOURCE,
+                    SANDBOX_PROVIDER,
+                )],
+                ..push_emulator::EmulatorConfig::default()
+            };
+            let emulator = push_emulator::Emulator::start(config).await.map_err(|e| {
+                CliError::usage(
+                    "sandbox_start",
+                    format!("cannot start the Sandbox on {}: {e}", dir.display()),
+                )
+            })?;
+            let (url, key) = (emulator.url().to_string(), emulator.api_key().to_string());
+            let file = SandboxFile {
+                url: url.clone(),
+                api_key: key.clone(),
+                pid: std::process::id(),
+            };
+            if let Err(e) = write_sandbox_file(&announce, &file) {
+                tracing::warn!("cannot announce the Sandbox in {}: {e}", announce.display());
+            }
+            (
+                Sandbox::Hosted {
+                    emulator,
+                    file: announce,
+                },
+                url,
+                key,
+            )
+        }
     };
-    let emulator = push_emulator::Emulator::start(config).await.map_err(|e| {
-        CliError::usage(
-            "sandbox_start",
-            format!("cannot start the Sandbox on {}: {e}; is another pushdeck using it? Wait for it to finish", dir.display()),
-        )
-    })?;
-    let endpoint = Endpoint::custom(emulator.url())
-        .map_err(|e| CliError::usage("sandbox_start", e.explanation()))?;
-    let client = client(
-        SANDBOX_ORG,
-        ApiKey::new(emulator.api_key()),
-        endpoint.clone(),
-        args,
-    )?;
+    let endpoint =
+        Endpoint::custom(&url).map_err(|e| CliError::usage("sandbox_start", e.explanation()))?;
+    let client = client(SANDBOX_ORG, ApiKey::new(key), endpoint.clone(), args)?;
     Ok(Connection {
         client,
         organization: SANDBOX_ORG.into(),
@@ -325,7 +437,7 @@ async fn sandbox(
         target: "sandbox",
         origin: endpoint.push_origin(),
         key_from: "sandbox",
-        sandbox: Some(emulator),
+        sandbox: Some(sandbox),
     })
 }
 

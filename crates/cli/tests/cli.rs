@@ -1036,3 +1036,78 @@ fn sync_folders_of_the_configuration_file() {
     assert_eq!(items.len(), 1);
     assert!(items[0]["metadata"].to_string().contains("HR"));
 }
+
+#[test]
+fn a_second_command_joins_the_running_sandbox() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let w = World::new();
+    w.write("docs/a.txt", "alpha");
+    w.write("b.txt", "beta");
+    let mut host = std::process::Command::new(assert_cmd::cargo::cargo_bin("pushdeck"))
+        .current_dir(w.path())
+        .args(["sync", "docs", "--watch"])
+        .env_remove("COVEO_API_KEY")
+        .env_remove("PUSHDECK_CONFIG")
+        .env("XDG_DATA_HOME", w.path().join(".data"))
+        .env("XDG_CONFIG_HOME", w.path().join(".config"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = host.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "the watching sync did not start");
+        if rx
+            .recv_timeout(Duration::from_millis(100))
+            .is_ok_and(|l| l.contains("Watching"))
+        {
+            break;
+        }
+    }
+    let announce = w.path().join(".data/pushdeck/sandbox/sandbox.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&announce).unwrap()).unwrap();
+    let out = w.run(&mut w.cmd(&["push", "b.txt", "-v"]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("joining the Sandbox"),
+        "{}",
+        w.snapshot(&out)
+    );
+    let url = format!(
+        "{}/_emulator/v1/organizations/sandbox/sources/documents/items",
+        file["url"].as_str().unwrap()
+    );
+    let items = w.rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    assert_eq!(items["items"].as_array().unwrap().len(), 2, "{items}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &host.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while host.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the host did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !announce.exists(),
+        "the host removes its announcement when it stops"
+    );
+}
