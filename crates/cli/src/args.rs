@@ -172,8 +172,10 @@ Examples:
   pushdeck sync ~/Policies --dry-run                     # print the plan, send nothing
   pushdeck sync --watch                                  # every folder of the configuration file
 
-With --once, the exit code is 0 only when every change was accepted, and 1 with the list of
-files that failed otherwise. With --watch, Ctrl-C or SIGTERM stops cleanly.";
+Without --watch, sync runs once (as with --once): the exit code is 0 only when every change
+was accepted, 1 with the list of files that failed, and 2, 3 or 4 when the whole run stopped
+(configuration, key, network). With --watch, Ctrl-C or SIGTERM stops cleanly: the batch in
+flight is finished and recorded. Add --dry-run to print the plan and send nothing.";
 
 const PUSH_HELP: &str = "\
 Examples:

@@ -80,7 +80,8 @@ const SANDBOX_FILE: &str = "sandbox.json";
 /// How long joining a running Sandbox waits for its health answer before hosting one instead.
 const SANDBOX_HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// No `Debug`: it holds the Sandbox's key.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct SandboxFile {
     url: String,
     api_key: String,
