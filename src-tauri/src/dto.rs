@@ -827,8 +827,12 @@ pub struct ActivityEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityQuery {
-    /// Only entries with a larger id.
+    /// Only entries with a larger id (the oldest first): what is new since the last look.
     pub after_id: Option<u64>,
+    /// Only entries with a smaller id (the newest of them): the page before the oldest shown.
+    pub before_id: Option<u64>,
+    /// At most this many entries. With neither bound: the latest `limit` entries. The result
+    /// is always in time order (oldest first).
     pub limit: u32,
 }
 

@@ -33,7 +33,7 @@ test("inside the shell the Tauri host is used, with one `request` argument per c
   await page.locator("[data-folder=Contracts]").waitFor();
   const names = (await calls(page)).map(([cmd]) => cmd);
   assert.deepEqual(names.slice(0, 3).sort(), ["get_app_state", "list_activity", "list_folders"]);
-  assert.deepEqual((await calls(page)).find(([c]) => c === "list_activity")[1], { request: { afterId: null, limit: 100_000 } });
+  assert.deepEqual((await calls(page)).find(([c]) => c === "list_activity")[1], { request: { afterId: null, beforeId: null, limit: 2_000 } });
   await page.getByRole("button", { name: "Review the plan" }).click();
   await page.getByTestId("plan-added").getByText("7").waitFor();
   assert.deepEqual((await calls(page)).find(([c]) => c === "plan_folder")[1], { request: { folderId: "f1" } });

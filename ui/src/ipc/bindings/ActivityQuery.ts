@@ -2,6 +2,15 @@
 
 export type ActivityQuery = { 
 /**
- * Only entries with a larger id.
+ * Only entries with a larger id (the oldest first): what is new since the last look.
  */
-afterId: number | null, limit: number, };
+afterId: number | null, 
+/**
+ * Only entries with a smaller id (the newest of them): the page before the oldest shown.
+ */
+beforeId: number | null, 
+/**
+ * At most this many entries. With neither bound: the latest `limit` entries. The result
+ * is always in time order (oldest first).
+ */
+limit: number, };

@@ -755,10 +755,11 @@ export function createFakeHost(options: FakeOptions): Host {
       return { deleted };
     },
 
-    async listActivity({ afterId, limit }) {
-      const start = afterId == null ? Math.max(0, activity.length - limit) : activity.findIndex((e) => e.id > afterId);
-      if (start < 0) return [];
-      return activity.slice(start, start + limit);
+    async listActivity({ afterId, beforeId, limit }) {
+      // ids are 1..n in time order, so an id is its position plus one
+      if (afterId != null) return activity.slice(afterId, afterId + limit);
+      const end = beforeId != null ? Math.max(0, Math.min(activity.length, beforeId - 1)) : activity.length;
+      return activity.slice(Math.max(0, end - limit), end);
     },
     async listSandboxItems({ offset, limit, text, asUser }) {
       const words = text.trim().toLowerCase();

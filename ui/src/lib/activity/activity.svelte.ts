@@ -4,17 +4,34 @@
 import type { ActivityEntry } from "../../ipc";
 import { host } from "../app/host";
 
-/** How many lines to fetch at startup. The log keeps growing from events afterwards. */
-const INITIAL_LINES = 100_000;
+/** Lines fetched at startup and per page of older lines when the list is scrolled to its end.
+ *  Small enough to cross the IPC in a few milliseconds; the log grows from events afterwards. */
+export const ACTIVITY_PAGE = 2_000;
 
 export const entries: ActivityEntry[] = [];
-export const activity = $state({ version: 0, livePushed: 0, liveFailed: 0 });
+export const activity = $state({ version: 0, livePushed: 0, liveFailed: 0, olderExhausted: false });
+let loadingOlder = false;
 
 export async function loadActivity(): Promise<void> {
-  const lines = await host().listActivity({ afterId: null, limit: INITIAL_LINES });
+  const lines = await host().listActivity({ afterId: null, beforeId: null, limit: ACTIVITY_PAGE });
   entries.length = 0;
   entries.push(...lines);
+  activity.olderExhausted = lines.length < ACTIVITY_PAGE;
   activity.version++;
+}
+
+/** Fetches the page before the oldest line held (once at a time). */
+export async function loadOlderActivity(): Promise<void> {
+  if (loadingOlder || activity.olderExhausted || entries.length === 0) return;
+  loadingOlder = true;
+  try {
+    const lines = await host().listActivity({ afterId: null, beforeId: entries[0].id, limit: ACTIVITY_PAGE });
+    entries.unshift(...lines);
+    activity.olderExhausted = lines.length < ACTIVITY_PAGE;
+    activity.version++;
+  } finally {
+    loadingOlder = false;
+  }
 }
 
 /** Appends the lines received during one frame. */
