@@ -1111,3 +1111,20 @@ fn a_second_command_joins_the_running_sandbox() {
         "the host removes its announcement when it stops"
     );
 }
+
+#[test]
+fn login_without_a_keyring_points_to_the_environment_variable() {
+    let w = World::new();
+    let mut cmd = w.cmd(&["login", "--org", "acme"]);
+    // No session bus at all: the Secret Service cannot be reached.
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", w.path())
+        .write_stdin("xx-some-key\n");
+    let out = w.run(&mut cmd);
+    assert_eq!(out.status.code(), Some(3), "{}", w.snapshot(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("COVEO_API_KEY") && !err.contains("xx-some-key"),
+        "{err}"
+    );
+}
