@@ -630,6 +630,23 @@ fn identities_from_csv_and_json() {
         "sandbox",
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&[
+        "identities",
+        "older-than",
+        "2000-01-01",
+        "--queue-delay",
+        "0",
+        "--provider",
+        "sandbox",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    let identities = w
+        .get("/organizations/sandbox/providers/sandbox/identities")
+        .to_string();
+    assert!(
+        identities.contains("Everyone"),
+        "an old cut-off disables nothing recent: {identities}"
+    );
     w.write("bad.csv", "user,group\na,b\n");
     let out = w.run(&mut w.emu_cmd(&["identities", "push", "bad.csv", "--provider", "sandbox"]));
     // A CSV without the expected header is exit 2 and shows the header to write.
