@@ -374,6 +374,133 @@ fn process(shared: &Shared, op: Op, scheduled: &mut Vec<Op>) {
     finish(shared, &mut state, changes, done);
 }
 
+/// Threads that check and decode the items of one batch. The work per item is a few
+/// microseconds, so only large batches are split, and a handful of threads is enough to keep
+/// the single apply step (under the state lock) busy.
+const PREPARE_THREADS: usize = 4;
+/// Items per thread below which splitting a batch costs more than it saves.
+const MIN_ITEMS_PER_THREAD: usize = 2_000;
+
+/// One `addOrUpdate` entry after the pipeline's checks. `Ready` is the common case, so it
+/// stays unboxed (boxing would add an allocation per item).
+#[allow(clippy::large_enum_variant)]
+enum Prepared {
+    Ready(CheckedDocument, wire::Materialized),
+    Rejected {
+        id: String,
+        task: &'static str,
+        error: String,
+        /// A container the entry referenced (and consumed) before failing.
+        consumed: Option<String>,
+    },
+}
+
+fn prepare(shared: &Shared, index: usize, entry: Value) -> Prepared {
+    let hint = entry
+        .as_object()
+        .and_then(|o| get_ci(o, "documentId"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut doc = match wire::check_document(entry, None, None) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let id = hint.unwrap_or_else(|| format!("addOrUpdate[{index}]"));
+            return Prepared::Rejected {
+                id,
+                task: "CONSUMING",
+                error: e.message,
+                consumed: None,
+            };
+        }
+    };
+    let mut consumed = None;
+    let container = match &doc.content {
+        ContentSource::CompressedBinaryDataFileId(id) => {
+            let mut scratch = Changes::default();
+            match take_container(shared, id, &mut scratch) {
+                Ok(b) => {
+                    consumed = Some(id.clone());
+                    Some(b)
+                }
+                Err(error) => {
+                    return Prepared::Rejected {
+                        id: doc.document_id,
+                        task: "CONSUMING",
+                        error,
+                        consumed: None,
+                    };
+                }
+            }
+        }
+        _ => None,
+    };
+    match wire::materialize(&mut doc, container.as_deref()) {
+        Ok(mat) => {
+            if let Some(id) = consumed {
+                // Keep the reference so the journal forgets the container.
+                doc.content = ContentSource::CompressedBinaryDataFileId(id);
+            }
+            Prepared::Ready(doc, mat)
+        }
+        Err(error) => Prepared::Rejected {
+            id: doc.document_id,
+            task: "PROCESSING",
+            error,
+            consumed,
+        },
+    }
+}
+
+fn prepare_all(shared: &Shared, adds: Vec<Value>) -> Vec<Prepared> {
+    let threads = PREPARE_THREADS
+        .min(adds.len() / MIN_ITEMS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return adds
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| prepare(shared, i, e))
+            .collect();
+    }
+    let per_thread = adds.len().div_ceil(threads);
+    let mut chunks: Vec<(usize, Vec<Value>)> = Vec::with_capacity(threads);
+    let mut rest = adds;
+    let mut offset = 0;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_thread.min(rest.len()));
+        let len = rest.len();
+        chunks.push((offset, std::mem::replace(&mut rest, tail)));
+        offset += len;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(offset, chunk)| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, e)| prepare(shared, offset + i, e))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Prepared::Rejected {
+                        id: String::new(),
+                        task: "PROCESSING",
+                        error: "the emulator failed while decoding part of this batch".into(),
+                        consumed: None,
+                    }]
+                })
+            })
+            .collect()
+    })
+}
+
 /// Removes the array under `key` (any letter case) from `obj`.
 fn take_array_ci(
     obj: &mut serde_json::Map<String, Value>,
@@ -432,59 +559,28 @@ fn process_item_batch(
             return;
         }
     };
-    // Decode outside the state lock: this is the expensive part.
+    // Check and decode outside the state lock, on several threads for large batches: this is
+    // the expensive part. Results keep file order.
     let mut ready = Vec::with_capacity(adds.len());
-    for (index, entry) in adds.into_iter().enumerate() {
-        let hint = entry
-            .as_object()
-            .and_then(|o| get_ci(o, "documentId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let doc = match wire::check_document(entry, None, None) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let id = hint.unwrap_or_else(|| format!("addOrUpdate[{index}]"));
-                changes.logs.push(ctx.log(
-                    source,
-                    &id,
-                    "ADD",
-                    "CONSUMING",
-                    "REJECTED",
-                    Some(e.message),
-                ));
-                continue;
+    for prepared in prepare_all(shared, adds) {
+        match prepared {
+            Prepared::Ready(doc, mat) => ready.push((doc, mat)),
+            Prepared::Rejected {
+                id,
+                task,
+                error,
+                consumed,
+            } => {
+                changes
+                    .logs
+                    .push(ctx.log(source, &id, "ADD", task, "REJECTED", Some(error)));
+                changes.containers_removed.extend(consumed);
             }
-        };
-        let container = match &doc.content {
-            ContentSource::CompressedBinaryDataFileId(id) => {
-                match take_container(shared, id, changes) {
-                    Ok(b) => Some(b),
-                    Err(e) => {
-                        changes.logs.push(ctx.log(
-                            source,
-                            &doc.document_id,
-                            "ADD",
-                            "CONSUMING",
-                            "REJECTED",
-                            Some(e),
-                        ));
-                        continue;
-                    }
-                }
-            }
-            _ => None,
-        };
-        let mut doc = doc;
-        match wire::materialize(&mut doc, container.as_deref()) {
-            Ok(mat) => ready.push((doc, mat)),
-            Err(e) => changes.logs.push(ctx.log(
-                source,
-                &doc.document_id,
-                "ADD",
-                "PROCESSING",
-                "REJECTED",
-                Some(e),
-            )),
+        }
+    }
+    for (doc, _) in &ready {
+        if let ContentSource::CompressedBinaryDataFileId(id) = &doc.content {
+            changes.containers_removed.push(id.clone());
         }
     }
     let mut state = shared.lock_state();

@@ -177,7 +177,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 // ---------------------------------------------------------------------------------------------
 // Middleware
 
+/// Records every request except the inspection API's own (`/_emulator/v1/...`), so the log
+/// shows what clients sent.
 async fn request_log_layer(State(shared): Shd, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_emulator/v1/") {
+        return next.run(request).await;
+    }
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();

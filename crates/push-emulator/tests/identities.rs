@@ -409,3 +409,119 @@ async fn platform_routes_create_sources_providers_fields_and_keep_status_history
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_remaining_routes_answer() {
+    let t = T::new().await;
+    let emu = t.emu.url().to_owned();
+    assert_eq!(t.inspect("/health").await["status"], "ok");
+    assert_eq!(
+        t.inspect("/organizations").await["organizations"][0]["providers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    t.put_item("file:///r/a", "", json!({"data": "a"})).await;
+    let drained = t
+        .http
+        .post(format!("{emu}/_emulator/v1/drain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drained.status(), StatusCode::OK);
+    let log = t
+        .inspect("/organizations/sandbox/sources/documents/log?documentId=file%3A%2F%2F%2Fr%2Fa")
+        .await;
+    assert_eq!(log["entries"][0]["result"], "COMPLETED");
+    let deprecated = t
+        .send(Method::GET, &format!("{emu}/logs/v1/organizations/sandbox?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&sourceId=documents&results=COMPLETED"), None)
+        .await;
+    assert_eq!(
+        deprecated.body["documentLogEntries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let clock = t.inspect("/clock").await["nowMs"].as_i64().unwrap();
+    let advanced: serde_json::Value = t
+        .http
+        .post(format!("{emu}/_emulator/v1/clock"))
+        .json(&json!({"advanceSeconds": 60}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(advanced["nowMs"].as_i64().unwrap() >= clock + 60_000);
+    let cleared = t
+        .http
+        .delete(format!("{emu}/_emulator/v1/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    assert!(t.inspect("/requests").await["requests"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let faults = t.inspect("/faults").await;
+    assert_eq!(faults["throttleShare"], 0.0);
+    let rest = format!("{emu}/rest/organizations/sandbox");
+    assert_eq!(
+        t.send(Method::GET, &format!("{rest}/sources"), None)
+            .await
+            .body[0]["id"],
+        "documents"
+    );
+    assert_eq!(
+        t.send(Method::GET, &format!("{rest}/securityproviders"), None)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let old_form = t
+        .send(
+            Method::PUT,
+            &format!("{rest}/securityproviders/legacy"),
+            Some(json!({"name": "legacy", "type": "EXPANDED"})),
+        )
+        .await;
+    assert_eq!(old_form.status, StatusCode::OK);
+    assert_eq!(
+        t.send(
+            Method::GET,
+            &format!("{rest}/securityproviders/legacy"),
+            None
+        )
+        .await
+        .body["id"],
+        "legacy"
+    );
+    assert_eq!(
+        t.send(Method::GET, &format!("{rest}/indexes/fields"), None)
+            .await
+            .body["totalEntries"],
+        0
+    );
+    // Stream delete-older-than and the data-collections spelling.
+    let dc = format!("{emu}/push/v1/organizations/sandbox/data-collections/documents/stream");
+    let a = t
+        .send(
+            Method::POST,
+            &format!("{dc}/deleteolderthan/{}?queueDelay=0", u64::MAX / 2),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(t.items().await.is_empty());
+    let unknown = t
+        .send(Method::GET, &format!("{emu}/push/v1/nope"), None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

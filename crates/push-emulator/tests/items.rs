@@ -649,3 +649,39 @@ async fn a_stream_replaces_the_catalog_and_update_merges() {
         .await;
     assert_eq!(gone.code(), "INVALID_PARAMETER");
 }
+
+#[tokio::test]
+async fn a_large_batch_is_decoded_in_parallel_and_keeps_file_order() {
+    let t = T::new().await;
+    let big = t.upload(b"binary content".to_vec()).await;
+    let mut adds: Vec<serde_json::Value> = (0..9_000)
+        .map(|i| json!({"documentId": format!("file:///l/{i:05}"), "data": format!("item {i}")}))
+        .collect();
+    adds[4_500] = json!({"documentId": "file:///l/bad", "data": "x", "nested": {"a": {"b": 1}}});
+    adds[8_999] = json!({"documentId": "file:///l/08998", "data": "the later entry wins"});
+    adds[7_000] = json!({"documentId": "file:///l/bin", "compressedBinaryDataFileId": big, "compressionType": "UNCOMPRESSED"});
+    assert_eq!(
+        t.batch(json!({"addOrUpdate": adds}), "").await.status,
+        StatusCode::ACCEPTED
+    );
+    let items = t.items().await;
+    assert_eq!(
+        items.len(),
+        8_998,
+        "9,000 entries: 04500, 07000 and 08999 replaced, bin added, bad rejected"
+    );
+    let item = t.item("file:///l/08998").await.unwrap();
+    assert_eq!(item["content"], b64(b"the later entry wins"));
+    assert_eq!(
+        t.item("file:///l/bin").await.unwrap()["content"],
+        b64(b"binary content")
+    );
+    assert_eq!(t.logs(Some("file:///l/bad")).await[0]["result"], "REJECTED");
+    assert!(
+        t.inspect("/containers").await["containers"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the referenced container is gone"
+    );
+}
