@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the default suite. Installs what it needs first:
 # system packages through apt-get when run as root (otherwise it prints the apt-get line),
-# then Rust crates through cargo. Slow suites (benchmarks, soak, fuzz) have their own commands.
+# npm packages from the lock files, Rust crates through cargo. Slow suites (benchmarks, soak,
+# fuzz) have their own commands, listed in ARCHITECTURE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
@@ -10,3 +11,5 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo build --workspace --locked --all-targets
 # Keyring tests need a real Secret Service: run the suite under a private D-Bus session.
 scripts/lib/with-keyring.sh cargo test --workspace --locked
+# The web UI in headless Chromium against the fake host.
+bash scripts/test-ui.sh

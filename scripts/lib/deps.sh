@@ -1,9 +1,17 @@
 # Shared by scripts/*.sh: install the Debian packages a command needs, or say how.
 # shellcheck shell=bash
 
-# Packages to build and test the Rust workspace (C compiler for bundled SQLite, pkg-config,
-# a D-Bus session and gnome-keyring for the real keyring tests).
-PUSHDECK_TEST_PACKAGES=(build-essential pkg-config dbus gnome-keyring keyutils)
+# Packages to build and test the workspace: a C compiler for bundled SQLite, pkg-config, the
+# WebKitGTK stack the Tauri shell links against (measured in shared/build-notes.md), a D-Bus
+# session and gnome-keyring for the real keyring tests, Xvfb and WebKitWebDriver for the
+# end-to-end tests of the real window, and Chromium for the web UI tests.
+PUSHDECK_TEST_PACKAGES=(
+  build-essential pkg-config libssl-dev file
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+  dbus dbus-x11 gnome-keyring keyutils at-spi2-core
+  xvfb xauth webkit2gtk-driver chromium fonts-dejavu-core
+)
 
 ensure_system_packages() {
   local missing=()
