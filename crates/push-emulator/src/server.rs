@@ -1947,3 +1947,19 @@ async fn add_key(State(s): Shd, body: Bytes) -> ApiResult {
     state.keys.push(key);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_like_the_source_logs_api() {
+        assert!(wildcard_match("file:///*.pdf", "file:///a/b.pdf"));
+        assert!(wildcard_match("file:///?.txt", "file:///a.txt"));
+        assert!(!wildcard_match("file:///?.txt", "file:///ab.txt"));
+        assert!(!wildcard_match("*.pdf", "a.pdfx"));
+        assert!(
+            valid_field_name("size_kb2") && !valid_field_name("Size") && !valid_field_name("2a")
+        );
+    }
+}
