@@ -751,7 +751,8 @@ impl PushClient {
                 self.platform_url("indexes/fields/batch/create"),
                 format!("create {} fields", chunk.len()),
             )
-            .json(to_json(&chunk)?);
+            .json(to_json(&chunk)?)
+            .not_idempotent();
             self.send(req).await?;
         }
         Ok(())
@@ -787,7 +788,8 @@ impl PushClient {
             Method::POST,
             self.source_url(source, "stream/open"),
             op.clone(),
-        );
+        )
+        .not_idempotent();
         self.send(req).await?.json(&op)
     }
 
@@ -813,7 +815,8 @@ impl PushClient {
             Method::POST,
             self.source_url(source, &format!("stream/{}/close", enc(stream_id))),
             op.clone(),
-        );
+        )
+        .not_idempotent();
         let resp = self.send(req).await?;
         if resp.body.is_empty() {
             return Ok(StreamResult {

@@ -79,7 +79,11 @@ pub(crate) struct Request {
     /// Human name of the operation, for errors and events.
     pub operation: String,
     /// Whether a transport failure after the request may have reached the server can be
-    /// retried (true for PUT/DELETE and other idempotent calls).
+    /// retried: true for PUT/DELETE and for POSTs whose replay is harmless (a new file
+    /// container, a source status); false where a replay would create a second thing (a
+    /// source, a provider, fields, a stream) or act twice (closing a stream). For those, only
+    /// answers that say the server did not act (429, 503) are retried; a 500/502/504 may hide
+    /// a completed action.
     pub idempotent: bool,
 }
 
@@ -159,6 +163,7 @@ pub(crate) async fn send(
         };
         let retryable = match err.kind() {
             ErrorKind::Transport { .. } => req.idempotent || err.connect_failed,
+            ErrorKind::ServerError { status } if !req.idempotent => *status == 503,
             kind => kind.is_retryable(),
         };
         let err = err.error;

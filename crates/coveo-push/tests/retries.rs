@@ -426,3 +426,25 @@ async fn a_stalled_upload_is_abandoned_and_retried() {
     assert_eq!(clock.sleeps(), secs(&[1]));
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[tokio::test]
+async fn creating_a_source_is_retried_on_503_but_not_on_504() {
+    let server = Server::start().await;
+    let (client, clock) = server.client();
+    server.script("/sources", Reply::new(503, "busy"));
+    client
+        .create_push_source("Docs", coveo_push::SourceVisibility::Shared)
+        .await
+        .unwrap();
+    assert_eq!(clock.sleeps(), secs(&[1]));
+    server.script(
+        "/sources",
+        Reply::new(504, r#"{"message":"gateway timeout"}"#),
+    );
+    let e = client
+        .create_push_source("Docs", coveo_push::SourceVisibility::Shared)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::ServerError { status: 504 });
+    assert_eq!(server.requests().len(), 3);
+}
