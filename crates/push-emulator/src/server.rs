@@ -159,6 +159,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/logs/v1/organizations/{org}",
             post(logs).get(logs_deprecated),
         )
+        .route("/logs/v1/organizations/{org}/facets", post(logs_facets))
+        .route(
+            "/logs/v1/organizations/{org}/facetsStats",
+            post(logs_facets_stats),
+        )
         .route("/_emulator/s3/{file_id}", put(upload))
         .nest("/_emulator/v1", inspect)
         .fallback(|| async {
@@ -1614,21 +1619,25 @@ fn log_filter(q: &HashMap<String, String>) -> Result<LogFilter, ApiError> {
     })
 }
 
-fn run_log_query(s: &Shared, org: &str, f: &LogFilter) -> Result<Value, ApiError> {
-    let state = s.lock_state();
+fn log_field(e: &crate::state::LogEntry, k: &str) -> String {
+    match k {
+        "operations" => e.operation.clone(),
+        "results" => e.result.clone(),
+        "tasks" => e.task.clone(),
+        "sourceIds" => e.source_id.clone(),
+        _ => e.resource_id.clone(),
+    }
+}
+
+fn matching_entries<'a>(
+    state: &'a crate::state::State,
+    org: &str,
+    f: &LogFilter,
+) -> Result<Vec<&'a crate::state::LogEntry>, ApiError> {
     if !state.orgs.contains_key(org) {
         return Err(ApiError::organization_not_found(org));
     }
-    let field = |e: &crate::state::LogEntry, k: &str| -> String {
-        match k {
-            "operations" => e.operation.clone(),
-            "results" => e.result.clone(),
-            "tasks" => e.task.clone(),
-            "sourceIds" => e.source_id.clone(),
-            _ => e.resource_id.clone(),
-        }
-    };
-    let matching: Vec<&crate::state::LogEntry> = state
+    Ok(state
         .logs
         .iter()
         .filter(|e| e.organization_id == org && e.ms >= f.from && e.ms <= f.to)
@@ -1642,15 +1651,25 @@ fn run_log_query(s: &Shared, org: &str, f: &LogFilter) -> Result<Value, ApiError
         })
         .filter(|e| {
             f.include.iter().all(|(k, vals)| {
-                vals.is_empty() || vals.iter().any(|v| v.eq_ignore_ascii_case(&field(e, k)))
+                vals.is_empty()
+                    || vals
+                        .iter()
+                        .any(|v| v.eq_ignore_ascii_case(&log_field(e, k)))
             })
         })
         .filter(|e| {
-            f.exclude
-                .iter()
-                .all(|(k, vals)| !vals.iter().any(|v| v.eq_ignore_ascii_case(&field(e, k))))
+            f.exclude.iter().all(|(k, vals)| {
+                !vals
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(&log_field(e, k)))
+            })
         })
-        .collect();
+        .collect())
+}
+
+fn run_log_query(s: &Shared, org: &str, f: &LogFilter) -> Result<Value, ApiError> {
+    let state = s.lock_state();
+    let matching = matching_entries(&state, org, f)?;
     let start = f.page * f.per_page;
     let page: Vec<&crate::state::LogEntry> = matching
         .iter()
@@ -1660,6 +1679,86 @@ fn run_log_query(s: &Shared, org: &str, f: &LogFilter) -> Result<Value, ApiError
         .collect();
     let has_next = matching.len() > start + page.len();
     Ok(json!({"documentLogEntries": page, "hasNextPage": has_next}))
+}
+
+/// Reads the `GetLogsOrFacetsRequestBodyModel` filters of a POST body (empty means none).
+fn body_filters(f: &mut LogFilter, bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let v = parse_strict(bytes)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
+    for (key, inc, exc) in [
+        ("operations", "operations", "excludeOperations"),
+        ("results", "results", "excludeResults"),
+        ("tasks", "tasks", "excludeTasks"),
+        ("sourceIds", "sourcesIds", "excludeSourceIds"),
+        ("resourceIds", "resourceIds", "excludeResourceIds"),
+    ] {
+        let include = list_param(v.get(inc)).or_else(|| {
+            (key == "sourceIds")
+                .then(|| list_param(v.get("sourceIds")))
+                .flatten()
+        });
+        if let Some(list) = include {
+            f.include.insert(key, list);
+        }
+        if let Some(list) = list_param(v.get(exc)) {
+            f.exclude.insert(key, list);
+        }
+    }
+    Ok(())
+}
+
+/// `POST /logs/v1/organizations/{org}/facets` (distinct values) and `/facetsStats` (counts).
+async fn log_facets(
+    s: Arc<Shared>,
+    org: String,
+    q: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Body,
+    counts: bool,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Items)?;
+    let mut f = log_filter(&q)?;
+    let bytes = read_body(&headers, body, SINGLE_REQUEST_LIMIT).await?;
+    body_filters(&mut f, &bytes)?;
+    let state = s.lock_state();
+    let matching = matching_entries(&state, &org, &f)?;
+    let mut out = serde_json::Map::new();
+    for key in ["operations", "resourceIds", "results", "sourceIds", "tasks"] {
+        let mut tally: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for e in &matching {
+            *tally.entry(log_field(e, key)).or_default() += 1;
+        }
+        let v = if counts {
+            json!(tally)
+        } else {
+            json!(tally.keys().collect::<Vec<_>>())
+        };
+        out.insert(key.to_owned(), v);
+    }
+    Ok(Json(Value::Object(out)).into_response())
+}
+
+async fn logs_facets(
+    State(s): Shd,
+    Path(org): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    log_facets(s, org, q, headers, body, false).await
+}
+
+async fn logs_facets_stats(
+    State(s): Shd,
+    Path(org): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    log_facets(s, org, q, headers, body, true).await
 }
 
 async fn logs(
@@ -1672,31 +1771,7 @@ async fn logs(
     authorize(&s, &headers, Privilege::Items)?;
     let mut f = log_filter(&q)?;
     let bytes = read_body(&headers, body, SINGLE_REQUEST_LIMIT).await?;
-    if !bytes.iter().all(u8::is_ascii_whitespace) {
-        let v = parse_strict(&bytes)
-            .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
-        let get = |k: &str| v.get(k);
-        for (key, inc, exc) in [
-            ("operations", "operations", "excludeOperations"),
-            ("results", "results", "excludeResults"),
-            ("tasks", "tasks", "excludeTasks"),
-            ("sourceIds", "sourcesIds", "excludeSourceIds"),
-            ("resourceIds", "resourceIds", "excludeResourceIds"),
-        ] {
-            if let Some(list) = list_param(get(inc)).or_else(|| {
-                if key == "sourceIds" {
-                    list_param(get("sourceIds"))
-                } else {
-                    None
-                }
-            }) {
-                f.include.insert(key, list);
-            }
-            if let Some(list) = list_param(get(exc)) {
-                f.exclude.insert(key, list);
-            }
-        }
-    }
+    body_filters(&mut f, &bytes)?;
     Ok(Json(run_log_query(&s, &org, &f)?).into_response())
 }
 

@@ -571,6 +571,22 @@ async fn the_pipeline_rejects_bad_metadata_permissions_and_identity_types_into_t
         )
         .await;
     assert_eq!(a.body["hasNextPage"], true);
+    let stats = t
+        .send(
+            Method::POST,
+            &url.replace("sandbox?", "sandbox/facetsStats?"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(stats.body["results"]["REJECTED"], 3, "{:?}", stats.body);
+    let facets = t
+        .send(
+            Method::POST,
+            &url.replace("sandbox?", "sandbox/facets?"),
+            Some(json!({"results": ["COMPLETED"]})),
+        )
+        .await;
+    assert_eq!(facets.body["results"], json!(["COMPLETED"]));
     let no_range = t
         .send(
             Method::POST,
