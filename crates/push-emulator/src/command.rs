@@ -10,7 +10,7 @@ use crate::{Emulator, EmulatorConfig, Faults, OrgConfig};
 
 /// Flags of `pushdeck emulator` (design.md: `[--listen ADDR] [--data DIR]
 /// [--org ORG --source SOURCE --provider PROVIDER]... [--api-key KEY]`).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port. Loopback only unless --allow-remote.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -47,6 +47,23 @@ pub struct EmulatorArgs {
     pub default_queue_delay: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
+}
+
+impl std::fmt::Debug for EmulatorArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorArgs")
+            .field("listen", &self.listen)
+            .field("allow_remote", &self.allow_remote)
+            .field("data", &self.data)
+            .field("orgs", &self.orgs)
+            .field("sources", &self.sources)
+            .field("providers", &self.providers)
+            .field("api_key", &self.api_key.as_ref().map(|_| "****"))
+            .field("processing_delay_ms", &self.processing_delay_ms)
+            .field("default_queue_delay", &self.default_queue_delay)
+            .field("faults", &self.faults)
+            .finish()
+    }
 }
 
 /// Fault injection flags (see `POST /_emulator/v1/faults` for the same settings at run time).
@@ -256,6 +273,9 @@ mod tests {
         ));
         let allowed = Cli::parse_from(["x", "--listen", "0.0.0.0:0", "--allow-remote"]);
         assert!(allowed.args.to_config().is_ok());
+        let keyed = Cli::parse_from(["x", "--api-key", "secret-key-1"]);
+        assert!(!format!("{keyed:?}").contains("secret-key-1"));
+        assert!(!format!("{:?}", keyed.args.to_config().unwrap()).contains("secret-key-1"));
         let default = Cli::parse_from(["x"]).args.to_config().unwrap();
         assert_eq!(
             default.organizations,
