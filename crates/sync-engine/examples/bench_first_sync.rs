@@ -18,7 +18,7 @@ include!("support/figures.rs");
 
 /// Sizes of the mixed tree, cycling: mostly small office-like files, some large ones.
 const SIZES: &[usize] = &[
-    2_000, 8_000, 15_000, 30_000, 60_000, 4_000, 120_000, 10_000, 700_000, 5_000,
+    2_000, 8_000, 15_000, 25_000, 50_000, 4_000, 30_000, 10_000, 50_000, 6_000,
 ];
 
 fn prepare(dir: &Path, files: usize) -> u64 {

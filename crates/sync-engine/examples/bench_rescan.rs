@@ -92,14 +92,19 @@ fn main() {
             };
             find();
             let find_s = find();
+            // In the order (and with the lifetimes) of the engine's run: known files, scan
+            // (known dropped), items, plan.
             let t = Instant::now();
             let store = Store::open(state).unwrap();
             let known = store.known_files("bench").unwrap();
-            let items = store.items("bench").unwrap();
-            let load_s = t.elapsed().as_secs_f64();
+            let mut load_s = t.elapsed().as_secs_f64();
             let t = Instant::now();
             let snapshot = scan(&request(dir, &mapping), &known);
+            drop(known);
             let scan_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let items = store.items("bench").unwrap();
+            load_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let p = plan(
                 &items,

@@ -505,6 +505,30 @@ impl Filters {
         }
     }
 
+    /// The first rule matching the directory `rel_dir` itself or one of its parents, given that
+    /// value for its parent (`None` for the folder's root). The walk computes it top-down once
+    /// per directory, so [`Filters::includes_file`] matches each rule against the file alone.
+    pub fn dir_rule(&self, rel_dir: &str, parent: Option<usize>) -> Option<usize> {
+        let limit = parent.unwrap_or(self.rules.len());
+        self.rules[..limit]
+            .iter()
+            .position(|r| r.matcher.matched(rel_dir, true).is_ignore())
+            .or(parent)
+    }
+
+    /// The same answer as `decide(rel_path).included`, given the file's directory's
+    /// [`Filters::dir_rule`]: a rule matching the file or any parent, the first one wins.
+    pub fn includes_file(&self, rel_path: &str, dir_rule: Option<usize>) -> bool {
+        let limit = dir_rule.unwrap_or(self.rules.len());
+        match self.rules[..limit]
+            .iter()
+            .position(|r| r.matcher.matched(rel_path, false).is_ignore())
+        {
+            Some(i) => self.rules[i].include,
+            None => dir_rule.is_none_or(|i| self.rules[i].include),
+        }
+    }
+
     /// Whether the walk may skip the directory `rel_dir` entirely: true only when every file
     /// under it is excluded whatever its name, i.e. the first rule matching the directory is a
     /// directory exclude and no include rule comes before it.
@@ -908,6 +932,46 @@ groups = ["HR Team"]
         assert!(f.decide("other/x.txt").included);
         assert_eq!(f.decide("other/x.txt").rule, None);
         assert!(!f.prunes_dir("other"));
+    }
+
+    #[test]
+    fn the_walk_shortcut_decides_like_decide() {
+        let rule_sets: &[&[&str]] = &[
+            &["- drafts/", "+ *.pdf", "- *", "+ *.txt"],
+            &["+ keep/**", "- *.log", "- a/b/"],
+            &["- *.tmp", "+ a/**/x.txt", "- a/"],
+            DEFAULT_EXCLUDES,
+        ];
+        let paths = [
+            "a.pdf",
+            "drafts/b.pdf",
+            "x/drafts/b.pdf",
+            "a/b.txt",
+            "keep/x.log",
+            "other/x.log",
+            "a/b/c.txt",
+            "a/q/x.txt",
+            "a/x.txt",
+            "a/y.tmp",
+            ".git/config",
+            "d/~$doc.docx",
+            "d/e/f/g.bin",
+        ];
+        for rules in rule_sets {
+            let f = Filters::new(rules).unwrap();
+            for path in paths {
+                let mut dir_rule = None;
+                let parts: Vec<&str> = path.split('/').collect();
+                for i in 1..parts.len() {
+                    dir_rule = f.dir_rule(&parts[..i].join("/"), dir_rule);
+                }
+                assert_eq!(
+                    f.includes_file(path, dir_rule),
+                    f.decide(path).included,
+                    "{rules:?} {path}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! from the [`state`] store and the scan) → brakes (halt on mass deletes or a vanished folder)
 //! → executor (push through `coveo-push`, record only what the API accepted).
 //!
-//! What it is not: no Tauri, no CLI flags, no API key storage (callers pass the key in).
-//! Start reading at [`config::Config`] and [`scan::scan`].
+//! What it is not: no Tauri, no CLI flags, no API key storage (callers pass the key in), no
+//! HTTP of its own beyond reading the Source Logs (everything else goes through `coveo-push`).
+//! Start reading at [`engine::Engine::start`] (the handle the CLI and the desktop shell hold),
+//! then [`plan::plan`] (the pure heart), then [`execute::execute`].
 
 pub mod config;
 pub mod engine;

@@ -315,7 +315,8 @@ pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapsh
                 let tx = tx.clone();
                 let root = Arc::clone(&root);
                 let filters = Arc::clone(&filters);
-                Box::new(move |entry| visit(entry, &root, &filters, known, &tx))
+                let mut dir_rules = HashMap::new();
+                Box::new(move |entry| visit(entry, &root, &filters, &mut dir_rules, known, &tx))
             });
             drop(tx);
         });
@@ -344,6 +345,7 @@ fn visit(
     entry: Result<ignore::DirEntry, ignore::Error>,
     root: &Path,
     filters: &Filters,
+    dir_rules: &mut HashMap<String, Option<usize>>,
     known: &HashMap<String, KnownFile>,
     tx: &mpsc::Sender<Found>,
 ) -> ignore::WalkState {
@@ -405,7 +407,9 @@ fn visit(
     if !file_type.is_file() {
         return ignore::WalkState::Continue;
     }
-    if !filters.decide(&rel_str).included {
+    let parent = rel_str.rsplit_once('/').map_or("", |(p, _)| p);
+    let dir_rule = dir_rule_cached(filters, dir_rules, parent);
+    if !filters.includes_file(&rel_str, dir_rule) {
         send(Found::Excluded);
         return ignore::WalkState::Continue;
     }
@@ -454,6 +458,25 @@ fn visit(
         })),
     }
     ignore::WalkState::Continue
+}
+
+/// [`Filters::dir_rule`] of a directory, computed once per directory and walk thread.
+fn dir_rule_cached(
+    filters: &Filters,
+    cache: &mut HashMap<String, Option<usize>>,
+    rel_dir: &str,
+) -> Option<usize> {
+    if rel_dir.is_empty() {
+        return None;
+    }
+    if let Some(rule) = cache.get(rel_dir) {
+        return *rule;
+    }
+    let parent = rel_dir.rsplit_once('/').map_or("", |(p, _)| p);
+    let parent_rule = dir_rule_cached(filters, cache, parent);
+    let rule = filters.dir_rule(rel_dir, parent_rule);
+    cache.insert(rel_dir.to_string(), rule);
+    rule
 }
 
 fn walk_error_is_loop(err: &ignore::Error) -> bool {
@@ -547,6 +570,37 @@ mod tests {
         let third = scan(&request(dir.path()), &known_from(&second));
         assert_eq!(third.stats.hashed, 1);
         assert!(third.files["two.txt"].hashed);
+    }
+
+    #[test]
+    fn a_file_written_while_hashed_is_a_problem_not_a_hash() {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.log");
+        std::fs::write(&path, vec![b'x'; 8 * 1024 * 1024]).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (path, stop) = (path.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    f.write_all(b"more\n").unwrap();
+                }
+            })
+        };
+        // The writer appends continuously, so each hash sees the size change.
+        let results: Vec<_> = (0..3).map(|_| hash_file(&path)).collect();
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err((ProblemKind::ChangedWhileRead, _)))),
+            "{results:?}"
+        );
+        // Once stable, it hashes.
+        assert!(hash_file(&path).is_ok());
     }
 
     #[test]
