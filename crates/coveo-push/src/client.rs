@@ -240,7 +240,7 @@ const ID_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-fn enc(segment: &str) -> String {
+pub(crate) fn enc(segment: &str) -> String {
     utf8_percent_encode(segment, ID_SEGMENT).to_string()
 }
 

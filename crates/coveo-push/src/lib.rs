@@ -19,6 +19,7 @@ mod encode;
 mod error;
 mod http;
 mod identity;
+mod logs;
 mod progress;
 mod retry;
 
@@ -47,6 +48,7 @@ pub use encode::{
 };
 pub use error::{Error, ErrorKind, NotFoundTarget};
 pub use identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody, Mapping};
+pub use logs::{LogEntry, LogQuery, LOG_PAGE_SIZE, MAX_LOG_PAGES};
 pub use permissions::{Identity, IdentityType, PermissionModel};
 pub use progress::{ProgressEvent, ProgressSink};
 pub use retry::{

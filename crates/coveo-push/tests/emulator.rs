@@ -327,3 +327,27 @@ async fn platform_setup() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn source_logs_show_indexed_items() {
+    let (emu, client) = setup().await;
+    let from = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    client
+        .push_document(
+            "documents",
+            &Document::new("https://x/logged").text("hi"),
+            None,
+        )
+        .await
+        .unwrap();
+    emu.drain().await;
+    let to = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let entries = client
+        .source_logs(&coveo_push::LogQuery::source("documents", from, to))
+        .await
+        .unwrap();
+    assert!(
+        entries.iter().any(|e| e.id == "https://x/logged"),
+        "{entries:?}"
+    );
+}

@@ -673,3 +673,47 @@ async fn errors_by_meaning_never_show_the_key() {
         "non-retryable errors are not retried"
     );
 }
+
+#[tokio::test]
+async fn source_logs() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    let page = json!({
+        "documentLogEntries": [{"id": "https://x/1", "operation": "ADD", "result": "REJECTED", "task": "MAPPING",
+                                "sourceId": "src", "meta": {"error": "bad field", "orderingId": 5}}],
+        "hasNextPage": true
+    });
+    server.script("/logs/v1/", support::Reply::new(200, &page.to_string()));
+    server.script(
+        "/logs/v1/",
+        support::Reply::new(200, r#"{"documentLogEntries":[],"hasNextPage":false}"#),
+    );
+    let mut query = coveo_push::LogQuery::source(
+        "src",
+        time::macros::datetime!(2026-11-28 10:00 UTC),
+        time::macros::datetime!(2026-11-28 11:00 UTC),
+    );
+    query.results = vec!["REJECTED".into()];
+    let entries = client.source_logs(&query).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].error(), Some("bad field"));
+    assert_eq!(entries[0].ordering_id(), Some(5));
+    let r = server.requests();
+    assert_eq!(r.len(), 2);
+    check(
+        &r[0],
+        "POST",
+        "/logs/v1/organizations/my-org",
+        &[
+            ("from", "2026-11-28T10:00:00.000Z"),
+            ("to", "2026-11-28T11:00:00.000Z"),
+            ("page", "0"),
+            ("perPage", "100"),
+        ],
+    );
+    assert_eq!(
+        r[0].json(),
+        json!({"sourcesIds": ["src"], "results": ["REJECTED"]})
+    );
+    assert_eq!(r[1].query_pairs()[2], ("page", "1"));
+}
