@@ -152,13 +152,20 @@ impl Store {
                 .containers
                 .insert(container.file_id.clone(), container);
         }
+        // Only the newest entries are kept (in memory and, after this, on disk).
+        c.execute(
+            "DELETE FROM logs WHERE id <= (SELECT MAX(id) FROM logs) - ?1",
+            params![crate::state::PROCESSING_LOG_CAPACITY as i64],
+        )?;
         let mut stmt = c.prepare("SELECT ms, json FROM logs ORDER BY id")?;
+        let mut entries = Vec::new();
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (ms, json) = row?;
             let mut entry: LogEntry = serde_json::from_str(&json)?;
             entry.ms = ms;
-            state.logs.push(entry);
+            entries.push(entry);
         }
+        state.append_logs(entries);
         let mut stmt = c.prepare("SELECT json FROM keys")?;
         for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
             state.keys.push(serde_json::from_str(&json?)?);

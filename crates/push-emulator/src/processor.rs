@@ -179,7 +179,7 @@ fn finish(shared: &Shared, state: &mut State, changes: Changes, done_op: Option<
             tracing::error!("could not journal a processed operation: {e}");
         }
     }
-    state.logs.extend(changes.logs);
+    state.append_logs(changes.logs);
 }
 
 /// Takes the content of a container that an operation references (and forgets the container).

@@ -18,6 +18,11 @@ use crate::wire::{CheckedDocument, Compression, IdentityBody, Materialized, RawI
 /// test or a debugging session, small enough that a long benchmark does not grow memory.
 pub const REQUEST_LOG_CAPACITY: usize = 20_000;
 
+/// How many processing log entries (the Source Logs) are kept; the oldest are dropped first.
+/// A long-running Sandbox would otherwise grow without bound (an entry is a few hundred
+/// bytes); 500,000 covers several full pushes of a large folder.
+pub const PROCESSING_LOG_CAPACITY: usize = 500_000;
+
 /// The built-in provider every Coveo organization has; aliases point to it by default.
 pub const EMAIL_PROVIDER: &str = "Email Security Provider";
 
@@ -25,7 +30,7 @@ pub const EMAIL_PROVIDER: &str = "Email Security Provider";
 pub struct State {
     pub orgs: BTreeMap<String, Org>,
     pub containers: HashMap<String, Container>,
-    pub logs: Vec<LogEntry>,
+    pub logs: VecDeque<LogEntry>,
     pub requests: VecDeque<RequestRecord>,
     pub faults: FaultState,
     /// Extra API keys with a narrower scope (the main key has every privilege).
@@ -456,11 +461,20 @@ impl State {
         Self {
             orgs: BTreeMap::new(),
             containers: HashMap::new(),
-            logs: Vec::new(),
+            logs: VecDeque::new(),
             requests: VecDeque::new(),
             faults,
             keys: Vec::new(),
             streams: HashMap::new(),
+        }
+    }
+
+    /// Appends processing log entries, dropping the oldest beyond the capacity.
+    pub fn append_logs(&mut self, entries: Vec<LogEntry>) {
+        self.logs.extend(entries);
+        let excess = self.logs.len().saturating_sub(PROCESSING_LOG_CAPACITY);
+        if excess > 0 {
+            self.logs.drain(..excess);
         }
     }
 
