@@ -370,7 +370,7 @@ async fn a_timed_out_request_is_retried() {
     };
     let (client, clock) = server.client();
     let mut config = client.config().clone();
-    config.request_timeout = Duration::from_millis(300);
+    config.request_timeout = Duration::from_secs(2);
     let client = coveo_push::PushClient::new(config).unwrap();
     client
         .delete_document("src", "https://x/1", false, None)
@@ -407,7 +407,7 @@ async fn a_stalled_upload_is_abandoned_and_retried() {
     let server = Server::start().await;
     let (client, clock) = server.client();
     let mut config = client.config().clone();
-    config.read_timeout = Duration::from_millis(400);
+    config.read_timeout = Duration::from_millis(1500);
     let client = coveo_push::PushClient::new(config).unwrap();
     // Larger than the socket buffers, so the first attempt blocks.
     let body: Vec<u8> = (0..40_000_000u32).map(|i| (i % 7) as u8).collect();
