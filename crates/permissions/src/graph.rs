@@ -171,6 +171,47 @@ pub struct IdentityBatch {
     pub deleted: Vec<BaseIdentityBody>,
 }
 
+impl IdentityBody {
+    /// An identity with no members and no granted identities yet.
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity,
+            members: Vec::new(),
+            well_knowns: Vec::new(),
+        }
+    }
+
+    /// Replaces the member list (pushing a group replaces its members in the provider too).
+    pub fn members(mut self, members: Vec<Identity>) -> Self {
+        self.members = members;
+        self
+    }
+
+    /// Replaces the granted identities; send them on every call or they are detached.
+    pub fn well_knowns(mut self, well_knowns: Vec<Identity>) -> Self {
+        self.well_knowns = well_knowns;
+        self
+    }
+}
+
+impl IdentityMapping {
+    /// A USER alias, e.g. an email address in the "Email Security Provider".
+    pub fn user(name: impl Into<String>, provider: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            identity_type: IdentityType::User,
+            provider,
+            additional_info: BTreeMap::new(),
+        }
+    }
+}
+
+impl IdentityBatch {
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.mappings.is_empty() && self.deleted.is_empty()
+    }
+}
+
 mod identity_type_spelling {
     use super::*;
     use serde::Serializer;
