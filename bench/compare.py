@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: Pushdeck against Coveo's official JavaScript and Python clients.
+
+For each tool it starts a fresh emulator (`pushdeck emulator`), then runs three jobs on the
+same generated corpus and records what each cost:
+
+  first     push the whole corpus
+  rescan    run again with nothing changed (Pushdeck checks its state; the official clients
+            have no change detection and push everything again)
+  update    change 1% of the files and run again
+
+Per job: wall time, CPU time (user + system, from the child's rusage), peak memory (the child's
+maximum resident set), HTTP requests and bytes the emulator received (from its request log), and
+whether the emulator ended with exactly the corpus (documentIds and SHA-256 of the content).
+
+Results go to a Markdown table and an SVG chart; ratios against Pushdeck are the headline, since
+the machines are shared and noisy. Only the standard library is used here.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import pathlib
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+API_KEY = "xx-bench-0000-key"
+ORG, SOURCE = "sandbox", "documents"
+
+# Kinds of generated files: (extension, share of the corpus, generator).
+TEXT_WORDS = (
+    "policy search index coveo item folder permission group user document report budget "
+    "meeting quarter review contract holiday travel expense security onboarding handbook"
+).split()
+
+
+def text_bytes(rng: random.Random, size: int) -> bytes:
+    words = []
+    total = 0
+    while total < size:
+        w = rng.choice(TEXT_WORDS)
+        words.append(w)
+        total += len(w) + 1
+    return " ".join(words).encode()[:size]
+
+
+def html_bytes(rng: random.Random, size: int) -> bytes:
+    body = text_bytes(rng, max(size - 60, 10)).decode()
+    return f"<html><head><title>t</title></head><body><p>{body}</p></body></html>".encode()
+
+
+def docx_bytes(rng: random.Random, size: int) -> bytes:
+    """An office file: a zip of XML, already compressed, like .docx."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"<w:document>" + text_bytes(rng, size * 3) + b"</w:document>")
+    return buf.getvalue()
+
+
+def jpg_bytes(rng: random.Random, size: int) -> bytes:
+    """Already-compressed media: incompressible bytes behind a JPEG header."""
+    return b"\xff\xd8\xff\xe0" + rng.randbytes(max(size - 4, 0))
+
+
+KINDS = [(".txt", 0.35, text_bytes), (".html", 0.25, html_bytes), (".docx", 0.2, docx_bytes), (".jpg", 0.2, jpg_bytes)]
+
+
+def generate_corpus(root: pathlib.Path, count: int, mean_size: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for i in range(count):
+        r = rng.random()
+        acc = 0.0
+        for ext, share, make in KINDS:
+            acc += share
+            if r <= acc:
+                break
+        size = max(16, int(rng.expovariate(1 / mean_size)))
+        folder = root / f"dept{i % 10}" / f"team{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"doc{i:06d}{ext}").write_bytes(make(rng, size))
+
+
+def touch_one_percent(root: pathlib.Path, seed: int) -> int:
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    rng = random.Random(seed + 1)
+    chosen = rng.sample(files, max(1, len(files) // 100))
+    for p in chosen:
+        with p.open("ab") as f:
+            f.write(b" updated")
+    return len(chosen)
+
+
+def expected_items(root: pathlib.Path) -> dict[str, str]:
+    return {
+        p.absolute().as_uri(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+class Emulator:
+    def __init__(self, pushdeck: pathlib.Path):
+        self.proc = subprocess.Popen(
+            [str(pushdeck), "emulator", "--api-key", API_KEY],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        first = self.proc.stdout.readline().strip()
+        if not first.startswith("listening on "):
+            raise SystemExit(f"the emulator did not start: {first!r}")
+        self.url = first.removeprefix("listening on ")
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path) as r:
+            return json.load(r)
+
+    def post(self, path: str, body: dict | None = None):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body or {}).encode(), method="POST")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req) as r:
+            return r.read()
+
+    def clear_requests(self) -> None:
+        req = urllib.request.Request(self.url + "/_emulator/v1/requests", method="DELETE")
+        with urllib.request.urlopen(req) as r:
+            r.read()
+
+    def requests(self) -> list[dict]:
+        # The log keeps the last 20,000 requests (inspection calls excluded); it is cleared
+        # before each job, so everything in it belongs to that job.
+        log = self.get("/_emulator/v1/requests?limit=20000")
+        entries = log["requests"]
+        if len(entries) >= 20000:
+            raise SystemExit("the request log is full (20,000 entries): counts would be wrong")
+        return entries
+
+    def items(self) -> dict[str, str]:
+        self.post("/_emulator/v1/drain")
+        data = self.get(f"/_emulator/v1/organizations/{ORG}/sources/{SOURCE}/items")
+        items = data.get("items", data) if isinstance(data, dict) else data
+        return {it["documentId"]: it["contentSha256"] for it in items if it.get("state", "INDEXED") == "INDEXED"}
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: pathlib.Path | None = None) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait4 gives this child's own rusage: CPU time and peak resident set.
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{cmd[0]} failed with {code}:\n{err.decode(errors='replace')[-2000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def body_bytes(entry: dict) -> int:
+    # Request body bytes as the emulator counted them (JSON bodies and file container uploads).
+    return int(entry.get("bodySize") or 0)
+
+
+def tools(args, corpus: pathlib.Path, state: pathlib.Path) -> dict[str, callable]:
+    base_env = {k: v for k, v in os.environ.items() if k != "COVEO_API_KEY"}
+    base_env["COVEO_API_KEY"] = API_KEY
+
+    def pushdeck(url: str) -> list[str]:
+        return [str(args.pushdeck), "sync", str(corpus), "--once", "--org", ORG, "--source", SOURCE,
+                "--api-url", url, "--quiet"]
+
+    def js(url: str) -> list[str]:
+        return ["node", str(ROOT / "bench/official-js/push.mjs"), "--folder", str(corpus), "--origin", url,
+                "--org", ORG, "--source", SOURCE]
+
+    def py(url: str) -> list[str]:
+        return [str(args.python), str(ROOT / "bench/official-py/push.py"), "--folder", str(corpus),
+                "--origin", url, "--org", ORG, "--source", SOURCE]
+
+    # Pushdeck's configuration, data folder and state store all inside the run's temp folder:
+    # the platform folders follow HOME/XDG_*, and PUSHDECK_CONFIG/PUSHDECK_STATE name the files.
+    env_pushdeck = dict(
+        base_env,
+        HOME=str(state / "home"),
+        XDG_CONFIG_HOME=str(state / "config"),
+        XDG_DATA_HOME=str(state / "data"),
+        PUSHDECK_CONFIG=str(state / "config" / "config.toml"),
+        PUSHDECK_STATE=str(state / "state.sqlite3"),
+    )
+    return {
+        "pushdeck": (pushdeck, env_pushdeck),
+        "official JS client": (js, base_env),
+        "official Python client": (py, base_env),
+    }
+
+
+def bench(args) -> list[dict]:
+    work = pathlib.Path(tempfile.mkdtemp(prefix="pushdeck-bench-"))
+    rows = []
+    try:
+        pristine = work / "pristine"
+        generate_corpus(pristine, args.count, args.mean_size, args.seed)
+        corpus_bytes = sum(p.stat().st_size for p in pristine.rglob("*") if p.is_file())
+        print(f"corpus: {args.count} files, {corpus_bytes / 1e6:.1f} MB", file=sys.stderr)
+        for name, (cmd, env) in tools(args, work / "corpus", work / "state").items():
+            if name not in args.tools:
+                continue
+            corpus = work / "corpus"
+            shutil.rmtree(corpus, ignore_errors=True)
+            shutil.rmtree(work / "state", ignore_errors=True)
+            shutil.copytree(pristine, corpus)
+            emu = Emulator(args.pushdeck)
+            try:
+                for job in ("first", "rescan", "update"):
+                    if job == "update":
+                        touch_one_percent(corpus, args.seed)
+                    (work / "state").mkdir(parents=True, exist_ok=True)
+                    emu.clear_requests()
+                    m = run_measured(cmd(emu.url), env)
+                    new = emu.requests()
+                    exact = emu.items() == expected_items(corpus)
+                    rows.append(dict(tool=name, job=job, requests=len(new), sent_mb=sum(map(body_bytes, new)) / 1e6,
+                                     exact=exact, **m))
+                    print(f"{name:24} {job:7} {m['wall_s']:8.2f}s cpu {m['cpu_s']:7.2f}s "
+                          f"peak {m['peak_mb']:7.1f}MB req {len(new):6} exact {exact}", file=sys.stderr)
+            finally:
+                emu.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def markdown(rows: list[dict], args) -> str:
+    base = {(r["job"]): r for r in rows if r["tool"] == "pushdeck"}
+    lines = [
+        f"Corpus: {args.count} files, mean size {args.mean_size} bytes, seed {args.seed}. "
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores.",
+        "",
+        "| tool | job | wall s | × pushdeck | CPU s | × pushdeck | peak MB | requests | MB sent | exact corpus |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in rows:
+        b = base.get(r["job"])
+        ratio = lambda k: f"{r[k] / b[k]:.1f}" if b and b[k] > 0 else "–"
+        lines.append(
+            f"| {r['tool']} | {r['job']} | {r['wall_s']:.2f} | {ratio('wall_s')} | {r['cpu_s']:.2f} | "
+            f"{ratio('cpu_s')} | {r['peak_mb']:.0f} | {r['requests']} | {r['sent_mb']:.1f} | "
+            f"{'yes' if r['exact'] else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def svg_chart(rows: list[dict]) -> str:
+    """A grouped bar chart of wall time per job and tool, drawn by hand (no plotting library)."""
+    jobs = ["first", "rescan", "update"]
+    names = list(dict.fromkeys(r["tool"] for r in rows))
+    colors = ["#268bd2", "#cb4b16", "#859900", "#6c71c4"]
+    top = max((r["wall_s"] for r in rows), default=1) or 1
+    w, h, pad, bar = 640, 300, 40, 36
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 60}" font-family="sans-serif" font-size="12">',
+           f'<text x="{pad}" y="18">Wall time in seconds (lower is better)</text>']
+    for j, job in enumerate(jobs):
+        gx = pad + j * (w - pad) / len(jobs)
+        out.append(f'<text x="{gx + 10}" y="{h + 45}">{job}</text>')
+        for t, name in enumerate(names):
+            r = next((r for r in rows if r["tool"] == name and r["job"] == job), None)
+            if not r:
+                continue
+            bh = (h - 40) * r["wall_s"] / top
+            x, y = gx + t * (bar + 4), h + 25 - bh
+            out.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{bar}" height="{bh:.0f}" fill="{colors[t % 4]}"/>')
+            out.append(f'<text x="{x:.0f}" y="{y - 3:.0f}">{r["wall_s"]:.1f}</text>')
+    for t, name in enumerate(names):
+        out.append(f'<rect x="{w - 190}" y="{30 + t * 16}" width="10" height="10" fill="{colors[t % 4]}"/>'
+                   f'<text x="{w - 175}" y="{39 + t * 16}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--count", type=int, default=2000)
+    p.add_argument("--mean-size", type=int, default=20_000)
+    p.add_argument("--smoke", action="store_true", help="60 files of about 4 KB: checks the harness, measures nothing")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--pushdeck", type=pathlib.Path, default=ROOT / "target/release/pushdeck")
+    p.add_argument("--python", type=pathlib.Path, default=pathlib.Path(sys.executable))
+    p.add_argument("--tools", nargs="*", default=["pushdeck", "official JS client", "official Python client"])
+    p.add_argument("--out", type=pathlib.Path, help="write the table and chart beside this Markdown file")
+    args = p.parse_args()
+    if args.smoke:
+        args.count, args.mean_size = 60, 4_000
+    rows = bench(args)
+    table = markdown(rows, args)
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        (args.out.with_suffix(".json")).write_text(json.dumps(rows, indent=2))
+        (args.out.parent / (args.out.stem + "-table.md")).write_text(table)
+        (args.out.parent / "benchmarks.svg").write_text(svg_chart(rows))
+    return 0 if all(r["exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
