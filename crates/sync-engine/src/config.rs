@@ -439,6 +439,10 @@ struct FilterRule {
 #[derive(Debug, Clone)]
 pub struct Filters {
     rules: Vec<FilterRule>,
+    /// Every rule in one matcher (one automaton pass per path instead of one per rule), added
+    /// in reverse order so that its highest-precedence match is our first rule; each glob's
+    /// `from` carries its rule index.
+    combined: Gitignore,
 }
 
 /// The decision of [`Filters`] for one path.
@@ -482,7 +486,31 @@ impl Filters {
                 matcher,
             });
         }
-        Ok(Self { rules: out })
+        let mut builder = GitignoreBuilder::new("");
+        for (index, text) in rules.iter().enumerate().rev() {
+            let pattern = text.trim()[2..].trim();
+            builder
+                .add_line(Some(PathBuf::from(index.to_string())), pattern)
+                .map_err(|e| format!("filter {text:?} is not a valid pattern: {e}"))?;
+        }
+        let combined = builder
+            .build()
+            .map_err(|e| format!("the filters are not valid: {e}"))?;
+        Ok(Self {
+            rules: out,
+            combined,
+        })
+    }
+
+    /// The first rule matching `path` itself (not its parents).
+    fn first_match(&self, path: &str, is_dir: bool) -> Option<usize> {
+        match self.combined.matched(path, is_dir) {
+            ignore::Match::Ignore(g) | ignore::Match::Whitelist(g) => g
+                .from()
+                .and_then(|f| f.to_str())
+                .and_then(|f| f.parse().ok()),
+            ignore::Match::None => None,
+        }
     }
 
     /// Whether the file at `rel_path` (relative, `/`-separated) is included.
@@ -509,24 +537,20 @@ impl Filters {
     /// value for its parent (`None` for the folder's root). The walk computes it top-down once
     /// per directory, so [`Filters::includes_file`] matches each rule against the file alone.
     pub fn dir_rule(&self, rel_dir: &str, parent: Option<usize>) -> Option<usize> {
-        let limit = parent.unwrap_or(self.rules.len());
-        self.rules[..limit]
-            .iter()
-            .position(|r| r.matcher.matched(rel_dir, true).is_ignore())
-            .or(parent)
+        match (self.first_match(rel_dir, true), parent) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The same answer as `decide(rel_path).included`, given the file's directory's
     /// [`Filters::dir_rule`]: a rule matching the file or any parent, the first one wins.
     pub fn includes_file(&self, rel_path: &str, dir_rule: Option<usize>) -> bool {
-        let limit = dir_rule.unwrap_or(self.rules.len());
-        match self.rules[..limit]
-            .iter()
-            .position(|r| r.matcher.matched(rel_path, false).is_ignore())
-        {
-            Some(i) => self.rules[i].include,
-            None => dir_rule.is_none_or(|i| self.rules[i].include),
-        }
+        let first = match (self.first_match(rel_path, false), dir_rule) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        first.is_none_or(|i| self.rules[i].include)
     }
 
     /// Whether the walk may skip the directory `rel_dir` entirely: true only when every file

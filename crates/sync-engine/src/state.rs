@@ -287,22 +287,30 @@ impl Store {
     /// What the scan needs to skip unchanged files: accepted items only (a pending item is
     /// hashed again, which is cheap insurance).
     pub fn known_files(&self, folder: &str) -> Result<HashMap<String, KnownFile>, StateError> {
-        Ok(self
-            .items(folder)?
-            .into_iter()
-            .filter(|i| i.state != ItemState::Pending && !i.content_hash.is_empty())
-            .map(|i| {
-                (
-                    i.path,
-                    KnownFile {
-                        size: i.size,
-                        mtime_ns: i.mtime_ns,
-                        file_id: i.file_id,
-                        content_hash: i.content_hash,
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, content_hash, size, mtime_ns, file_device, file_inode FROM items
+             WHERE folder = ?1 AND state != 'pending' AND content_hash != ''",
+        )?;
+        let rows = stmt.query_map([folder], |r| {
+            let device: Option<i64> = r.get(4)?;
+            let inode: Option<i64> = r.get(5)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                KnownFile {
+                    content_hash: r.get(1)?,
+                    size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    mtime_ns: r.get(3)?,
+                    file_id: match (device, inode) {
+                        (Some(d), Some(i)) => Some(FileId {
+                            device: d as u64,
+                            inode: i as u64,
+                        }),
+                        _ => None,
                     },
-                )
-            })
-            .collect())
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Marks items as about to be sent: see the module documentation. `(path, documentId)`.
