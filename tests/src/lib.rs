@@ -41,12 +41,16 @@ pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// The `pushdeck` binary of this build: `target/<profile>/pushdeck`, next to this test's
-/// `deps/` folder. Built with cargo when missing (the workspace's test command builds every
-/// target first, so this is only for `cargo test -p pushdeck-proof` on a fresh target dir).
+/// The `pushdeck` binary under test: `PUSHDECK_BIN` if set (e.g. a release build), else
+/// `target/<profile>/pushdeck`, next to this test's `deps/` folder. Built with cargo when
+/// missing (the workspace's test command builds every target first, so this is only for
+/// `cargo test -p pushdeck-proof` on a fresh target dir).
 pub fn pushdeck_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("PUSHDECK_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("the test executable has a path");
         let profile_dir = exe
             .parent()
