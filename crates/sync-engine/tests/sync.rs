@@ -430,3 +430,35 @@ async fn source_logs_mark_items_indexed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_engine() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    let mut mapping = env.mapping();
+    mapping.watch = true;
+    let engine = env.engine(mapping).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    let mut events = engine.subscribe();
+    drop(engine);
+    // The loop ends: the event channel closes once its task is gone.
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Err(tokio::sync::broadcast::error::RecvError::Closed) = events.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the engine kept running after its handle was dropped"
+    );
+    env.write("b.txt", "b");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.emulator_hashes().await.len(),
+        1,
+        "nothing synced after the drop"
+    );
+}
