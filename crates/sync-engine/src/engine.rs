@@ -81,6 +81,8 @@ pub struct EngineConfig {
     pub watch_debounce: Duration,
     /// Use the polling watcher even where native events work (tests of the fallback).
     pub force_polling: bool,
+    /// Interval of the polling watcher (see [`crate::watch::POLL_FALLBACK_INTERVAL`]).
+    pub poll_interval: Duration,
     pub execute: ExecuteOptions,
     /// Poll the Source Logs after runs to mark items indexed or rejected.
     pub poll_source_logs: bool,
@@ -109,6 +111,7 @@ impl EngineConfig {
             seed: rand::random(),
             watch_debounce: DEFAULT_WATCH_DEBOUNCE,
             force_polling: false,
+            poll_interval: crate::watch::POLL_FALLBACK_INTERVAL,
             execute: ExecuteOptions::default(),
             poll_source_logs: true,
             source_log_interval: crate::execute::SOURCE_LOG_POLL_INTERVAL,
@@ -574,6 +577,7 @@ impl Loop {
             &mapping.path,
             self.config.watch_debounce,
             self.config.force_polling,
+            self.config.poll_interval,
             move |hint| {
                 let _ = internal.send(Input::Hint(hint));
             },

@@ -107,6 +107,7 @@ pub fn watch_folder(
     root: &Path,
     debounce: Duration,
     force_polling: bool,
+    poll_interval: Duration,
     send: impl Fn(WatchHint) + Send + Sync + Clone + 'static,
 ) -> Result<FolderWatcher, String> {
     let handler = {
@@ -154,7 +155,7 @@ pub fn watch_folder(
             Err(e) => format!("the native watcher could not start ({e})"),
         }
     };
-    let config = notify::Config::default().with_poll_interval(POLL_FALLBACK_INTERVAL);
+    let config = notify::Config::default().with_poll_interval(poll_interval);
     let mut d = new_debouncer_opt::<_, notify::PollWatcher, NoCache>(
         debounce, None, handler, NoCache, config,
     )
@@ -167,7 +168,7 @@ pub fn watch_folder(
         mode: WatchMode::Polling {
             reason: format!(
                 "{native_error}; checking for changes every {} instead",
-                humantime::format_duration(POLL_FALLBACK_INTERVAL)
+                humantime::format_duration(poll_interval)
             ),
         },
     })

@@ -462,3 +462,44 @@ async fn dropping_the_handle_stops_the_engine() {
         "nothing synced after the drop"
     );
 }
+
+#[tokio::test]
+async fn polling_fallback_says_so_and_still_syncs() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    let mut mapping = env.mapping();
+    mapping.watch = true;
+    let mut config = env.engine_config();
+    config.force_polling = true;
+    config.poll_interval = Duration::from_millis(200);
+    let engine = sync_engine::engine::Engine::start(config, vec![])
+        .await
+        .unwrap();
+    let mut events = engine.subscribe();
+    engine.add_folder(mapping).await.unwrap();
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.write("later.txt", "written while polled");
+    let mut said_polling = false;
+    let pushed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Activity { message, .. })
+                    if message.contains("checking for changes every") =>
+                {
+                    said_polling = true
+                }
+                Ok(Event::Item {
+                    path,
+                    result: ItemResult::Pushed,
+                    ..
+                }) if path == "later.txt" => return true,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(pushed, Ok(true));
+    assert!(said_polling, "no activity entry about the polling fallback");
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
