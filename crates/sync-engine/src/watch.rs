@@ -202,6 +202,7 @@ mod tests {
             dir.path(),
             Duration::from_millis(50),
             false,
+            POLL_FALLBACK_INTERVAL,
             move |h| {
                 if let Ok(tx) = tx.lock() {
                     let _ = tx.send(h);
