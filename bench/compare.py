@@ -233,6 +233,8 @@ def bench(args) -> list[dict]:
                     m = run_measured(cmd(emu.url), env)
                     new = emu.requests()
                     exact = emu.items() == expected_items(corpus)
+                    if job == "first" and not new:
+                        raise SystemExit(f"{name} sent no request to the emulator: it is not pointed at it")
                     rows.append(dict(tool=name, job=job, requests=len(new), sent_mb=sum(map(body_bytes, new)) / 1e6,
                                      exact=exact, **m))
                     print(f"{name:24} {job:7} {m['wall_s']:8.2f}s cpu {m['cpu_s']:7.2f}s "
