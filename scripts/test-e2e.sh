@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop window: the app (debug, UI embedded) under Xvfb, inside
+# a private D-Bus session with an unlocked gnome-keyring (scripts/lib/with-keyring.sh, which
+# also points HOME and the XDG folders at a throwaway folder), driven through tauri-driver and
+# WebKitWebDriver by tests-e2e/*.e2e.mjs (node --test, a fetch-based WebDriver client).
+# Screenshots go to docs/screenshots/app-*.png.
+# tauri-driver is installed once into $PUSHDECK_TOOLS_DIR (default ~/.cache/pushdeck-tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/deps.sh
+ensure_system_packages
+TOOLS="${PUSHDECK_TOOLS_DIR:-$HOME/.cache/pushdeck-tools}"
+if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
+  cargo install tauri-driver --version '^2' --locked --root "$TOOLS"
+fi
+[ -d ui/node_modules ] || npm ci --ignore-scripts --no-audit --no-fund --prefix ui
+npm --prefix ui run build
+cargo build --locked -p pushdeck-app --features custom-protocol
+APP_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/pushdeck-app"
+case "${CARGO_TARGET_DIR:-}" in /*) APP_BIN="$CARGO_TARGET_DIR/debug/pushdeck-app" ;; esac
+export APP_BIN TAURI_DRIVER="$TOOLS/bin/tauri-driver" NO_AT_BRIDGE=1
+export E2E_SCREENSHOTS="$(pwd)/docs/screenshots"
+xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 tests-e2e/*.e2e.mjs

@@ -1,0 +1,187 @@
+//! The Tauri layer: one thin `#[tauri::command]` per host call (it unwraps the managed
+//! [`Host`] and calls the body of the same name), the app setup (paths, Sandbox, engine,
+//! events on [`EVENT_CHANNEL`]) and the plugins (folder dialog, window state).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::{Emitter, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+
+use crate::dto::*;
+use crate::host::{Host, HostPaths};
+
+/// Test seam for the end-to-end suite: when set, `pick_folder` returns this path instead of
+/// opening the native dialog (which WebDriver cannot drive). Read by `pick_folder` only.
+pub const E2E_PICK_FOLDER_ENV: &str = "PUSHDECK_E2E_PICK_FOLDER";
+
+type HostState<'a> = State<'a, Arc<Host>>;
+type Reply<T> = Result<T, HostError>;
+
+macro_rules! call {
+    ($name:ident -> $out:ty) => {
+        #[tauri::command]
+        async fn $name(host: HostState<'_>) -> Reply<$out> {
+            host.$name().await
+        }
+    };
+    ($name:ident($req:ty) -> $out:ty) => {
+        #[tauri::command]
+        async fn $name(host: HostState<'_>, request: $req) -> Reply<$out> {
+            host.$name(request).await
+        }
+    };
+}
+
+macro_rules! not_yet {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tauri::command]
+            async fn $name() -> Reply<()> {
+                Err(Host::not_available(stringify!($name)))
+            }
+        )*
+    };
+}
+
+call!(get_app_state -> AppState);
+call!(dismiss_welcome -> AppState);
+call!(use_sandbox -> AppState);
+call!(connect(ConnectionRequest) -> AppState);
+call!(list_folders -> Vec<FolderSummary>);
+call!(add_folder(AddFolderRequest) -> FolderSummary);
+call!(folder_action(FolderActionRequest) -> ());
+call!(plan_folder(FolderRef) -> SyncPlan);
+call!(confirm_plan(ConfirmPlanRequest) -> ());
+call!(preview_patterns(PatternRequest) -> PatternPreview);
+call!(save_patterns(SavePatternsRequest) -> FolderSummary);
+call!(list_problems(FolderRef) -> Vec<ItemProblem>);
+call!(retry_problems(FolderRef) -> ());
+call!(list_rules(FolderRef) -> Vec<RuleEntry>);
+call!(save_rule(RuleChangeRequest) -> ());
+call!(permission_model(FileRef) -> PermissionModelView);
+call!(list_activity(ActivityQuery) -> Vec<ActivityEntry>);
+call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
+call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
+
+not_yet!(
+    list_catalog,
+    test_connection,
+    list_identities,
+    save_identities,
+    import_identities_csv,
+    push_identities,
+    preview_rule,
+    explain_access,
+    who_can_see,
+    what_can_user_see,
+    prepare_test_items,
+    push_test_item,
+    delete_test_items,
+);
+
+/// The native folder dialog; `None` when the person cancels.
+#[tauri::command]
+async fn pick_folder(app: tauri::AppHandle) -> Reply<Option<PickedFolder>> {
+    let path = match std::env::var_os(E2E_PICK_FOLDER_ENV) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Choose a folder to sync")
+                .pick_folder(move |picked| {
+                    let _ = tx.send(picked);
+                });
+            let picked = rx.await.map_err(|_| {
+                HostError::new(
+                    ErrorCode::Cancelled,
+                    "the folder dialog closed unexpectedly",
+                )
+            })?;
+            match picked.map(|p| p.into_path()) {
+                None => None,
+                Some(Ok(p)) => Some(p),
+                Some(Err(e)) => {
+                    return Err(HostError::new(
+                        ErrorCode::InvalidInput,
+                        format!("the chosen folder is not a local path: {e}"),
+                    ))
+                }
+            }
+        }
+    };
+    Ok(path.map(|p| PickedFolder {
+        suggested_name: p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "folder".into()),
+        path: p.display().to_string(),
+    }))
+}
+
+/// Builds and runs the desktop app (the binary's `main`).
+pub fn run() {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(|app| {
+            let paths = HostPaths {
+                config_dir: app.path().app_config_dir()?,
+                data_dir: app.path().app_data_dir()?,
+            };
+            let handle = app.handle().clone();
+            let sink: crate::host::EventSink = Arc::new(move |event: HostEvent| {
+                if let Err(e) = handle.emit(EVENT_CHANNEL, &event) {
+                    tracing::warn!("cannot send an event to the window: {e}");
+                }
+            });
+            // The Sandbox and the engine start before the window's first command is handled.
+            let host = tauri::async_runtime::block_on(Host::start(paths, sink))?;
+            app.manage(host);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            get_app_state,
+            dismiss_welcome,
+            use_sandbox,
+            list_catalog,
+            test_connection,
+            connect,
+            list_folders,
+            pick_folder,
+            add_folder,
+            folder_action,
+            plan_folder,
+            confirm_plan,
+            preview_patterns,
+            save_patterns,
+            list_problems,
+            retry_problems,
+            list_identities,
+            save_identities,
+            import_identities_csv,
+            push_identities,
+            list_rules,
+            preview_rule,
+            save_rule,
+            permission_model,
+            explain_access,
+            who_can_see,
+            what_can_user_see,
+            prepare_test_items,
+            push_test_item,
+            delete_test_items,
+            list_activity,
+            list_sandbox_items,
+            get_sandbox_item,
+        ])
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("Pushdeck could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The command bodies as plain functions: a real [`Host`] (the embedded Sandbox emulator on a
+//! loopback socket, the sync engine with its SQLite state) over temporary folders, no Tauri.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pushdeck_app::dto::*;
+use pushdeck_app::host::{Host, HostPaths};
+
+/// How long a folder may take to reach Up to date on a loaded 2-core machine.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Fixture {
+    _dirs: tempfile::TempDir,
+    paths: HostPaths,
+    events: Arc<Mutex<Vec<HostEvent>>>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dirs = tempfile::tempdir().unwrap();
+        let paths = HostPaths {
+            config_dir: dirs.path().join("config"),
+            data_dir: dirs.path().join("data"),
+        };
+        Self {
+            _dirs: dirs,
+            paths,
+            events: Arc::default(),
+        }
+    }
+
+    async fn host(&self) -> Arc<Host> {
+        let events = self.events.clone();
+        Host::start(
+            self.paths.clone(),
+            Arc::new(move |e| events.lock().unwrap().push(e)),
+        )
+        .await
+        .unwrap()
+    }
+}
+
+fn folder_with_files(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+async fn wait_up_to_date(host: &Host, id: &str) -> FolderSummary {
+    let start = Instant::now();
+    loop {
+        let folders = host.list_folders().await.unwrap();
+        let folder = folders.into_iter().find(|f| f.id == id).unwrap();
+        if matches!(folder.state, FolderState::UpToDate { .. }) && folder.item_count > 0 {
+            return folder;
+        }
+        assert!(
+            start.elapsed() < SYNC_TIMEOUT,
+            "folder {id} did not reach Up to date: {:?}",
+            folder.state
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_launch_is_sandbox_and_welcome_is_remembered() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let state = host.get_app_state().await.unwrap();
+    assert_eq!(state.mode, ConnectionMode::Sandbox);
+    assert!(state.first_launch);
+    assert!(state.connection.is_none());
+    assert!(!host.dismiss_welcome().await.unwrap().first_launch);
+    host.shutdown().await;
+
+    let again = fx.host().await;
+    assert!(!again.get_app_state().await.unwrap().first_launch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_waits_for_its_plan_then_syncs_into_the_sandbox() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let docs = folder_with_files(&[
+        ("leave.txt", "Leave policy: 25 days."),
+        ("handbook/travel.md", "# Travel\nBook trains."),
+        ("notes.tmp", "scratch"),
+    ]);
+
+    let added = host
+        .add_folder(AddFolderRequest {
+            path: docs.path().display().to_string(),
+            name: "Policies".into(),
+            source_id: String::new(),
+            include: vec![],
+            exclude: vec!["*.tmp".into()],
+        })
+        .await
+        .unwrap();
+    assert!(added.awaiting_first_sync);
+    assert_eq!(added.source_id, "documents");
+    assert!(matches!(added.state, FolderState::Paused { .. }));
+    assert_eq!(added.exclude, vec!["*.tmp".to_string()]);
+
+    // Nothing is sent before the plan is confirmed.
+    let plan = host
+        .plan_folder(FolderRef {
+            folder_id: "Policies".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((plan.added, plan.deleted), (2, 0));
+    assert!(plan.sample.is_some());
+    host.drain_sandbox().await;
+    let empty = host
+        .list_sandbox_items(SandboxQuery {
+            offset: 0,
+            limit: 10,
+            text: String::new(),
+            as_user: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(empty.total, 0);
+
+    let stale = host
+        .confirm_plan(ConfirmPlanRequest {
+            folder_id: "Policies".into(),
+            plan_id: "not-the-plan".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code, ErrorCode::Conflict);
+
+    host.confirm_plan(ConfirmPlanRequest {
+        folder_id: "Policies".into(),
+        plan_id: plan.plan_id,
+    })
+    .await
+    .unwrap();
+    let folder = wait_up_to_date(&host, "Policies").await;
+    assert!(!folder.awaiting_first_sync);
+    assert_eq!(folder.item_count, 2);
+
+    host.drain_sandbox().await;
+    let page = host
+        .list_sandbox_items(SandboxQuery {
+            offset: 0,
+            limit: 10,
+            text: "trains".into(),
+            as_user: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1, "{page:?}");
+    let detail = host
+        .get_sandbox_item(DocumentRef {
+            document_id: page.items[0].document_id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(detail.content.contains("Book trains."));
+
+    // The UI heard about it.
+    let events = fx.events.lock().unwrap().clone();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, HostEvent::Folder { folder } if folder.id == "Policies")));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        HostEvent::Item {
+            outcome: ItemOutcome::Pushed,
+            ..
+        }
+    )));
+
+    // The mapping survives a restart (engine config in the app's config folder).
+    host.shutdown().await;
+    let again = fx.host().await;
+    let folders = again.list_folders().await.unwrap();
+    assert_eq!(folders.len(), 1);
+    assert!(!folders[0].awaiting_first_sync);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pattern_preview_counts_what_the_filters_keep() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let docs = folder_with_files(&[
+        ("a.md", "a"),
+        ("b.md", "b"),
+        ("c.tmp", "c"),
+        ("d/e.md", "e"),
+    ]);
+    let preview = host
+        .preview_patterns(PatternRequest {
+            path: docs.path().display().to_string(),
+            include: vec!["*.md".into()],
+            exclude: vec!["d/".into()],
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(preview.total_count, 4);
+    assert_eq!(preview.matched_count, 2);
+    assert_eq!(preview.excluded_count, 2);
+    assert_eq!(preview.matched.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_cross_as_code_and_message() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let err = host
+        .add_folder(AddFolderRequest {
+            path: "/definitely/not/here".into(),
+            name: String::new(),
+            source_id: String::new(),
+            include: vec![],
+            exclude: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    let wire = serde_json::to_value(&err).unwrap();
+    assert_eq!(wire["code"], "invalidInput");
+    assert!(wire["message"]
+        .as_str()
+        .unwrap()
+        .contains("/definitely/not/here"));
+    assert_eq!(wire.as_object().unwrap().len(), 2);
+
+    let unknown = host
+        .folder_action(FolderActionRequest {
+            folder_id: "nope".into(),
+            action: FolderAction::Pause,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code, ErrorCode::NotFound);
+
+    let missing = host
+        .get_sandbox_item(DocumentRef {
+            document_id: "file:///nothing".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, ErrorCode::NotFound);
+
+    let later = serde_json::to_value(Host::not_available("push_test_item")).unwrap();
+    assert_eq!(later["code"], "internal");
+    assert!(later["message"]
+        .as_str()
+        .unwrap()
+        .contains("not available yet"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_keeps_the_key_out_of_every_answer() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let keyring = host.get_app_state().await.unwrap().keyring_available;
+    let org = format!("pushdeck-test-{}", std::process::id());
+    let request = |key: &str, storage| ConnectionRequest {
+        organization_id: org.clone(),
+        region: Region::Eu,
+        source: TargetChoice::Existing { id: "src".into() },
+        provider: TargetChoice::Existing { id: "prov".into() },
+        api_key: key.into(),
+        key_storage: storage,
+    };
+
+    let stored = host
+        .connect(request("xx-first-key", KeyStorage::Keyring))
+        .await;
+    if keyring {
+        let state = stored.unwrap();
+        assert_eq!(state.mode, ConnectionMode::Organization);
+        assert!(host.stored_key_matches(&org, "xx-first-key").await.unwrap());
+        // Replacing the key.
+        host.connect(request("xx-second-key", KeyStorage::Keyring))
+            .await
+            .unwrap();
+        assert!(host
+            .stored_key_matches(&org, "xx-second-key")
+            .await
+            .unwrap());
+    } else {
+        assert_eq!(stored.unwrap_err().code, ErrorCode::KeyringUnavailable);
+    }
+
+    let state = host
+        .connect(request("xx-run-only-key", KeyStorage::ThisRunOnly))
+        .await
+        .unwrap();
+    let wire = serde_json::to_string(&state).unwrap();
+    assert!(!wire.contains("xx-"), "the key leaked into {wire}");
+    assert_eq!(
+        state.connection.unwrap().key_storage,
+        KeyStorage::ThisRunOnly
+    );
+    let settings = std::fs::read_to_string(fx.paths.config_dir.join("app.json")).unwrap();
+    assert!(!settings.contains("xx-"), "the key was written to app.json");
+
+    // Back to the Sandbox.
+    assert_eq!(
+        host.use_sandbox().await.unwrap().mode,
+        ConnectionMode::Sandbox
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_rule_gives_the_model_the_sandbox_receives() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let docs = folder_with_files(&[("HR/leave.txt", "Leave"), ("open.txt", "Open")]);
+    host.add_folder(AddFolderRequest {
+        path: docs.path().display().to_string(),
+        name: "Docs".into(),
+        source_id: String::new(),
+        include: vec![],
+        exclude: vec![],
+    })
+    .await
+    .unwrap();
+    let folder = || FolderRef {
+        folder_id: "Docs".into(),
+    };
+    let rules = host.list_rules(folder()).await.unwrap();
+    let paths: Vec<&str> = rules.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, vec!["", "HR"]);
+    assert!(rules.iter().all(|r| r.rule.is_none()));
+
+    let hr = IdentityRef {
+        name: "HR".into(),
+        kind: IdentityKind::Group,
+    };
+    host.save_rule(RuleChangeRequest {
+        folder_id: "Docs".into(),
+        path: "HR".into(),
+        rule: Some(FolderRule::Only {
+            identities: vec![hr.clone()],
+        }),
+        mode: RuleMode::Replace,
+    })
+    .await
+    .unwrap();
+    let rules = host.list_rules(folder()).await.unwrap();
+    assert_eq!(
+        rules.iter().find(|r| r.path == "HR").unwrap().rule,
+        Some(FolderRule::Only {
+            identities: vec![hr.clone()]
+        })
+    );
+    let model = host
+        .permission_model(FileRef {
+            folder_id: "Docs".into(),
+            path: "HR/leave.txt".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(model.levels.len(), 1);
+    assert_eq!(model.levels[0].sets[0].allowed, vec![hr.clone()]);
+    let open = host
+        .permission_model(FileRef {
+            folder_id: "Docs".into(),
+            path: "open.txt".into(),
+        })
+        .await
+        .unwrap();
+    assert!(open.levels.is_empty());
+
+    let plan = host.plan_folder(folder()).await.unwrap();
+    host.confirm_plan(ConfirmPlanRequest {
+        folder_id: "Docs".into(),
+        plan_id: plan.plan_id,
+    })
+    .await
+    .unwrap();
+    wait_up_to_date(&host, "Docs").await;
+    host.drain_sandbox().await;
+    let page = host
+        .list_sandbox_items(SandboxQuery {
+            offset: 0,
+            limit: 10,
+            text: "leave".into(),
+            as_user: None,
+        })
+        .await
+        .unwrap();
+    let detail = host
+        .get_sandbox_item(DocumentRef {
+            document_id: page.items[0].document_id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        detail.permissions, model,
+        "the Sandbox got another model than the preview"
+    );
+}
