@@ -209,8 +209,13 @@ impl World {
     /// own state store when `source` is not the main one (a reference run must not share it).
     pub fn config_sync_cmd(&self, source: &str, extra: &[&str]) -> Command {
         let config = self.write_config(source);
-        let mut cmd = self.emu_cmd(["sync", "--once", "--config"]);
-        cmd.arg(config).args(extra);
+        let mut cmd = self.emu_cmd([
+            "sync".as_ref(),
+            "--once".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+        ]);
+        cmd.args(extra);
         if source != SOURCE {
             cmd.env(
                 "PUSHDECK_STATE",

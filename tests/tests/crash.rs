@@ -85,7 +85,12 @@ fn kill_9_at_random_points_then_restart_converges() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("pushdeck starts");
-        let delay = full.mul_f64(rng.gen_range(0.0..1.2));
+        // A rebuild's points lean to its end, where its delete-older-than is sent.
+        let delay = if rebuild {
+            full.mul_f64(rng.gen_range(0.5..1.4))
+        } else {
+            full.mul_f64(rng.gen_range(0.0..1.2))
+        };
         std::thread::sleep(delay);
         let exited_before = matches!(child.try_wait(), Ok(Some(_)));
         // Child::kill sends SIGKILL on Unix: no handler runs, nothing is flushed.

@@ -162,6 +162,7 @@ fn faults_at_set_rates_end_exact_respect_retry_after_and_do_not_storm() {
 }
 
 #[test]
+#[ignore = "bug: after the client's attempts end on a 429, sync sends the same status request again 4 ms later, without waiting the Retry-After it was given (a second round of 3 attempts); the final message says 'Pushdeck retries by itself' although the command exits 4"]
 fn a_long_retry_after_is_waited_for_not_hammered() {
     // Every request throttled with Retry-After 2 s, and three attempts: the command must take
     // at least the two waits, send exactly three requests, and say it was throttled.
@@ -179,6 +180,10 @@ fn a_long_retry_after_is_waited_for_not_hammered() {
     let text = all_text(&out);
     let log = w.requests();
     println!("all throttled: exit {:?}, {} requests in {:.1} s", out.status.code(), log.len(), elapsed.as_secs_f64());
+    for r in &log {
+        println!("  {} {} {} {}?{} {} ms", r["time"], r["status"], r["method"], r["path"], r["query"], r["durationMs"]);
+    }
+    println!("{text}");
     assert_ne!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("panicked"), "{text}");
     assert!(

@@ -32,13 +32,14 @@ fn the_key_is_in_no_file_pushdeck_wrote_and_nothing_it_printed() {
     .expect("write");
     let url = w.emu.url().to_string();
     let docs = w.docs().display().to_string();
+    let file_a = w.docs().join("a.txt").display().to_string();
     let config_path = w.write_config(SOURCE);
     let config_arg = config_path.display().to_string();
     let runs: Vec<Vec<&str>> = vec![
         vec!["sync", &docs, "--once", "--source", SOURCE, "-vvv"],
         vec!["sync", "--once", "--config", &config_arg, "--json", "-vvv"],
         vec!["sync", "--once", "--config", &config_arg, "--rebuild", "-vvv"],
-        vec!["push", &docs, "--source", SOURCE, "-vvv"],
+        vec!["push", &file_a, "--source", SOURCE, "-vvv", "--allow", "group:HR Team"],
         vec!["identities", "push", "people.csv", "--provider", PROVIDER, "-vvv"],
         vec!["status", "--source", SOURCE, "-vvv"],
         vec!["delete", "https://example.com/nothing", "--source", SOURCE, "-vvv"],
