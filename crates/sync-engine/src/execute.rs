@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coveo_push::{
-    Batcher, BatcherConfig, Content, Document, ErrorKind, MetadataValue, ProgressEvent, PushClient,
-    SourceStatus,
+    Batcher, BatcherConfig, Content, Document, ErrorKind, LogEntry, LogQuery, MetadataValue,
+    ProgressEvent, PushClient, SourceStatus,
 };
 use serde::Serialize;
 
@@ -473,91 +473,48 @@ pub struct LogOutcome {
     pub outcome: Result<(), String>,
 }
 
-/// Reads the Source Logs of `source` between two instants (ms since the epoch) and keeps the
+/// Reads the Source Logs of `source` between two instants (ms since the epoch) through
+/// [`PushClient::source_logs`] (the right host, the client's retries and proxy) and keeps the
 /// final word on each item: `ADD`/`UPDATE` completed at `INDEXING` = indexed, `REJECTED` =
-/// rejected with the service's reason. Uses the client's origin and key (the client has no
-/// Source Logs call of its own yet).
+/// rejected with the service's reason. The error is a sentence saying what to do.
 pub async fn read_source_logs(
     client: &PushClient,
     source: &str,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<LogOutcome>, String> {
-    let config = client.config();
-    let origin = config.endpoint.platform_origin();
-    let url = format!("{origin}/logs/v1/organizations/{}", config.organization);
-    let fmt = |ms: i64| {
+    let instant = |ms: i64| {
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
+            .map_err(|e| format!("the Source Logs range is out of bounds ({ms} ms): {e}"))
     };
-    let http = reqwest::Client::builder()
-        .timeout(config.request_timeout)
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let mut out = Vec::new();
-    let mut page = 0u32;
-    loop {
-        let response = http
-            .post(&url)
-            .bearer_auth(config.api_key.expose())
-            .query(&[
-                ("from", fmt(from_ms)),
-                ("to", fmt(to_ms)),
-                ("page", page.to_string()),
-                ("perPage", "100".into()),
-            ])
-            .json(&serde_json::json!({ "sourcesIds": [source] }))
-            .send()
-            .await
-            .map_err(|e| format!("the Source Logs could not be read ({e}); retried later"))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!(
-                "the Source Logs answered {status}; check that the API key may view logs"
-            ));
-        }
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| format!("the Source Logs answer is not JSON: {e}"))?;
-        let entries = body["documentLogEntries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for e in entries {
-            let id = e["id"].as_str().unwrap_or_default().to_string();
-            let operation = e["operation"].as_str().unwrap_or_default();
-            let result = e["result"].as_str().unwrap_or_default();
-            let task = e["task"].as_str().unwrap_or_default();
-            if id.is_empty() || !matches!(operation, "ADD" | "UPDATE") {
-                continue;
-            }
-            let ordering_id = e["meta"]["orderingId"].as_u64();
-            let outcome = match (task, result) {
-                (_, "REJECTED") => Err(e["meta"]["error"]
-                    .as_str()
-                    .unwrap_or("rejected by the indexing pipeline")
-                    .to_string()),
-                ("INDEXING", "COMPLETED" | "WARNING") => Ok(()),
-                _ => continue,
-            };
-            out.push(LogOutcome {
-                document_id: id,
-                ordering_id,
-                outcome,
-            });
-        }
-        if !body["hasNextPage"].as_bool().unwrap_or(false) {
-            break;
-        }
-        page += 1;
+    let query = LogQuery::source(source, instant(from_ms)?, instant(to_ms)?);
+    let entries = client.source_logs(&query).await.map_err(|e| {
+        format!(
+            "the Source Logs could not be read: {}; they are read again at the next run",
+            e.explanation()
+        )
+    })?;
+    Ok(entries.iter().filter_map(log_outcome).collect())
+}
+
+/// The final word of one log entry on its item, if it is one (see [`read_source_logs`]).
+pub fn log_outcome(entry: &LogEntry) -> Option<LogOutcome> {
+    if entry.id.is_empty() || !matches!(entry.operation.as_str(), "ADD" | "UPDATE") {
+        return None;
     }
-    Ok(out)
+    let outcome = match (entry.task.as_str(), entry.result.as_str()) {
+        (_, "REJECTED") => Err(entry
+            .error()
+            .unwrap_or("rejected by the indexing pipeline")
+            .to_string()),
+        ("INDEXING", "COMPLETED" | "WARNING") => Ok(()),
+        _ => return None,
+    };
+    Some(LogOutcome {
+        document_id: entry.id.clone(),
+        ordering_id: entry.ordering_id(),
+        outcome,
+    })
 }
 
 /// Reads the Source Logs and marks items indexed or rejected in the state store. Returns the
@@ -606,5 +563,32 @@ mod tests {
         );
         assert_eq!(html_title(b"<html><title></title>"), None);
         assert_eq!(html_title(b"no title here"), None);
+    }
+
+    #[test]
+    fn log_entries_become_outcomes() {
+        let entry = |json: serde_json::Value| -> LogEntry {
+            serde_json::from_value(json).unwrap_or_else(|e| panic!("bad test entry: {e}"))
+        };
+        let rejected = entry(serde_json::json!({"id": "file:///a", "operation": "ADD",
+            "result": "REJECTED", "task": "PROCESSING",
+            "meta": {"error": "too many permissions", "orderingId": 7}}));
+        assert_eq!(
+            log_outcome(&rejected),
+            Some(LogOutcome {
+                document_id: "file:///a".into(),
+                ordering_id: Some(7),
+                outcome: Err("too many permissions".into()),
+            })
+        );
+        let indexed = entry(serde_json::json!({"id": "file:///b", "operation": "UPDATE",
+            "result": "COMPLETED", "task": "INDEXING"}));
+        assert_eq!(log_outcome(&indexed).map(|o| o.outcome), Some(Ok(())));
+        let consuming = entry(serde_json::json!({"id": "file:///b", "operation": "ADD",
+            "result": "COMPLETED", "task": "CONSUMING"}));
+        assert_eq!(log_outcome(&consuming), None);
+        let delete = entry(serde_json::json!({"id": "file:///c", "operation": "DELETE",
+            "result": "COMPLETED", "task": "INDEXING"}));
+        assert_eq!(log_outcome(&delete), None);
     }
 }
