@@ -6,6 +6,7 @@
 #   scripts/bench-compare.sh                      # 2,000 files (~40 MB); writes nothing
 #   scripts/bench-compare.sh --out docs/benchmarks.md --count 2000
 #
+# Needs GNU time (/usr/bin/time, Debian package "time") for CPU time and peak memory.
 # Installs what it needs first: the JS client from bench/official-js/package-lock.json
 # (npm ci --ignore-scripts), the Python client in a venv under $CARGO_TARGET_DIR (or target/),
 # and a release build of the pushdeck binary. Every other argument goes to bench/compare.py.
