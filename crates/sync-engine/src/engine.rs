@@ -196,13 +196,18 @@ pub struct SyncReport {
     pub run: Option<RunReport>,
     pub scan_problems: Vec<FileProblem>,
     pub hashed_files: u64,
+    /// Files left out of this run because they failed recently and wait for their retry
+    /// (background runs only: a run asked for by a person, [`EngineHandle::sync_now`],
+    /// retries everything now).
+    pub deferred: Vec<String>,
 }
 
 impl SyncReport {
-    /// Every change was accepted: no brake, no halt, no problem.
+    /// Every change was accepted: no brake, no halt, no problem, nothing left waiting.
     pub fn is_complete(&self) -> bool {
         self.brake.is_none()
             && self.scan_problems.is_empty()
+            && self.deferred.is_empty()
             && self
                 .run
                 .as_ref()
@@ -1156,10 +1161,15 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         .map(|r| (r.path, r.next_attempt_ms))
         .collect();
     let now = job.now_ms as i64;
+    let mut deferred = Vec::new();
     if !job.forced {
         plan.pushes.retain(|p| {
-            !(p.change == crate::plan::Change::Retry
-                && retries.get(&p.path).is_some_and(|t| *t > now))
+            let wait = p.change == crate::plan::Change::Retry
+                && retries.get(&p.path).is_some_and(|t| *t > now);
+            if wait {
+                deferred.push(p.path.clone());
+            }
+            !wait
         });
     }
     let mut report = SyncReport {
@@ -1168,6 +1178,7 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         run: None,
         scan_problems: snapshot.problems.clone(),
         hashed_files: snapshot.stats.hashed,
+        deferred,
     };
     if !job.confirmed {
         if let Some(brake) = check_brakes(&plan, &snapshot, &job.mapping.safety) {

@@ -503,3 +503,43 @@ async fn polling_fallback_says_so_and_still_syncs() {
     assert!(said_polling, "no activity entry about the polling fallback");
     assert_eq!(env.emulator_hashes().await, env.folder_hashes());
 }
+
+#[tokio::test]
+async fn sync_now_retries_files_in_backoff_after_add_folder() {
+    let env = Env::start().await;
+    for i in 0..10 {
+        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
+    }
+    // An earlier run: every upload fails (beyond the client's retries); the files wait for
+    // their retry (a backoff of a minute or more).
+    env.set_faults(serde_json::json!({ "uploadFailureShare": 1.0 }))
+        .await;
+    let mut config = env.engine_config();
+    config.execute.max_batch_bytes = 1500; // about one item per batch
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(!report.is_complete(), "{report:?}");
+    engine.shutdown().await;
+    {
+        let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+        assert!(
+            !store.retries("docs").unwrap().is_empty(),
+            "failed files wait for a retry"
+        );
+    }
+    env.set_faults(serde_json::json!({})).await;
+    // Next process: no folder at start, the folder added, then "sync now" (`sync --once`).
+    let mut config = env.engine_config();
+    config.execute.max_batch_bytes = 1500;
+    let engine = sync_engine::engine::Engine::start(config, Vec::new())
+        .await
+        .unwrap();
+    engine.add_folder(env.mapping()).await.unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+    assert!(store.retries("docs").unwrap().is_empty());
+}
