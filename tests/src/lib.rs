@@ -261,7 +261,12 @@ impl World {
             .unwrap_or_default()
             .into_iter()
             .filter(|it| it["state"] == "INDEXED")
-            .map(|it| (it["documentId"].as_str().unwrap_or_default().to_string(), it))
+            .map(|it| {
+                (
+                    it["documentId"].as_str().unwrap_or_default().to_string(),
+                    it,
+                )
+            })
             .collect()
     }
 
@@ -438,8 +443,8 @@ pub fn all_text(out: &Output) -> String {
 
 /// Parses the emulator's request-log time (`2026-11-29T00:41:02.123Z`) to Unix milliseconds.
 pub fn log_time_ms(text: &str) -> Option<i128> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     Some(t.unix_timestamp_nanos() / 1_000_000)
 }
 

@@ -74,19 +74,29 @@ fn special_files_odd_names_and_loops_are_skipped_and_the_rest_synced() {
     // name); the unreadable file (when not root) is listed the same way. Everything else is
     // there with its exact content, and nothing more.
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("latin1-caf"), "the odd name is listed: {text}");
+    assert!(
+        text.contains("latin1-caf"),
+        "the odd name is listed: {text}"
+    );
     if !root {
-        assert!(text.contains("secret.txt"), "the unreadable file is listed: {text}");
+        assert!(
+            text.contains("secret.txt"),
+            "the unreadable file is listed: {text}"
+        );
     }
     let diff = w.differences(SOURCE, None);
     assert!(
         diff.iter()
-            .all(|d| d.starts_with("missing") && (d.contains("latin1-caf") || d.contains("secret.txt"))),
+            .all(|d| d.starts_with("missing")
+                && (d.contains("latin1-caf") || d.contains("secret.txt"))),
         "{}",
         diff.join("\n")
     );
     let items = w.items(SOURCE);
-    assert!(items.keys().any(|k| k.contains("deep.txt")), "the long path is pushed");
+    assert!(
+        items.keys().any(|k| k.contains("deep.txt")),
+        "the long path is pushed"
+    );
     assert!(
         !items.keys().any(|k| k.ends_with("/pipe")),
         "the FIFO is not an item"
@@ -152,14 +162,18 @@ fn a_300_mb_sparse_file_is_pushed() {
     let uri = pushdeck_proof::file_uri(&big.canonicalize().expect("path"));
     let log = w.get(&format!(
         "/organizations/{ORG}/sources/{SOURCE}/log?documentId={}",
-        uri.replace('%', "%25").replace('/', "%2F").replace(':', "%3A")
+        uri.replace('%', "%25")
+            .replace('/', "%2F")
+            .replace(':', "%3A")
     ));
     let entries = log["entries"].as_array().cloned().unwrap_or_default();
     println!("{}", serde_json::to_string(&entries).unwrap_or_default());
     assert!(
-        entries.iter().any(|e| e.to_string().to_lowercase().contains("accepted")
-            || e.to_string().contains("INDEXED")
-            || e.to_string().contains("COMPLETED")),
+        entries
+            .iter()
+            .any(|e| e.to_string().to_lowercase().contains("accepted")
+                || e.to_string().contains("INDEXED")
+                || e.to_string().contains("COMPLETED")),
         "the 300 MB item was accepted: {log}"
     );
 }
@@ -176,14 +190,22 @@ fn a_malformed_configuration_stops_with_its_file_and_line_and_sends_nothing() {
     )
     .expect("write");
     w.clear_requests();
-    let mut cmd = w.emu_cmd(["sync".as_ref(), "--once".as_ref(), "--config".as_ref(), config.as_os_str()]);
+    let mut cmd = w.emu_cmd([
+        "sync".as_ref(),
+        "--once".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
     let out = run_bounded(&mut cmd, LIMIT);
     let text = all_text(&out);
     println!("{text}");
     assert_no_panic(&text);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("broken.toml"), "names the file: {text}");
-    assert!(text.contains("line 4") || text.contains(":4"), "names the line: {text}");
+    assert!(
+        text.contains("line 4") || text.contains(":4"),
+        "names the line: {text}"
+    );
     assert!(w.requests().is_empty(), "nothing was sent");
     // An unknown key is refused too, not ignored.
     std::fs::write(
@@ -194,7 +216,7 @@ fn a_malformed_configuration_stops_with_its_file_and_line_and_sends_nothing() {
         ),
     )
     .expect("write");
-    let out = run_bounded(&mut w.cmd(["config", "check", "--config"]).arg(&config), LIMIT);
+    let out = run_bounded(w.cmd(["config", "check", "--config"]).arg(&config), LIMIT);
     let text = all_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("watch_me"), "names the unknown key: {text}");
@@ -204,9 +226,19 @@ fn a_malformed_configuration_stops_with_its_file_and_line_and_sends_nothing() {
 fn malformed_item_and_identity_files_are_clear_errors() {
     let w = World::new();
     let bad_json = w.path().join("items.json");
-    std::fs::write(&bad_json, "[{\"documentId\": \"https://x/1\", \"title\": \"t\"").expect("write");
+    std::fs::write(
+        &bad_json,
+        "[{\"documentId\": \"https://x/1\", \"title\": \"t\"",
+    )
+    .expect("write");
     w.clear_requests();
-    let mut cmd = w.emu_cmd(["push".as_ref(), "--source".as_ref(), SOURCE.as_ref(), "--item-file".as_ref(), bad_json.as_os_str()]);
+    let mut cmd = w.emu_cmd([
+        "push".as_ref(),
+        "--source".as_ref(),
+        SOURCE.as_ref(),
+        "--item-file".as_ref(),
+        bad_json.as_os_str(),
+    ]);
     let out = run_bounded(&mut cmd, LIMIT);
     let text = all_text(&out);
     println!("{text}");
@@ -223,7 +255,13 @@ fn malformed_item_and_identity_files_are_clear_errors() {
             {"documentId": "https://x/3", "title": "three", "data": "3"}]"#,
     )
     .expect("write");
-    let mut cmd = w.emu_cmd(["push".as_ref(), "--source".as_ref(), SOURCE.as_ref(), "--item-file".as_ref(), bad_json.as_os_str()]);
+    let mut cmd = w.emu_cmd([
+        "push".as_ref(),
+        "--source".as_ref(),
+        SOURCE.as_ref(),
+        "--item-file".as_ref(),
+        bad_json.as_os_str(),
+    ]);
     let out = run_bounded(&mut cmd, LIMIT);
     let text = all_text(&out);
     println!("{text}");
@@ -243,7 +281,13 @@ fn malformed_item_and_identity_files_are_clear_errors() {
 
     let ids = w.path().join("people.csv");
     std::fs::write(&ids, "group,member\n\"unclosed,ann@example.com\n").expect("write");
-    let mut cmd = w.emu_cmd(["identities".as_ref(), "push".as_ref(), "--provider".as_ref(), "sandbox".as_ref(), ids.as_os_str()]);
+    let mut cmd = w.emu_cmd([
+        "identities".as_ref(),
+        "push".as_ref(),
+        "--provider".as_ref(),
+        "sandbox".as_ref(),
+        ids.as_os_str(),
+    ]);
     let out = run_bounded(&mut cmd, LIMIT);
     let text = all_text(&out);
     println!("{text}");
@@ -252,14 +296,27 @@ fn malformed_item_and_identity_files_are_clear_errors() {
     assert!(text.contains("people.csv"), "names the file: {text}");
 
     let ids = w.path().join("ids.json");
-    std::fs::write(&ids, r#"[{"identity": {"name": "HR", "type": "SPACESHIP"}}]"#).expect("write");
-    let mut cmd = w.emu_cmd(["identities".as_ref(), "push".as_ref(), "--provider".as_ref(), "sandbox".as_ref(), ids.as_os_str()]);
+    std::fs::write(
+        &ids,
+        r#"[{"identity": {"name": "HR", "type": "SPACESHIP"}}]"#,
+    )
+    .expect("write");
+    let mut cmd = w.emu_cmd([
+        "identities".as_ref(),
+        "push".as_ref(),
+        "--provider".as_ref(),
+        "sandbox".as_ref(),
+        ids.as_os_str(),
+    ]);
     let out = run_bounded(&mut cmd, LIMIT);
     let text = all_text(&out);
     println!("{text}");
     assert_no_panic(&text);
     assert_ne!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("ids.json") || text.contains("SPACESHIP"), "{text}");
+    assert!(
+        text.contains("ids.json") || text.contains("SPACESHIP"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -274,7 +331,10 @@ fn a_wrong_key_is_exit_3_and_never_printed() {
     assert_no_panic(&text);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(!text.contains(FAKE_KEY));
-    assert!(text.to_lowercase().contains("key"), "says the key is the problem: {text}");
+    assert!(
+        text.to_lowercase().contains("key"),
+        "says the key is the problem: {text}"
+    );
     // Nothing was recorded as pushed: with the right key, everything goes.
     let out = run_bounded(&mut w.sync_cmd(SOURCE, &[]), LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", all_text(&out));
@@ -406,6 +466,9 @@ fn a_folder_of_100000_files() {
     w.check_exact(SOURCE, None);
     let started = std::time::Instant::now();
     let out = run_bounded(&mut w.sync_cmd(SOURCE, &[]), Duration::from_secs(600));
-    println!("rescan of 100,000 files: {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "rescan of 100,000 files: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     assert_eq!(out.status.code(), Some(0), "{}", all_text(&out));
 }

@@ -26,14 +26,19 @@ const LATENCY_MS: u64 = 40;
 const START_FILES: usize = 80;
 
 fn edit_folder(w: &World, rng: &mut impl Rng, round: usize) {
-    let existing: Vec<_> = pushdeck_proof::expected_items(&w.docs()).into_keys().collect();
+    let existing: Vec<_> = pushdeck_proof::expected_items(&w.docs())
+        .into_keys()
+        .collect();
     // Update a few files, add a few, delete a few (deletes only when there is room).
     for _ in 0..rng.gen_range(1..6) {
         let n = rng.gen_range(0..START_FILES + round * 3);
         let dir = if n % 5 == 0 { "HR" } else { "team" };
         w.write(
             &format!("{dir}/f{n}.txt"),
-            format!("round {round} file {n} {}", "x".repeat(rng.gen_range(10..3000))),
+            format!(
+                "round {round} file {n} {}",
+                "x".repeat(rng.gen_range(10..3000))
+            ),
         );
     }
     if existing.len() > 20 {
@@ -154,5 +159,8 @@ fn kill_9_at_random_points_then_restart_converges() {
         .find(|(id, _)| id.contains("/HR/"))
         .map(|(_, it)| it["permissions"].to_string())
         .unwrap_or_default();
-    assert!(hr.contains("HR Team"), "HR items carry the HR Team group: {hr}");
+    assert!(
+        hr.contains("HR Team"),
+        "HR items carry the HR Team group: {hr}"
+    );
 }

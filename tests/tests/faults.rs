@@ -44,7 +44,8 @@ fn key(r: &Value) -> String {
 }
 
 fn start_ms(r: &Value) -> i128 {
-    log_time_ms(r["time"].as_str().unwrap_or("")).unwrap_or(0) - r["durationMs"].as_i64().unwrap_or(0) as i128
+    log_time_ms(r["time"].as_str().unwrap_or("")).unwrap_or(0)
+        - r["durationMs"].as_i64().unwrap_or(0) as i128
 }
 
 fn end_ms(r: &Value) -> i128 {
@@ -59,7 +60,9 @@ fn retry_after_violations(log: &[Value], seconds: u64) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut out = Vec::new();
     for (i, r) in log.iter().enumerate() {
-        if r["status"] != 429 || (r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/files"))) {
+        if r["status"] != 429
+            || (r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/files")))
+        {
             continue;
         }
         let k = key(r);
@@ -84,7 +87,10 @@ fn faults_at_set_rates_end_exact_respect_retry_after_and_do_not_storm() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(env_number("PUSHDECK_PROOF_SEED", 7));
     let w = World::new();
     for n in 0..files {
-        w.write(&format!("d{}/f{n}.txt", n % 9), format!("file {n} ").repeat(20 + n % 200));
+        w.write(
+            &format!("d{}/f{n}.txt", n % 9),
+            format!("file {n} ").repeat(20 + n % 200),
+        );
     }
     w.emu.set_faults(Faults {
         seed: 42,
@@ -104,7 +110,10 @@ fn faults_at_set_rates_end_exact_respect_retry_after_and_do_not_storm() {
         if round > 0 {
             for _ in 0..(files / 20).max(1) {
                 let n = rng.gen_range(0..files + rounds * 5);
-                w.write(&format!("d{}/f{n}.txt", n % 9), format!("round {round} {n}"));
+                w.write(
+                    &format!("d{}/f{n}.txt", n % 9),
+                    format!("round {round} {n}"),
+                );
             }
             for _ in 0..3 {
                 let n = rng.gen_range(0..files);
@@ -132,11 +141,17 @@ fn faults_at_set_rates_end_exact_respect_retry_after_and_do_not_storm() {
 
     let mut by_status: HashMap<u64, usize> = HashMap::new();
     for r in &log {
-        *by_status.entry(r["status"].as_u64().unwrap_or(0)).or_default() += 1;
+        *by_status
+            .entry(r["status"].as_u64().unwrap_or(0))
+            .or_default() += 1;
     }
     let ok = log
         .iter()
-        .filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+        .filter(|r| {
+            r["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+        })
         .count();
     let mut statuses: Vec<_> = by_status.into_iter().collect();
     statuses.sort();
@@ -148,7 +163,10 @@ fn faults_at_set_rates_end_exact_respect_retry_after_and_do_not_storm() {
         started.elapsed().as_secs_f64(),
         log.len()
     );
-    assert!(ok > 0, "no request succeeded: the log is not what this test expects");
+    assert!(
+        ok > 0,
+        "no request succeeded: the log is not what this test expects"
+    );
     assert!(
         violations.is_empty(),
         "Retry-After not respected:\n{}",
@@ -179,19 +197,36 @@ fn a_long_retry_after_is_waited_for_not_hammered() {
     let elapsed = started.elapsed();
     let text = all_text(&out);
     let log = w.requests();
-    println!("all throttled: exit {:?}, {} requests in {:.1} s", out.status.code(), log.len(), elapsed.as_secs_f64());
+    println!(
+        "all throttled: exit {:?}, {} requests in {:.1} s",
+        out.status.code(),
+        log.len(),
+        elapsed.as_secs_f64()
+    );
     for r in &log {
-        println!("  {} {} {} {}?{} {} ms", r["time"], r["status"], r["method"], r["path"], r["query"], r["durationMs"]);
+        println!(
+            "  {} {} {} {}?{} {} ms",
+            r["time"], r["status"], r["method"], r["path"], r["query"], r["durationMs"]
+        );
     }
     println!("{text}");
     assert_ne!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("panicked"), "{text}");
     assert!(
-        text.to_lowercase().contains("throttl") || text.contains("429") || text.to_lowercase().contains("too many"),
+        text.to_lowercase().contains("throttl")
+            || text.contains("429")
+            || text.to_lowercase().contains("too many"),
         "the message says the API throttled: {text}"
     );
-    let push: Vec<_> = log.iter().filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/push/"))).collect();
-    assert!(push.len() <= 3 * 2, "no storm: {} Push requests for 3 attempts", push.len());
+    let push: Vec<_> = log
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/push/")))
+        .collect();
+    assert!(
+        push.len() <= 3 * 2,
+        "no storm: {} Push requests for 3 attempts",
+        push.len()
+    );
     let (_, violations) = retry_after_violations(&log, 2);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }

@@ -19,9 +19,10 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn the_key_is_in_no_file_pushdeck_wrote_and_nothing_it_printed() {
-    let mut config = push_emulator::EmulatorConfig::default();
-    config.api_key = FAKE_KEY.to_string();
-    let w = World::with_config(config);
+    let w = World::with_config(push_emulator::EmulatorConfig {
+        api_key: FAKE_KEY.to_string(),
+        ..Default::default()
+    });
     assert_eq!(w.emu.api_key(), FAKE_KEY);
     w.write("a.txt", "alpha");
     w.write("HR/pay.txt", "pay");
@@ -38,11 +39,39 @@ fn the_key_is_in_no_file_pushdeck_wrote_and_nothing_it_printed() {
     let runs: Vec<Vec<&str>> = vec![
         vec!["sync", &docs, "--once", "--source", SOURCE, "-vvv"],
         vec!["sync", "--once", "--config", &config_arg, "--json", "-vvv"],
-        vec!["sync", "--once", "--config", &config_arg, "--rebuild", "-vvv"],
-        vec!["push", &file_a, "--source", SOURCE, "-vvv", "--allow", "group:HR Team"],
-        vec!["identities", "push", "people.csv", "--provider", PROVIDER, "-vvv"],
+        vec![
+            "sync",
+            "--once",
+            "--config",
+            &config_arg,
+            "--rebuild",
+            "-vvv",
+        ],
+        vec![
+            "push",
+            &file_a,
+            "--source",
+            SOURCE,
+            "-vvv",
+            "--allow",
+            "group:HR Team",
+        ],
+        vec![
+            "identities",
+            "push",
+            "people.csv",
+            "--provider",
+            PROVIDER,
+            "-vvv",
+        ],
         vec!["status", "--source", SOURCE, "-vvv"],
-        vec!["delete", "https://example.com/nothing", "--source", SOURCE, "-vvv"],
+        vec![
+            "delete",
+            "https://example.com/nothing",
+            "--source",
+            SOURCE,
+            "-vvv",
+        ],
         vec!["config", "show", "--config", &config_arg],
     ];
     let mut printed = String::new();
@@ -97,7 +126,10 @@ fn the_key_is_in_no_file_pushdeck_wrote_and_nothing_it_printed() {
         };
         bytes_searched += content.len();
         for needle in &needles {
-            if content.windows(needle.len()).any(|win| win == needle.as_slice()) {
+            if content
+                .windows(needle.len())
+                .any(|win| win == needle.as_slice())
+            {
                 hits.push(file.display().to_string());
             }
         }
@@ -129,7 +161,10 @@ fn the_emulator_refuses_a_non_loopback_address_unless_asked() {
     let text = all_text(&out);
     println!("{text}");
     assert_ne!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("--allow-remote"), "says how to allow it: {text}");
+    assert!(
+        text.contains("--allow-remote"),
+        "says how to allow it: {text}"
+    );
 
     // Loopback is fine, and with --allow-remote so is 0.0.0.0 (started, then stopped).
     for args in [
