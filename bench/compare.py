@@ -284,11 +284,11 @@ def svg_chart(rows: list[dict]) -> str:
     names = list(dict.fromkeys(r["tool"] for r in rows))
     colors = ["#268bd2", "#cb4b16", "#859900", "#6c71c4"]
     top = max((r["wall_s"] for r in rows), default=1) or 1
-    w, h, pad, bar = 640, 300, 40, 36
+    w, h, pad, bar, legend = 820, 300, 40, 36, 200
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 60}" font-family="sans-serif" font-size="12">',
            f'<text x="{pad}" y="18">Wall time in seconds (lower is better)</text>']
     for j, job in enumerate(jobs):
-        gx = pad + j * (w - pad) / len(jobs)
+        gx = pad + j * (w - pad - legend) / len(jobs)
         out.append(f'<text x="{gx + 10}" y="{h + 45}">{job}</text>')
         for t, name in enumerate(names):
             r = next((r for r in rows if r["tool"] == name and r["job"] == job), None)
@@ -299,8 +299,8 @@ def svg_chart(rows: list[dict]) -> str:
             out.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{bar}" height="{bh:.0f}" fill="{colors[t % 4]}"/>')
             out.append(f'<text x="{x:.0f}" y="{y - 3:.0f}">{r["wall_s"]:.1f}</text>')
     for t, name in enumerate(names):
-        out.append(f'<rect x="{w - 190}" y="{30 + t * 16}" width="10" height="10" fill="{colors[t % 4]}"/>'
-                   f'<text x="{w - 175}" y="{39 + t * 16}">{name}</text>')
+        out.append(f'<rect x="{w - legend + 10}" y="{30 + t * 16}" width="10" height="10" fill="{colors[t % 4]}"/>'
+                   f'<text x="{w - legend + 25}" y="{39 + t * 16}">{name}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
