@@ -90,7 +90,7 @@ export class Session {
     for (;;) {
       try {
         const el = await this.cmd("POST", "/element", { using: "css selector", value: css });
-        return el[ELEMENT];
+        return el[ELEMENT] ?? el.ELEMENT ?? Object.values(el)[0];
       } catch (e) {
         if (Date.now() - start > timeout) throw new Error(`no element ${css}: ${e.message}`);
         await sleep(250);
@@ -104,7 +104,7 @@ export class Session {
     for (;;) {
       try {
         const el = await this.cmd("POST", "/element", { using: "xpath", value: xpath });
-        return el[ELEMENT];
+        return el[ELEMENT] ?? el.ELEMENT ?? Object.values(el)[0];
       } catch (e) {
         if (Date.now() - start > timeout) throw new Error(`no ${tag} "${text}": ${e.message}`);
         await sleep(250);

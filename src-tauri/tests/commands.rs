@@ -266,6 +266,10 @@ async fn connecting_keeps_the_key_out_of_every_answer() {
     let fx = Fixture::new();
     let host = fx.host().await;
     let keyring = host.get_app_state().await.unwrap().keyring_available;
+    // scripts/lib/with-keyring.sh runs the tests with a real, unlocked gnome-keyring.
+    if std::env::var_os("PUSHDECK_TEST_KEYRING").is_some() {
+        assert!(keyring, "the test keyring session did not answer");
+    }
     let org = format!("pushdeck-test-{}", std::process::id());
     let request = |key: &str, storage| ConnectionRequest {
         organization_id: org.clone(),
