@@ -186,6 +186,25 @@ pub struct FolderStatus {
     pub state: FolderState,
     pub last_full_sync_ms: Option<i64>,
     pub last_problems: Vec<FileProblem>,
+    /// A quota pause lifts by itself at this instant (ms since the epoch); `None` when the
+    /// folder is not paused by a quota or only a person can resume it.
+    pub paused_until_ms: Option<u64>,
+}
+
+/// The reason shown for a quota pause: the service's explanation and until when.
+fn quota_reason(message: &str, resume_at_ms: Option<u64>) -> String {
+    let until = resume_at_ms.and_then(|ms| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()?
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    match until {
+        Some(t) => format!("{message}; paused until {t}, then it resumes by itself"),
+        None => format!(
+            "{message}; paused until you resume the folder (this limit does not lift by itself)"
+        ),
+    }
 }
 
 /// What a run did, for [`EngineHandle::sync_now`].
@@ -314,6 +333,8 @@ struct FolderRuntime {
     rebuild: bool,
     next_full_ms: u64,
     retry_at_ms: Option<u64>,
+    /// A quota pause ends by itself at this instant (see [`crate::execute::quota_resume_at`]).
+    resume_at_ms: Option<u64>,
     logs_from_ms: Option<i64>,
     log_polls_left: u32,
     next_log_poll_ms: u64,
@@ -559,6 +580,7 @@ impl Loop {
                 rebuild: false,
                 next_full_ms: 0,
                 retry_at_ms: None,
+                resume_at_ms: None,
                 logs_from_ms: None,
                 log_polls_left: 0,
                 next_log_poll_ms: 0,
@@ -652,6 +674,21 @@ impl Loop {
             }
             Input::Tick => {
                 let now = self.now();
+                let lifted: Vec<String> = self
+                    .folders
+                    .iter()
+                    .filter(|(_, f)| f.paused && f.resume_at_ms.is_some_and(|t| now >= t))
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                for name in lifted {
+                    if let Some(f) = self.folders.get_mut(&name) {
+                        f.paused = false;
+                        f.resume_at_ms = None;
+                        f.pending = Pending::Full;
+                    }
+                    self.set_state(&name, FolderState::UpToDate { problems: 0 });
+                    self.activity(&name, "the quota wait is over; syncing again");
+                }
                 for f in self.folders.values_mut() {
                     if now >= f.next_full_ms
                         && matches!(f.pending, Pending::None | Pending::Dirs(_))
@@ -725,13 +762,17 @@ impl Loop {
                 self.save_config()
             }
             Command::Pause(name) => {
-                self.folder_mut(&name)?.paused = true;
+                let f = self.folder_mut(&name)?;
+                f.paused = true;
+                // A person's pause lasts until a person resumes.
+                f.resume_at_ms = None;
                 self.set_state(&name, FolderState::Paused { reason: None });
                 Ok(())
             }
             Command::Resume(name) => {
                 let f = self.folder_mut(&name)?;
                 f.paused = false;
+                f.resume_at_ms = None;
                 f.pending = Pending::Full;
                 let attention = f.attention.clone();
                 let state = match attention {
@@ -796,6 +837,7 @@ impl Loop {
                             state: f.state.clone(),
                             last_full_sync_ms: record.last_full_sync_ms,
                             last_problems: record.last_problems,
+                            paused_until_ms: f.resume_at_ms,
                         }
                     })
                     .collect();
@@ -908,8 +950,9 @@ impl Loop {
                             match &run.halted {
                                 Some(Halt::Quota { message, .. }) => {
                                     f.paused = true;
+                                    f.resume_at_ms = run.resume_at_ms;
                                     new_state = FolderState::Paused {
-                                        reason: Some(message.clone()),
+                                        reason: Some(quota_reason(message, run.resume_at_ms)),
                                     };
                                 }
                                 Some(Halt::Fatal { message, .. }) => {

@@ -45,6 +45,38 @@ pub const HTML_TITLE_SCAN_BYTES: usize = 64 * 1024;
 /// leaves the service time to index the items of the run before older ones are removed.
 pub const DEFAULT_REBUILD_QUEUE_DELAY_MINUTES: u32 = 15;
 
+/// Pause after a throttled run when the service sent no `Retry-After`: long enough not to
+/// hammer the API, short enough that a passing throttle costs little.
+pub const THROTTLE_PAUSE_DEFAULT: Duration = Duration::from_secs(5 * 60);
+/// Longest automatic pause for a quota or throttle: a `Retry-After` (or the time left until
+/// the next UTC midnight for the daily quota) is never followed beyond this; after it the
+/// folder tries again, and pauses again if the quota still holds.
+pub const QUOTA_PAUSE_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// When a run halted by `e` may try again by itself (ms since the epoch), or `None` when only
+/// a person can lift the halt: a throttle resumes after `Retry-After` (or
+/// [`THROTTLE_PAUSE_DEFAULT`]), the daily quota (`TOO_MANY_DOCUMENTS_DAILY`) after
+/// `Retry-After` or else at the next UTC midnight, both capped by [`QUOTA_PAUSE_MAX`]; the item
+/// limit (`DOCUMENT_LIMIT_EXCEEDED`) does not go away by itself.
+pub fn quota_resume_at(e: &coveo_push::Error, now_ms: u64) -> Option<u64> {
+    let cap = QUOTA_PAUSE_MAX.as_millis() as u64;
+    let wait_ms = match e.kind() {
+        ErrorKind::Throttled { retry_after } => retry_after
+            .or(e.retry_after())
+            .unwrap_or(THROTTLE_PAUSE_DEFAULT)
+            .as_millis() as u64,
+        ErrorKind::QuotaReached { error_code } if error_code == "TOO_MANY_DOCUMENTS_DAILY" => {
+            match e.retry_after() {
+                Some(d) => d.as_millis() as u64,
+                None => DAY_MS - now_ms % DAY_MS,
+            }
+        }
+        _ => return None,
+    };
+    Some(now_ms.saturating_add(wait_ms.min(cap)))
+}
+
 /// Settings of the executor.
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -105,6 +137,9 @@ pub struct RunReport {
     pub halted: Option<Halt>,
     /// The rebuild's delete-older-than was accepted.
     pub deleted_older_than: bool,
+    /// For a [`Halt::Quota`]: when the folder may try again by itself (ms since the epoch);
+    /// `None` = a person must resume it (the item limit). See [`quota_resume_at`].
+    pub resume_at_ms: Option<u64>,
 }
 
 /// The executor failed locally (the state store); nothing more was sent.
@@ -332,6 +367,7 @@ pub async fn execute(
     if let Err(e) = client.set_source_status(&folder.source, status).await {
         if let Some(h) = halt_of(&e) {
             rec.report.halted = Some(h);
+            rec.report.resume_at_ms = quota_resume_at(&e, now_ms);
             return Ok(rec.report);
         }
         // The status is informational (console activity); a failure does not stop the run.
@@ -400,6 +436,7 @@ pub async fn execute(
                 if fatal.is_none() {
                     if let Some(h) = halt_of(&b.error) {
                         rec.report.halted = Some(h);
+                        rec.report.resume_at_ms = quota_resume_at(&b.error, now_ms);
                     }
                 }
                 for id in b.added.iter().chain(&b.deleted) {
@@ -418,6 +455,7 @@ pub async fn execute(
         }
     }
     if let Some(e) = &fatal {
+        rec.report.resume_at_ms = quota_resume_at(e, now_ms);
         rec.report.halted = Some(halt_of(e).unwrap_or(Halt::Fatal {
             code: e.code().to_string(),
             message: e.explanation(),

@@ -543,3 +543,110 @@ async fn sync_now_retries_files_in_backoff_after_add_folder() {
     let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
     assert!(store.retries("docs").unwrap().is_empty());
 }
+
+/// An engine clock the test moves by hand (ms since the epoch), starting at the real time.
+fn manual_clock() -> (
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sync_engine::engine::Clock,
+) {
+    let now = sync_engine::engine::system_clock()();
+    let cell = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(now));
+    let read = cell.clone();
+    let clock: sync_engine::engine::Clock =
+        std::sync::Arc::new(move || read.load(std::sync::atomic::Ordering::SeqCst));
+    (cell, clock)
+}
+
+async fn paused_until(engine: &sync_engine::engine::EngineHandle) -> (String, Option<u64>) {
+    let status = engine.status().await.unwrap();
+    match &status[0].state {
+        FolderState::Paused {
+            reason: Some(reason),
+        } => (reason.clone(), status[0].paused_until_ms),
+        other => panic!("expected paused with a reason, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_daily_quota_pause_resumes_by_itself_at_utc_midnight() {
+    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    let env = Env::start().await;
+    let (clock, read) = manual_clock();
+    let mut config = env.engine_config();
+    config.clock = read;
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    // One item processed today, then a quota of one: every later write is refused (the
+    // quota counts processed items, so this does not race with the processor).
+    env.write("f0.txt", "first");
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.emu.drain().await;
+    env.set_faults(serde_json::json!({ "dailyItemQuota": 1 }))
+        .await;
+    for i in 1..10 {
+        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
+    }
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(!report.is_complete());
+    let now = clock.load(std::sync::atomic::Ordering::SeqCst);
+    let midnight = now - now % DAY_MS + DAY_MS;
+    // The emulator sends Retry-After = the seconds left until its midnight (UTC).
+    let (reason, until) = paused_until(&engine).await;
+    let until = until.unwrap_or_else(|| panic!("no resume time: {reason}"));
+    assert!(
+        until <= midnight && until + 5_000 > midnight,
+        "{until} vs midnight {midnight}: {reason}"
+    );
+    assert!(reason.contains("paused until"), "{reason}");
+    // The quota lifts (a new day for the service); the engine waits for its own clock.
+    env.set_faults(serde_json::json!({})).await;
+    clock.store(until - 1_000, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(paused_until(&engine).await.1, Some(until));
+    assert!(env.emulator_hashes().await.len() < 10);
+    clock.store(until + 1, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while env.emulator_hashes().await != env.folder_hashes() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the folder did not resume by itself: {:?}",
+            engine.status().await.unwrap()[0].state
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_item_limit_stays_paused_until_a_person_resumes() {
+    let env = Env::start().await;
+    for i in 0..10 {
+        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
+    }
+    env.set_faults(serde_json::json!({ "itemLimit": 0 })).await;
+    let (clock, read) = manual_clock();
+    let mut config = env.engine_config();
+    config.clock = read;
+    config.execute.max_batch_bytes = 1500;
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(
+        matches!(
+            report.run.as_ref().and_then(|r| r.halted.as_ref()),
+            Some(sync_engine::execute::Halt::Quota { .. })
+        ),
+        "{report:?}"
+    );
+    let (reason, until) = paused_until(&engine).await;
+    assert_eq!(until, None, "{reason}");
+    assert!(reason.contains("until you resume"), "{reason}");
+    env.set_faults(serde_json::json!({})).await;
+    clock.fetch_add(3 * 24 * 60 * 60 * 1000, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    paused_until(&engine).await;
+    engine.resume("docs").await.unwrap();
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+}
