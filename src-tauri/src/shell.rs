@@ -60,6 +60,7 @@ call!(retry_problems(FolderRef) -> ());
 call!(list_rules(FolderRef) -> Vec<RuleEntry>);
 call!(save_rule(RuleChangeRequest) -> ());
 call!(permission_model(FileRef) -> PermissionModelView);
+call!(list_identities -> Vec<SecurityIdentity>);
 call!(list_activity(ActivityQuery) -> Vec<ActivityEntry>);
 call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
 call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
@@ -67,7 +68,6 @@ call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
 not_yet!(
     list_catalog,
     test_connection,
-    list_identities,
     save_identities,
     import_identities_csv,
     push_identities,

@@ -409,3 +409,40 @@ async fn a_saved_rule_gives_the_model_the_sandbox_receives() {
         "the Sandbox got another model than the preview"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_are_read_from_the_sandbox_provider() {
+    use coveo_push::{ApiKey, ClientConfig, Endpoint, Identity, IdentityBody, IdentityType};
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    assert!(host.list_identities().await.unwrap().is_empty());
+
+    let announce: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
+    )
+    .unwrap();
+    let client = coveo_push::PushClient::new(
+        ClientConfig::new(
+            "sandbox",
+            ApiKey::new(announce["api_key"].as_str().unwrap()),
+        )
+        .with_endpoint(Endpoint::custom(announce["url"].as_str().unwrap()).unwrap()),
+    )
+    .unwrap();
+    let body = IdentityBody::new(Identity::new("HR", IdentityType::Group))
+        .members(vec![Identity::new("ana@example.com", IdentityType::User)]);
+    client.put_identity("sandbox", &body, None).await.unwrap();
+    host.drain_sandbox().await;
+
+    let identities = host.list_identities().await.unwrap();
+    assert_eq!(identities.len(), 1, "{identities:?}");
+    assert_eq!(identities[0].name, "HR");
+    assert_eq!(identities[0].kind, IdentityKind::Group);
+    assert_eq!(
+        identities[0].members,
+        vec![IdentityRef {
+            name: "ana@example.com".into(),
+            kind: IdentityKind::User
+        }]
+    );
+}
