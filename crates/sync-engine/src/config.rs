@@ -14,6 +14,8 @@
 //! organization = "sandbox"
 //! source = "documents"
 //! provider = "sandbox"             # security identity provider (optional)
+//! identities = "identities.json"  # identity batch pushed to the provider first (optional;
+//!                                  # relative to this file)
 //! filters = ["- drafts/", "+ *.pdf", "+ *.docx", "- *"]   # first match wins
 //! watch = true
 //! rescan_interval = "1h"
@@ -134,6 +136,11 @@ pub struct FolderMapping {
     /// source's visibility applies.
     #[serde(default, rename = "permission", skip_serializing_if = "Vec::is_empty")]
     pub permission_rules: Vec<permissions::rules::FolderRule>,
+    /// Security identities to push to `provider` before the items (a JSON file in the Push
+    /// API identity batch shape, `{"members": [...], "mappings": [...]}`); a relative path is
+    /// resolved against the configuration file's folder. Pushed again only when it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities: Option<PathBuf>,
 }
 
 impl FolderMapping {
@@ -158,6 +165,7 @@ impl FolderMapping {
             metadata: MetadataRules::default(),
             safety: SafetyLimits::default(),
             permission_rules: Vec::new(),
+            identities: None,
         }
     }
 
@@ -195,6 +203,20 @@ impl FolderMapping {
                 format!("path {:?} is relative", self.path.display().to_string()),
                 "write the folder's absolute path, such as path = \"/srv/share/Policies\"".into(),
             ));
+        }
+        if let Some(identities) = &self.identities {
+            if self.provider.is_none() {
+                return Err((
+                    "identities are set but no provider receives them".into(),
+                    "add provider = \"NAME\" (the folder's security identity provider)".into(),
+                ));
+            }
+            if !identities.is_absolute() {
+                return Err((
+                    format!("identities {:?} is relative", identities.display().to_string()),
+                    "write the identities file's absolute path, or a path relative to the configuration file".into(),
+                ));
+            }
         }
         for (what, value) in [
             ("organization", &self.organization),
@@ -695,7 +717,8 @@ impl Config {
         }
     }
 
-    /// Parses configuration text; `path` only names the file in errors.
+    /// Parses configuration text; `path` names the file in errors, and relative `identities`
+    /// paths are resolved against its folder.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let invalid = |line: Option<usize>, message: String, hint: String| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -735,13 +758,24 @@ impl Config {
                 ))
             }
         }
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             invalid(
                 e.span().map(|s| line_of(text, s.start)),
                 e.message().trim_end_matches('\n').to_string(),
                 "write one of the keys listed, with a value of the expected type".into(),
             )
         })?;
+        let base = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        for folder in &mut config.folders {
+            if let Some(identities) = &mut folder.identities {
+                if identities.is_relative() {
+                    *identities = base.join(&*identities);
+                }
+            }
+        }
         config.validate_with(|n, m, h| invalid(folder_line(text, n), m, h))?;
         Ok(config)
     }
@@ -853,6 +887,21 @@ groups = ["HR Team"]
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/etc/pushdeck.toml"))
+    }
+
+    #[test]
+    fn identities_resolve_against_the_config_file_and_need_a_provider() {
+        let folder = "version = 1\n[[folder]]\nname = \"p\"\npath = \"/srv/p\"\norganization = \"o\"\nsource = \"s\"\n";
+        let config = parse(&format!(
+            "{folder}provider = \"sandbox\"\nidentities = \"ids/identities.json\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.folders[0].identities.as_deref(),
+            Some(Path::new("/etc/ids/identities.json"))
+        );
+        let err = parse(&format!("{folder}identities = \"/x.json\"\n")).unwrap_err();
+        assert!(err.to_string().contains("provider"), "{err}");
     }
 
     #[test]

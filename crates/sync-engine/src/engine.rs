@@ -1172,7 +1172,12 @@ async fn scan_and_plan(
         permissions: permissions.as_ref(),
         mode,
     };
-    let plan = plan(&items, &snapshot, &rules);
+    let mut plan = plan(&items, &snapshot, &rules);
+    let identities = crate::plan::load_identities(mapping).map_err(EngineError::InvalidConfig)?;
+    if let Some(loaded) = &identities {
+        let stored = store.identity_fingerprint(&mapping.name, &loaded.provider)?;
+        plan.identities = crate::plan::plan_identities(Some(loaded), stored.as_deref(), mode);
+    }
     Ok((plan, snapshot))
 }
 

@@ -19,8 +19,9 @@
 //! default orderingIds, but Pushdeck never relies on those: every operation it sends carries
 //! an explicit, increasing orderingId.
 //!
-//! Identities (security identities of the folder's provider) go before items; the plan has
-//! none yet, because folder rules only name groups and users that must already exist.
+//! Identities (the folder's `identities` file, pushed to its provider as one identity batch)
+//! go before items, right after the status, with the run's orderingId; their fingerprint is
+//! recorded only once the API accepted them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,6 +138,8 @@ pub struct RunReport {
     pub halted: Option<Halt>,
     /// The rebuild's delete-older-than was accepted.
     pub deleted_older_than: bool,
+    /// The plan's security identities were accepted (and recorded).
+    pub identities_pushed: bool,
     /// For a [`Halt::Quota`]: when the folder may try again by itself (ms since the epoch);
     /// `None` = a person must resume it (the item limit). See [`quota_resume_at`].
     pub resume_at_ms: Option<u64>,
@@ -374,6 +377,43 @@ pub async fn execute(
         tracing::warn!(error = %e, "could not set the source status");
     }
 
+    // Identities before items: permissions of the items may name them. Recorded only once
+    // the API accepted the batch; a failure is a problem of this run (retried next run, as
+    // the fingerprint stays the old one), the items still go.
+    if let Some(ids) = &plan.identities {
+        match client
+            .push_identity_batch(&ids.provider, &ids.batch, Some(ordering_id))
+            .await
+        {
+            Ok(()) => {
+                let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+                store.record_identities(&folder.name, &ids.provider, &ids.fingerprint, now)?;
+                rec.report.identities_pushed = true;
+            }
+            Err(e) => {
+                if let Some(h) = halt_of(&e) {
+                    rec.report.resume_at_ms = quota_resume_at(&e, now_ms);
+                    rec.report.halted = Some(h);
+                    if let Err(e) = client
+                        .set_source_status(&folder.source, SourceStatus::Idle)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not set the source status back to IDLE");
+                    }
+                    return Ok(rec.report);
+                }
+                rec.report.problems.push(FileProblem {
+                    path: ids.path.display().to_string(),
+                    kind: ProblemKind::PushFailed,
+                    message: format!(
+                        "the security identities were not pushed: {}; they are pushed again at the next run",
+                        e.explanation()
+                    ),
+                });
+            }
+        }
+    }
+
     let pending: Vec<(String, String)> = plan
         .pushes
         .iter()
@@ -465,7 +505,7 @@ pub async fn execute(
     for p in &problems {
         store.record_retry(&folder.name, &p.path, "push_failed", &p.message, now)?;
     }
-    rec.report.problems = problems;
+    rec.report.problems.extend(problems);
 
     if plan.mode == PlanMode::Rebuild
         && rec.report.halted.is_none()

@@ -121,6 +121,89 @@ pub struct Plan {
     pub skipped: Vec<FileProblem>,
     /// Items the state store knows for this folder (the base of the delete share).
     pub known_items: usize,
+    /// Security identities to push before any item (their file changed since the API last
+    /// accepted it); see [`plan_identities`].
+    pub identities: Option<PlannedIdentities>,
+}
+
+/// A folder's identities file, read and fingerprinted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadedIdentities {
+    pub path: std::path::PathBuf,
+    pub provider: String,
+    pub batch: coveo_push::IdentityBatch,
+    /// SHA-256 of the provider name and the batch as sent (canonical JSON).
+    pub fingerprint: String,
+}
+
+/// Identities to push in this run: one identity batch to the folder's provider.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedIdentities {
+    pub path: std::path::PathBuf,
+    pub provider: String,
+    pub members: usize,
+    pub mappings: usize,
+    pub deleted: usize,
+    pub fingerprint: String,
+    pub batch: coveo_push::IdentityBatch,
+}
+
+/// Reads and fingerprints the identities file of a folder (`Ok(None)` when it has none).
+/// The error says which file and what to fix.
+pub fn load_identities(folder: &FolderMapping) -> Result<Option<LoadedIdentities>, String> {
+    let (Some(path), Some(provider)) = (&folder.identities, &folder.provider) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "the identities file {} cannot be read ({e}); fix the path in the folder's `identities` setting",
+            path.display()
+        )
+    })?;
+    let batch: coveo_push::IdentityBatch = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "the identities file {} is not an identity batch ({e}); write {{\"members\": [...], \"mappings\": [...]}}",
+            path.display()
+        )
+    })?;
+    let canonical = serde_json::to_vec(&batch).map_err(|e| {
+        format!(
+            "the identities of {} cannot be written: {e}",
+            path.display()
+        )
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(provider.as_bytes());
+    hasher.update([0]);
+    hasher.update(&canonical);
+    Ok(Some(LoadedIdentities {
+        path: path.clone(),
+        provider: provider.clone(),
+        batch,
+        fingerprint: hex::encode(hasher.finalize()),
+    }))
+}
+
+/// The identities to push, if any: when the file's fingerprint differs from the one the
+/// state store recorded after the API last accepted it (`stored`), or a rebuild. Pure.
+pub fn plan_identities(
+    loaded: Option<&LoadedIdentities>,
+    stored: Option<&str>,
+    mode: PlanMode,
+) -> Option<PlannedIdentities> {
+    let l = loaded?;
+    if l.batch.is_empty() || (mode == PlanMode::Incremental && stored == Some(&l.fingerprint)) {
+        return None;
+    }
+    Some(PlannedIdentities {
+        path: l.path.clone(),
+        provider: l.provider.clone(),
+        members: l.batch.members.len(),
+        mappings: l.batch.mappings.len(),
+        deleted: l.batch.deleted.len(),
+        fingerprint: l.fingerprint.clone(),
+        batch: l.batch.clone(),
+    })
 }
 
 /// Inputs of [`plan`] that come from the folder's configuration.
@@ -163,6 +246,7 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
         unchanged: 0,
         skipped: snapshot.problems.clone(),
         known_items: items.len(),
+        identities: None,
     };
 
     // Items whose file is gone (or unrecorded pending pushes whose file is gone), in scope.
@@ -286,11 +370,13 @@ pub struct PlanSummary {
     pub skipped: usize,
     /// Content bytes the pushes will read and send (before compression).
     pub bytes: u64,
+    /// Security identities (members, mappings and deletions) to push before the items.
+    pub identities: usize,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.pushes.is_empty() && self.deletes.is_empty()
+        self.pushes.is_empty() && self.deletes.is_empty() && self.identities.is_none()
     }
 
     pub fn summary(&self) -> PlanSummary {
@@ -299,6 +385,10 @@ impl Plan {
             moves: self.moves.len(),
             unchanged: self.unchanged,
             skipped: self.skipped.len(),
+            identities: self
+                .identities
+                .as_ref()
+                .map_or(0, |i| i.members + i.mappings + i.deleted),
             ..Default::default()
         };
         for p in &self.pushes {
@@ -387,6 +477,17 @@ impl fmt::Display for Plan {
             s.skipped,
             human_bytes(s.bytes)
         )?;
+        if let Some(i) = &self.identities {
+            writeln!(
+                f,
+                "  identities first: {} members, {} mappings, {} deleted to provider {:?} (from {})",
+                i.members,
+                i.mappings,
+                i.deleted,
+                i.provider,
+                i.path.display()
+            )?;
+        }
         for (change, n) in &s.by_change {
             writeln!(f, "  {change}: {n}")?;
         }

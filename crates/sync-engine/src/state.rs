@@ -73,6 +73,14 @@ pub const MIGRATIONS: &[&str] = &[
         last_ordering_id INTEGER NOT NULL,
         PRIMARY KEY (organization, source)
     );",
+    // 4: the fingerprint of the security identities last accepted for a folder (its
+    // `identities` file), so an unchanged file is not pushed again.
+    "CREATE TABLE identities (
+        folder TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        accepted_ms INTEGER NOT NULL
+    );",
 ];
 
 /// First wait before retrying a file that failed; doubled per attempt up to [`RETRY_MAX_MS`].
@@ -559,10 +567,45 @@ impl Store {
     }
 
     /// Forgets everything about a folder (its mapping was removed).
+    /// The fingerprint of the identities last accepted for `folder` on `provider`.
+    pub fn identity_fingerprint(
+        &self,
+        folder: &str,
+        provider: &str,
+    ) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM identities WHERE folder = ?1 AND provider = ?2",
+                params![folder, provider],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records the identities the API accepted for `folder` (call only after it answered).
+    pub fn record_identities(
+        &mut self,
+        folder: &str,
+        provider: &str,
+        fingerprint: &str,
+        now_ms: i64,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO identities (folder, provider, fingerprint, accepted_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (folder) DO UPDATE SET provider = excluded.provider,
+                fingerprint = excluded.fingerprint, accepted_ms = excluded.accepted_ms",
+            params![folder, provider, fingerprint, now_ms],
+        )?;
+        Ok(())
+    }
+
     pub fn remove_folder(&mut self, folder: &str) -> Result<(), StateError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM items WHERE folder = ?1", [folder])?;
         tx.execute("DELETE FROM retries WHERE folder = ?1", [folder])?;
+        tx.execute("DELETE FROM identities WHERE folder = ?1", [folder])?;
         tx.execute("DELETE FROM folders WHERE name = ?1", [folder])?;
         tx.commit()?;
         Ok(())

@@ -650,3 +650,93 @@ async fn the_item_limit_stays_paused_until_a_person_resumes() {
     assert!(engine.sync_now("docs").await.unwrap().is_complete());
     assert_eq!(env.emulator_hashes().await, env.folder_hashes());
 }
+
+async fn emulator_identities(env: &Env) -> Vec<serde_json::Value> {
+    let url = format!(
+        "{}/_emulator/v1/organizations/sandbox/providers/sandbox/identities",
+        env.emu.url()
+    );
+    let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    body["identities"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn identities_are_pushed_before_items_and_only_when_they_change() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    let ids_dir = tempfile::tempdir().unwrap();
+    let ids_path = ids_dir.path().join("identities.json");
+    let group = |members: &[&str]| {
+        serde_json::json!({
+            "members": [{
+                "identity": {"name": "HR", "type": "GROUP", "additionalInfo": {}},
+                "members": members.iter().map(|m| serde_json::json!(
+                    {"name": m, "type": "USER", "additionalInfo": {}})).collect::<Vec<_>>(),
+                "wellKnowns": []
+            }],
+            "mappings": []
+        })
+        .to_string()
+    };
+    std::fs::write(&ids_path, group(&["alice@example.com"])).unwrap();
+    let mut mapping = env.mapping();
+    mapping.identities = Some(ids_path.clone());
+    let plan = sync_engine::engine::preview(&env.state_path(), &mapping)
+        .await
+        .unwrap();
+    assert_eq!(plan.summary().identities, 1);
+    assert!(plan.to_string().contains("identities first"), "{plan}");
+    let engine = env.engine(mapping).await;
+
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    env.emu.drain().await;
+    let ids = emulator_identities(&env).await;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids[0]["identity"]["name"], "HR");
+    assert!(ids[0]["members"].to_string().contains("alice@example.com"));
+    // Identities before items: the identity batch request precedes the item batch.
+    let paths: Vec<String> = env
+        .requests()
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect();
+    let ids_at = paths.iter().position(|p| p.ends_with("/permissions/batch"));
+    let items_at = paths.iter().position(|p| p.ends_with("/documents/batch"));
+    assert!(
+        ids_at.is_some() && items_at.is_some() && ids_at < items_at,
+        "{paths:?}"
+    );
+
+    let identity_pushes = |paths: &[String]| {
+        paths
+            .iter()
+            .filter(|p| p.ends_with("/permissions/batch"))
+            .count()
+    };
+    assert_eq!(identity_pushes(&paths), 1);
+    // Unchanged file: nothing planned, nothing pushed.
+    let report = engine.sync_now("docs").await.unwrap();
+    assert_eq!(report.plan.identities, 0);
+    assert!(report.run.as_ref().is_none_or(|r| !r.identities_pushed));
+    let paths: Vec<String> = env
+        .requests()
+        .await
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(identity_pushes(&paths), 1);
+
+    // Changed file: pushed again.
+    std::fs::write(&ids_path, group(&["alice@example.com", "bob@example.com"])).unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.run.as_ref().unwrap().identities_pushed);
+    env.emu.drain().await;
+    let ids = emulator_identities(&env).await;
+    assert!(
+        ids[0]["members"].to_string().contains("bob@example.com"),
+        "{ids:?}"
+    );
+}
