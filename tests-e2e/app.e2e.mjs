@@ -81,3 +81,16 @@ test("the Sandbox browser lists the items the app pushed", async () => {
   await s.waitFor(`document.body.innerText.includes("leave.txt")`, "the item in the Sandbox browser");
   await s.screenshot(join(SHOTS, "app-sandbox.png"));
 });
+
+test("an item of the Sandbox opens with its content", async () => {
+  await s.click(await s.findByText("span", "leave.txt"));
+  await s.waitFor(`document.body.innerText.includes("Leave policy: 25 days a year.")`, "the item's content");
+  await s.screenshot(join(SHOTS, "app-sandbox-item.png"));
+});
+
+test("the activity log shows what the engine did", async () => {
+  await s.click(await s.find("#tab-activity"));
+  const count = await s.waitFor(`Number.parseInt(document.querySelector("[data-testid=activity-count]")?.textContent ?? "0") > 0 && document.querySelector("[data-testid=activity-count]").textContent`, "activity lines");
+  assert.match(count, /^[1-9][\d,]* lines/);
+  await s.screenshot(join(SHOTS, "app-activity.png"));
+});
