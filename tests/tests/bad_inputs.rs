@@ -404,7 +404,7 @@ fn sync_against(w: &World, url: &str) -> std::process::Output {
 }
 
 #[test]
-#[ignore = "slow: the client's request timeout (60 s, not settable from the command line) bounds it; run with --ignored"]
+#[ignore = "bug: against a host that accepts connections and never answers, `pushdeck sync --once --max-attempts 2` printed nothing and was still running after 300 s (killed); expected exit 4 within about 2 x the 60 s request timeout"]
 fn a_host_that_never_answers_gives_up_with_exit_4() {
     let w = World::new();
     w.write("a.txt", "a");
