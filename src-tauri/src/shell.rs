@@ -61,6 +61,8 @@ call!(list_rules(FolderRef) -> Vec<RuleEntry>);
 call!(save_rule(RuleChangeRequest) -> ());
 call!(permission_model(FileRef) -> PermissionModelView);
 call!(list_identities -> Vec<SecurityIdentity>);
+call!(explain_access(ExplainRequest) -> AccessExplanation);
+call!(who_can_see(FileRef) -> Vec<UserAccess>);
 call!(list_activity(ActivityQuery) -> Vec<ActivityEntry>);
 call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
 call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
@@ -72,8 +74,6 @@ not_yet!(
     import_identities_csv,
     push_identities,
     preview_rule,
-    explain_access,
-    who_can_see,
     what_can_user_see,
     prepare_test_items,
     push_test_item,

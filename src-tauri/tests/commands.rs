@@ -446,3 +446,87 @@ async fn identities_are_read_from_the_sandbox_provider() {
         }]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn view_as_and_who_can_see_follow_the_rule_and_the_sandbox_groups() {
+    use coveo_push::{ApiKey, ClientConfig, Endpoint, Identity, IdentityBody, IdentityType};
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let docs = folder_with_files(&[("HR/leave.txt", "Leave"), ("open.txt", "Open")]);
+    host.add_folder(AddFolderRequest {
+        path: docs.path().display().to_string(),
+        name: "Docs".into(),
+        source_id: String::new(),
+        include: vec![],
+        exclude: vec![],
+    })
+    .await
+    .unwrap();
+    host.save_rule(RuleChangeRequest {
+        folder_id: "Docs".into(),
+        path: "HR".into(),
+        rule: Some(FolderRule::Only {
+            identities: vec![IdentityRef {
+                name: "HR".into(),
+                kind: IdentityKind::Group,
+            }],
+        }),
+        mode: RuleMode::Replace,
+    })
+    .await
+    .unwrap();
+    let announce: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
+    )
+    .unwrap();
+    let client = coveo_push::PushClient::new(
+        ClientConfig::new(
+            "sandbox",
+            ApiKey::new(announce["api_key"].as_str().unwrap()),
+        )
+        .with_endpoint(Endpoint::custom(announce["url"].as_str().unwrap()).unwrap()),
+    )
+    .unwrap();
+    let hr = IdentityBody::new(Identity::new("HR", IdentityType::Group))
+        .members(vec![Identity::new("ana@example.com", IdentityType::User)]);
+    client.put_identity("sandbox", &hr, None).await.unwrap();
+    let sales = IdentityBody::new(Identity::new("Sales", IdentityType::Group))
+        .members(vec![Identity::new("bob@example.com", IdentityType::User)]);
+    client.put_identity("sandbox", &sales, None).await.unwrap();
+    host.drain_sandbox().await;
+
+    let explain = |user: &str, path: &str| ExplainRequest {
+        folder_id: "Docs".into(),
+        path: path.into(),
+        user: user.into(),
+    };
+    let ana = host
+        .explain_access(explain("ana@example.com", "HR/leave.txt"))
+        .await
+        .unwrap();
+    assert!(ana.visible, "{ana:?}");
+    assert_eq!(ana.chain.last().unwrap().identity.name, "HR");
+    let bob = host
+        .explain_access(explain("bob@example.com", "HR/leave.txt"))
+        .await
+        .unwrap();
+    assert!(!bob.visible, "{bob:?}");
+    let open = host
+        .explain_access(explain("bob@example.com", "open.txt"))
+        .await
+        .unwrap();
+    assert!(open.visible);
+
+    let who = host
+        .who_can_see(FileRef {
+            folder_id: "Docs".into(),
+            path: "HR/leave.txt".into(),
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, bool)> = who.iter().map(|u| (u.user.as_str(), u.visible)).collect();
+    assert_eq!(
+        seen,
+        vec![("ana@example.com", true), ("bob@example.com", false)]
+    );
+}
