@@ -70,7 +70,59 @@ struct Inner {
     /// The wait the service asked for (`Retry-After`), on any status.
     retry_after: Option<Duration>,
     detail: String,
+    /// What the request named, read from its URL, so that "not found" can say which ID.
+    subject: Subject,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// The organization, source and provider IDs a request URL names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Subject {
+    organization: Option<String>,
+    source: Option<String>,
+    provider: Option<String>,
+}
+
+impl Subject {
+    /// Reads `.../organizations/{org}/sources/{source}/...` and `.../providers/{provider}/...`
+    /// from a request URL (percent-decoded).
+    pub(crate) fn from_url(url: &str) -> Self {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return Self::default();
+        };
+        let segments: Vec<String> = parsed
+            .path_segments()
+            .map(|s| {
+                s.map(|seg| {
+                    percent_encoding::percent_decode_str(seg)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        let after = |key: &str| {
+            segments
+                .iter()
+                .position(|s| s == key)
+                .and_then(|i| segments.get(i + 1))
+                .filter(|s| !s.is_empty())
+                .cloned()
+        };
+        Self {
+            organization: after("organizations"),
+            source: after("sources"),
+            provider: after("providers"),
+        }
+    }
+}
+
+/// ` "id"` when known, else nothing: "the source \"docs\"" or "this source".
+fn named(what: &str, id: &Option<String>) -> String {
+    match id {
+        Some(id) => format!("the {what} \"{id}\""),
+        None => format!("this {what}"),
+    }
 }
 
 impl Error {
@@ -86,6 +138,7 @@ impl Error {
                 status: None,
                 retry_after: None,
                 detail: detail.into(),
+                subject: Subject::default(),
                 source: None,
             }),
         }
@@ -117,6 +170,12 @@ impl Error {
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// Records the IDs the request URL names, for "not found" explanations.
+    pub(crate) fn with_subject(mut self, subject: Subject) -> Self {
+        self.inner.subject = subject;
         self
     }
 
@@ -212,6 +271,7 @@ impl Error {
                 status: self.inner.status,
                 retry_after: self.inner.retry_after,
                 detail: self.inner.detail.clone(),
+                subject: self.inner.subject.clone(),
                 source: None,
             }),
         }
@@ -265,9 +325,9 @@ impl Error {
             ErrorKind::Unauthorized => "Coveo did not accept the API key: it may be mistyped, expired or disabled; create a new key in the Coveo Administration Console and enter it again.".into(),
             ErrorKind::Forbidden => "The API key is valid but lacks a privilege for this action; ask a Coveo administrator to give the key the \"Sources - Edit\" privilege (and \"Security identity providers - Edit\" for identities).".into(),
             ErrorKind::NotFound { target } => match target {
-                NotFoundTarget::Organization => "Coveo does not know this organization; check the organization ID and the region.".into(),
-                NotFoundTarget::Source => "Coveo does not know this source in the organization; check the source ID, or wait a minute if the source was just created.".into(),
-                NotFoundTarget::Provider => "Coveo does not know this security identity provider; check its ID or create it first.".into(),
+                NotFoundTarget::Organization => format!("Coveo does not know {}; check the organization ID and the region.", named("organization", &self.inner.subject.organization)),
+                NotFoundTarget::Source => format!("Coveo does not know {} in {}; check the source ID, or wait a minute if the source was just created.", named("source", &self.inner.subject.source), named("organization", &self.inner.subject.organization)),
+                NotFoundTarget::Provider => format!("Coveo does not know {}; check its ID or create it first.", named("security identity provider", &self.inner.subject.provider)),
                 NotFoundTarget::FileContainer => "The temporary upload area expired before it was used; the operation can simply be run again.".into(),
                 NotFoundTarget::Other => "Coveo could not find what this request refers to; check the organization, source and provider IDs.".into(),
             },
@@ -451,5 +511,46 @@ mod tests {
             let s = Error::new(k, "op", "d").explanation();
             assert!(s.len() > 20 && s.ends_with('.'), "{s}");
         }
+    }
+
+    #[test]
+    fn not_found_names_the_ids_from_the_request_url() {
+        let subject = Subject::from_url(
+            "http://127.0.0.1:1/push/v1/organizations/acme/sources/my%20docs/documents/batch?fileId=x",
+        );
+        let source = Error::from_response(
+            "push batch",
+            412,
+            None,
+            r#"{"errorCode":"SOURCE_DOES_NOT_EXIST","message":""}"#,
+        )
+        .with_subject(subject);
+        let text = source.explanation();
+        assert!(text.contains(r#"the source "my docs""#), "{text}");
+        assert!(text.contains(r#"the organization "acme""#), "{text}");
+
+        let provider = Error::from_response(
+            "put identity",
+            404,
+            None,
+            r#"{"errorCode":"PROVIDER_NOT_FOUND","message":""}"#,
+        )
+        .with_subject(Subject::from_url(
+            "https://api.cloud.coveo.com/push/v1/organizations/acme/providers/hr/permissions",
+        ));
+        assert!(provider
+            .explanation()
+            .contains(r#"the security identity provider "hr""#));
+
+        // Without a URL, the sentence still reads well.
+        let bare = Error::from_response(
+            "op",
+            412,
+            None,
+            r#"{"errorCode":"SOURCE_DOES_NOT_EXIST","message":""}"#,
+        );
+        assert!(bare
+            .explanation()
+            .starts_with("Coveo does not know this source in this organization"));
     }
 }

@@ -16,7 +16,7 @@ use reqwest::Method;
 
 use crate::config::{ClientConfig, ProxyConfig};
 use crate::encode::UploadSource;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Subject};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::retry::parse_retry_after;
 
@@ -347,7 +347,8 @@ async fn send_once(
     }
     let text = String::from_utf8_lossy(&body);
     Err(AttemptError {
-        error: Error::from_response(op, status, retry_after, &text),
+        error: Error::from_response(op, status, retry_after, &text)
+            .with_subject(Subject::from_url(&req.url)),
         connect_failed: false,
     })
 }
