@@ -168,6 +168,18 @@ pub struct ScanRequest {
 
 /// A path relative to the folder as an item path: `/`-separated, `None` if not UTF-8.
 pub fn rel_path_string(rel: &Path) -> Option<String> {
+    // Fast path (every file of a rescan comes here): on Unix a walk path relative to the root
+    // is already `/`-separated; copy it as is unless it has parts `components()` would
+    // normalize (empty, `.`, a leading or trailing `/`).
+    #[cfg(unix)]
+    if let Some(s) = rel.to_str() {
+        if !s.starts_with('/')
+            && !s.ends_with('/')
+            && !s.split('/').any(|p| p.is_empty() || p == ".")
+        {
+            return Some(s.to_owned());
+        }
+    }
     let mut out = String::new();
     for part in rel.components() {
         let part = part.as_os_str().to_str()?;
@@ -503,6 +515,19 @@ fn walk_error_path(err: &ignore::Error) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rel_path_strings_match_the_components() {
+        for (raw, want) in [
+            ("a/b/c.txt", Some("a/b/c.txt")),
+            ("a//b", Some("a/b")),
+            ("./a/./b/", Some("./a/b")),
+            ("", Some("")),
+            ("f.txt", Some("f.txt")),
+        ] {
+            assert_eq!(rel_path_string(Path::new(raw)).as_deref(), want, "{raw:?}");
+        }
+    }
 
     fn request(root: &Path) -> ScanRequest {
         ScanRequest {
