@@ -94,3 +94,9 @@ test("the activity log shows what the engine did", async () => {
   assert.match(count, /^[1-9][\d,]* lines/);
   await s.screenshot(join(SHOTS, "app-activity.png"));
 });
+
+test("the permissions screen shows the folder's effective model", async () => {
+  await s.click(await s.find("#tab-permissions"));
+  await s.waitFor(`document.body.innerText.includes("Team handbook")`, "the folder in the permissions screen");
+  await s.screenshot(join(SHOTS, "app-permissions.png"));
+});
