@@ -361,16 +361,21 @@ async fn faults_from_the_emulator_end_in_the_exact_state() {
 #[tokio::test]
 async fn a_quota_pauses_the_folder_with_a_clear_message() {
     let env = Env::start().await;
-    for i in 0..10 {
-        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
-    }
-    env.set_faults(serde_json::json!({ "dailyItemQuota": 3 }))
-        .await;
     let mut config = env.engine_config();
     config.execute.max_batch_bytes = 1500; // about one item per batch
     let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
         .await
         .unwrap();
+    // One item processed today, then a quota of one: every later write is refused. (The
+    // quota counts processed items; a larger quota would race with the processor.)
+    env.write("f0.txt", "first");
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    env.emu.drain().await;
+    env.set_faults(serde_json::json!({ "dailyItemQuota": 1 }))
+        .await;
+    for i in 1..10 {
+        env.write(&format!("f{i}.txt"), format!("file {i}").repeat(100));
+    }
     let report = engine.sync_now("docs").await.unwrap();
     let run = report.run.as_ref().unwrap();
     assert!(
