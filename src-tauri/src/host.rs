@@ -538,6 +538,9 @@ impl Host {
         let activity = self.activity.clone();
         tokio::spawn(async move {
             let mut next_id: u64 = 1;
+            // Items accepted per folder since the last line: one "pushed"/"deleted" line per
+            // run (with its count, for the chart) instead of one line per item.
+            let mut tally: BTreeMap<String, (u64, u64)> = BTreeMap::new();
             loop {
                 let event = match events.recv().await {
                     Ok(e) => e,
@@ -547,14 +550,14 @@ impl Host {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let mut log = |kind, folder: &str, message: String, at_ms: f64| {
+                let mut log_n = |kind, folder: &str, message: String, at_ms: f64, count: u64| {
                     let entry = ActivityEntry {
                         id: next_id,
                         at_ms,
                         kind,
                         folder_id: Some(folder.to_owned()),
                         message,
-                        count: 1,
+                        count,
                     };
                     next_id += 1;
                     let mut a = lock(&activity);
@@ -563,6 +566,23 @@ impl Host {
                     }
                     a.push_back(entry.clone());
                     entry
+                };
+                if let Event::FolderState { folder, .. } | Event::Activity { folder, .. } = &event {
+                    if let Some((pushed, deleted)) = tally.remove(folder) {
+                        for (kind, n, what) in [
+                            (ActivityKind::Pushed, pushed, "accepted by the Push API"),
+                            (ActivityKind::Deleted, deleted, "deleted from the source"),
+                        ] {
+                            if n > 0 {
+                                let entry =
+                                    log_n(kind, folder, format!("{n} item(s) {what}"), now_ms(), n);
+                                sink(HostEvent::Activity { entry });
+                            }
+                        }
+                    }
+                }
+                let mut log = |kind, folder: &str, message: String, at_ms: f64| {
+                    log_n(kind, folder, message, at_ms, 1)
                 };
                 match event {
                     Event::FolderState { folder, state } => {
@@ -585,6 +605,11 @@ impl Host {
                         path,
                         result,
                     } => {
+                        match &result {
+                            ItemResult::Pushed => tally.entry(folder.clone()).or_default().0 += 1,
+                            ItemResult::Deleted => tally.entry(folder.clone()).or_default().1 += 1,
+                            _ => {}
+                        }
                         let (outcome, detail) = match &result {
                             ItemResult::Pushed => (ItemOutcome::Pushed, None),
                             ItemResult::Deleted => (ItemOutcome::Deleted, None),

@@ -180,6 +180,28 @@ async fn a_folder_waits_for_its_plan_then_syncs_into_the_sandbox() {
         }
     )));
 
+    // The activity log has one line for the run's accepted items, with their count (the
+    // events are forwarded by a task: give it a moment).
+    let start = Instant::now();
+    loop {
+        let activity = host
+            .list_activity(ActivityQuery {
+                after_id: None,
+                before_id: None,
+                limit: 100,
+            })
+            .await
+            .unwrap();
+        if activity
+            .iter()
+            .any(|e| e.kind == ActivityKind::Pushed && e.count == 2)
+        {
+            break;
+        }
+        assert!(start.elapsed() < SYNC_TIMEOUT, "{activity:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // The mapping survives a restart (engine config in the app's config folder).
     host.shutdown().await;
     let again = fx.host().await;
