@@ -87,6 +87,12 @@ pub struct EngineConfig {
     /// Poll the Source Logs after runs to mark items indexed or rejected.
     pub poll_source_logs: bool,
     pub source_log_interval: Duration,
+    /// Whether the engine starts runs by itself: a first run when a folder is added, periodic
+    /// full rescans, retries of failed files, watch hints, the end of a quota pause. `false`
+    /// leaves only the runs someone asks for (`sync_now`, `rebuild_now`, `rescan_now`...):
+    /// what `pushdeck sync --once` wants, so that its one requested run is the only one and a
+    /// failing host is not tried twice in a row.
+    pub scheduled_runs: bool,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -115,6 +121,7 @@ impl EngineConfig {
             execute: ExecuteOptions::default(),
             poll_source_logs: true,
             source_log_interval: crate::execute::SOURCE_LOG_POLL_INTERVAL,
+            scheduled_runs: true,
         }
     }
 }
@@ -568,6 +575,7 @@ impl Loop {
                 false,
             ),
         };
+        let scheduled = self.config.scheduled_runs;
         self.folders.insert(
             name.clone(),
             FolderRuntime {
@@ -576,9 +584,13 @@ impl Loop {
                 attention: record.attention,
                 confirmed: false,
                 running: false,
-                pending: Pending::Full,
+                pending: if scheduled {
+                    Pending::Full
+                } else {
+                    Pending::None
+                },
                 rebuild: false,
-                next_full_ms: 0,
+                next_full_ms: if scheduled { 0 } else { u64::MAX },
                 retry_at_ms: None,
                 resume_at_ms: None,
                 logs_from_ms: None,
@@ -658,7 +670,8 @@ impl Loop {
                 let _ = reply.send(result);
             }
             Input::Hint(hint) => {
-                if let Some(f) = self.folders.get_mut(&hint.folder) {
+                let scheduled = self.config.scheduled_runs;
+                if let Some(f) = self.folders.get_mut(&hint.folder).filter(|_| scheduled) {
                     f.pending = match std::mem::replace(&mut f.pending, Pending::None) {
                         Pending::Full => Pending::Full,
                         Pending::None => Pending::Dirs(hint.dirs),
@@ -674,9 +687,11 @@ impl Loop {
             }
             Input::Tick => {
                 let now = self.now();
+                let scheduled = self.config.scheduled_runs;
                 let lifted: Vec<String> = self
                     .folders
                     .iter()
+                    .filter(|_| scheduled)
                     .filter(|(_, f)| f.paused && f.resume_at_ms.is_some_and(|t| now >= t))
                     .map(|(n, _)| n.clone())
                     .collect();
@@ -697,7 +712,7 @@ impl Loop {
                     }
                     if f.retry_at_ms.is_some_and(|t| now >= t) {
                         f.retry_at_ms = None;
-                        if matches!(f.pending, Pending::None) {
+                        if scheduled && matches!(f.pending, Pending::None) {
                             f.pending = Pending::Full;
                         }
                     }
@@ -925,7 +940,11 @@ impl Loop {
                     Some(f) => f.mapping.rescan_interval,
                     None => return,
                 };
-                let next_full = self.jittered(interval);
+                let next_full = if self.config.scheduled_runs {
+                    self.jittered(interval)
+                } else {
+                    u64::MAX
+                };
                 let now = self.now();
                 let retries = self.store.retries(&folder).unwrap_or_default();
                 let Some(f) = self.folders.get_mut(&folder) else {

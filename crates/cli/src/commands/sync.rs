@@ -105,6 +105,9 @@ pub async fn run(
     // A one-shot run reports what the API accepted; following the Source Logs for minutes
     // afterwards is the long-running modes' job.
     engine_config.poll_source_logs = args.watch;
+    // A one-shot run makes exactly the runs it asks for: no first run on add_folder racing the
+    // requested one (a failing host would be tried twice), no periodic rescans or retries.
+    engine_config.scheduled_runs = args.watch;
     let names: Vec<String> = mappings.iter().map(|m| m.name.clone()).collect();
 
     if args.dry_run {
@@ -127,8 +130,8 @@ pub async fn run(
         return Ok(Outcome::ok());
     }
 
-    // Started empty and subscribed before the folders are added, so no event is missed (an
-    // added folder starts syncing at once).
+    // Started empty and subscribed before the folders are added, so no event is missed (with
+    // --watch an added folder starts syncing at once).
     let engine = Engine::start(engine_config, Vec::new())
         .await
         .map_err(engine_error)?;
