@@ -51,6 +51,11 @@ pub const RESCAN_JITTER: f64 = 0.1;
 /// accepted items (they stay "accepted"; the next run polls again).
 pub const SOURCE_LOG_POLLS: u32 = 12;
 
+/// How long a folder waits after a run that could not reach the service at all (the client
+/// already spent its attempts): long enough not to hammer a host that is down, short enough
+/// that a laptop back on the network syncs soon.
+pub const UNREACHABLE_RETRY: Duration = Duration::from_secs(60);
+
 /// Makes the client of an organization (the caller owns the API key: keyring or environment).
 pub type ClientFactory =
     Arc<dyn Fn(&FolderMapping) -> Result<PushClient, coveo_push::Error> + Send + Sync>;
@@ -957,6 +962,7 @@ impl Loop {
                 let waiters = std::mem::take(&mut f.run_waiters);
                 let mut new_state = FolderState::UpToDate { problems: 0 };
                 let mut attention = None;
+                let mut unreachable = None;
                 let result = *result;
                 match &result {
                     Ok(report) => {
@@ -976,6 +982,13 @@ impl Loop {
                                 }
                                 Some(Halt::Fatal { message, .. }) => {
                                     attention = Some(message.clone())
+                                }
+                                Some(Halt::Unreachable { message, .. }) => {
+                                    // Not a person's problem to confirm: tried again later.
+                                    problems += 1;
+                                    f.retry_at_ms =
+                                        Some(now + UNREACHABLE_RETRY.as_millis() as u64);
+                                    unreachable = Some(message.clone());
                                 }
                                 None => {}
                             }
@@ -1016,6 +1029,12 @@ impl Loop {
                     self.report_items(&folder, report);
                 }
                 self.set_state(&folder, new_state);
+                if let Some(message) = unreachable {
+                    self.activity(
+                        &folder,
+                        format!("could not reach the service: {message}; trying again later"),
+                    );
+                }
             }
             Outcome::Logs { folder, result } => match result {
                 Ok((remaining, rejected)) => {

@@ -112,12 +112,18 @@ pub enum Halt {
     Quota { code: String, message: String },
     /// An error no retry fixes (key, privileges, unknown source): the folder needs attention.
     Fatal { code: String, message: String },
+    /// The service could not be reached, or kept failing, after every attempt of the run's
+    /// first call: nothing else of the run could succeed, so it stops there (no item calls,
+    /// no IDLE status) and the engine tries again later.
+    Unreachable { code: String, message: String },
 }
 
 impl Halt {
     pub fn message(&self) -> &str {
         match self {
-            Self::Quota { message, .. } | Self::Fatal { message, .. } => message,
+            Self::Quota { message, .. }
+            | Self::Fatal { message, .. }
+            | Self::Unreachable { message, .. } => message,
         }
     }
 }
@@ -371,6 +377,18 @@ pub async fn execute(
         if let Some(h) = halt_of(&e) {
             rec.report.halted = Some(h);
             rec.report.resume_at_ms = quota_resume_at(&e, now_ms);
+            return Ok(rec.report);
+        }
+        if matches!(
+            e.kind(),
+            ErrorKind::Transport { .. } | ErrorKind::ServerError { .. }
+        ) {
+            // The client already retried; the items' calls would fail the same way, each
+            // after its own attempts. Stop now and let the next run try again.
+            rec.report.halted = Some(Halt::Unreachable {
+                code: e.code().to_string(),
+                message: e.explanation(),
+            });
             return Ok(rec.report);
         }
         // The status is informational (console activity); a failure does not stop the run.

@@ -281,6 +281,9 @@ fn report_problems(folder: &str, report: &SyncReport, out: &Output) -> (usize, O
             Halt::Quota { code, message } => {
                 CliError::new(Exit::Unreachable, static_code(code), message.clone())
             }
+            Halt::Unreachable { code, message } => {
+                CliError::new(Exit::Unreachable, static_code(code), message.clone())
+            }
             Halt::Fatal { code, message } => {
                 let exit = match code.as_str() {
                     "unauthorized" | "forbidden" => Exit::Auth,
