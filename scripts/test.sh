@@ -6,10 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
+source scripts/lib/ui-build.sh
 ensure_system_packages
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # The UI is built first: the desktop app embeds ui/dist.
-(cd ui && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+build_ui
 cargo build --workspace --locked --all-targets
 # Keyring tests need a real Secret Service: run the suite under a private D-Bus session.
 scripts/lib/with-keyring.sh cargo test --workspace --locked
