@@ -400,21 +400,6 @@ fn plan_dto(plan: &sync_engine::plan::Plan, plan_id: String) -> SyncPlan {
     }
 }
 
-fn folder_name(path: &Path, taken: &[String]) -> String {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "folder".into());
-    let mut name = base.clone();
-    let mut n = 2;
-    while taken.contains(&name) {
-        name = format!("{base}-{n}");
-        n += 1;
-    }
-    name
-}
-
 // ---------------------------------------------------------------------------------------------
 // The host
 // ---------------------------------------------------------------------------------------------
@@ -877,7 +862,7 @@ impl Host {
         taken.extend(lock(&self.settings).awaiting.iter().map(|m| m.name.clone()));
         let wanted = request.name.trim();
         let name = if wanted.is_empty() {
-            folder_name(&path, &taken)
+            sync_engine::config::unique_folder_name(&path, |n| taken.iter().any(|t| t == n))
         } else if taken.iter().any(|t| t == wanted) {
             return Err(HostError::new(
                 ErrorCode::Conflict,

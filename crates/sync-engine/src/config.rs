@@ -668,6 +668,23 @@ impl ConfigError {
 
 /// The platform's configuration file: `~/.config/pushdeck/config.toml` on Linux, the
 /// Application Support folder on macOS, `%APPDATA%` on Windows.
+/// A mapping name for a folder: its last path component ("folder" when it has none), made
+/// unique with "-2", "-3"... among the names `is_taken` reports.
+pub fn unique_folder_name(path: &Path, is_taken: impl Fn(&str) -> bool) -> String {
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "folder".into());
+    let mut name = base.clone();
+    let mut n = 2;
+    while is_taken(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
 pub fn default_config_path() -> Result<PathBuf, ConfigError> {
     directories::ProjectDirs::from("com", "Pushdeck", "Pushdeck")
         .map(|d| d.config_dir().join("config.toml"))

@@ -7,7 +7,7 @@
 //! Ctrl-C or SIGTERM, and shuts the engine down cleanly (a batch in flight is finished and
 //! recorded; an abandoned one is re-pushed next time, never lost).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -75,7 +75,9 @@ pub async fn run(
                 Some(m) => m.clone(),
                 None => {
                     let mut m = FolderMapping::new(
-                        folder_name(&path, &mappings),
+                        sync_engine::config::unique_folder_name(&path, |n| {
+                            mappings.iter().any(|m: &FolderMapping| m.name == n)
+                        }),
                         path.clone(),
                         conn.organization.clone(),
                         source.clone(),
@@ -180,23 +182,6 @@ pub async fn run(
         }
     });
     Ok(Outcome { failed })
-}
-
-/// A mapping name for a folder given on the command line: its last path component, made
-/// unique among the others.
-fn folder_name(path: &Path, taken: &[FolderMapping]) -> String {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "folder".into());
-    let mut name = base.clone();
-    let mut n = 2;
-    while taken.iter().any(|m| m.name == name) {
-        name = format!("{base}-{n}");
-        n += 1;
-    }
-    name
 }
 
 /// The state store: `PUSHDECK_STATE` (a file), else one per kind of target, so that what
