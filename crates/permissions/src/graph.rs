@@ -567,33 +567,33 @@ impl IdentityGraph {
     }
 
     fn set_members(&mut self, id: IdentityId, members: Vec<IdentityId>) {
-        for old in std::mem::take(&mut self.nodes[id.index()].members) {
-            self.nodes[old.index()].member_of.retain(|g| *g != id);
-        }
-        for m in &members {
-            push_unique(&mut self.nodes[m.index()].member_of, id);
-        }
-        self.nodes[id.index()].members = dedup(members);
+        self.set_edges(id, members, |n| &mut n.members, |n| &mut n.member_of);
     }
 
     fn set_mappings(&mut self, id: IdentityId, targets: Vec<IdentityId>) {
-        for old in std::mem::take(&mut self.nodes[id.index()].mappings) {
-            self.nodes[old.index()].aliases.retain(|a| *a != id);
-        }
-        for t in &targets {
-            push_unique(&mut self.nodes[t.index()].aliases, id);
-        }
-        self.nodes[id.index()].mappings = dedup(targets);
+        self.set_edges(id, targets, |n| &mut n.mappings, |n| &mut n.aliases);
     }
 
     fn set_well_knowns(&mut self, id: IdentityId, granted: Vec<IdentityId>) {
-        for old in std::mem::take(&mut self.nodes[id.index()].well_knowns) {
-            self.nodes[old.index()].granted.retain(|g| *g != id);
+        self.set_edges(id, granted, |n| &mut n.well_knowns, |n| &mut n.granted);
+    }
+
+    /// Replaces one kind of edge going out of `id` (`forward`) and keeps the edges pointing
+    /// back (`reverse`) in step, so expansion can walk either way.
+    fn set_edges(
+        &mut self,
+        id: IdentityId,
+        targets: Vec<IdentityId>,
+        forward: fn(&mut Node) -> &mut Vec<IdentityId>,
+        reverse: fn(&mut Node) -> &mut Vec<IdentityId>,
+    ) {
+        for old in std::mem::take(forward(&mut self.nodes[id.index()])) {
+            reverse(&mut self.nodes[old.index()]).retain(|back| *back != id);
         }
-        for g in &granted {
-            push_unique(&mut self.nodes[g.index()].granted, id);
+        for t in &targets {
+            push_unique(reverse(&mut self.nodes[t.index()]), id);
         }
-        self.nodes[id.index()].well_knowns = dedup(granted);
+        *forward(&mut self.nodes[id.index()]) = dedup(targets);
     }
 
     /// Applies `PUT /providers/{provider}/permissions`: the identity's members and granted
