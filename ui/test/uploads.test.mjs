@@ -67,5 +67,7 @@ test("a pushed test item is followed from the request to indexed or rejected, th
   // the indexed item is in the Sandbox browser, until deleted
   await page.getByTestId("delete-test-items").click();
   await page.getByTestId("notice").getByText("Deleted 1 test items from the index.").waitFor();
-  assert.equal(await good.getByTestId("upload-stage").getAttribute("data-stage"), "deleted");
+  // The stage arrives as a host event, which may land just after the call's own answer.
+  await page.waitForFunction(() => document.querySelector("[data-file='handbook.html'] [data-testid=upload-stage]")?.dataset.stage === "deleted");
+  assert.equal(await bad.getByTestId("upload-stage").getAttribute("data-stage"), "rejected", "a rejected item was never indexed, so it stays rejected");
 });

@@ -1,0 +1,546 @@
+//! The command bodies, as plain async functions over [`Host`]: DTO in, DTO out, errors as
+//! [`HostError`]. The Tauri layer (`shell.rs`) only unwraps its managed state and calls these,
+//! so the tests call them directly with a real emulator and temporary folders.
+//!
+//! State kept here, and where:
+//! - the embedded Sandbox ([`push_emulator::Emulator`]) with its data in `DATA_DIR/sandbox`;
+//! - the sync engine ([`sync_engine::engine::EngineHandle`]): mappings in `CONFIG_DIR/config.toml`,
+//!   state in `DATA_DIR/state.sqlite3`;
+//! - the app's own settings (welcome dismissed, folders awaiting their first plan, the
+//!   connection without its key) in `CONFIG_DIR/app.json`;
+//! - the API key: in the OS keyring (service `pushdeck`, account = organization, as the CLI),
+//!   or in memory for this run only. Never in a file, never in a log, never in a DTO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use coveo_push::{ApiKey, ClientConfig, Endpoint, Environment, PushClient};
+use serde::{Deserialize, Serialize};
+use sync_engine::config::{Config, FolderMapping};
+use sync_engine::engine::{Engine, EngineConfig, EngineError, EngineHandle, Event, ItemResult};
+
+use crate::dto::*;
+
+mod access;
+mod connection;
+mod folders;
+mod identities;
+mod sandbox;
+
+#[allow(unused_imports)]
+use self::{access::*, connection::*, folders::*, identities::*, sandbox::*};
+
+/// The Sandbox's organization, source and provider (the emulator's defaults, as the CLI uses).
+pub const SANDBOX_ORG: &str = "sandbox";
+pub const SANDBOX_SOURCE: &str = "documents";
+pub const SANDBOX_PROVIDER: &str = "sandbox";
+/// The keyring service under which API keys are stored (shared with the CLI's `pushdeck login`).
+pub const KEYRING_SERVICE: &str = "pushdeck";
+/// Activity lines kept in memory for the log. More lines cost memory (~200 bytes each); fewer
+/// cut the history the Activity screen can scroll back to.
+const ACTIVITY_CAPACITY: usize = 20_000;
+/// Characters of an item's content shown in the Sandbox browser: enough to recognize it,
+/// small enough for the IPC.
+const CONTENT_PREVIEW_CHARS: usize = 4_000;
+/// The filter that ends an include list: a file no include matched is left out.
+const EXCLUDE_REST: &str = "- *";
+
+/// The three command errors the UI must show honestly.
+fn not_yet(what: &str) -> HostError {
+    HostError::new(
+        ErrorCode::Internal,
+        format!("{what} is not available yet in this version of the desktop app; use the `pushdeck` command line for it"),
+    )
+}
+
+fn engine_error(e: EngineError) -> HostError {
+    let code = match &e {
+        EngineError::UnknownFolder(_) => ErrorCode::NotFound,
+        EngineError::FolderExists(_) => ErrorCode::Conflict,
+        EngineError::InvalidConfig(_) => ErrorCode::InvalidInput,
+        EngineError::Client(_) => ErrorCode::Network,
+        EngineError::State(_) | EngineError::Stopped => ErrorCode::Internal,
+    };
+    HostError::new(code, e.to_string())
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> HostError {
+    HostError::new(ErrorCode::Internal, format!("{what}: {e}"))
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or(0.0)
+}
+
+/// Where the app keeps its files.
+#[derive(Debug, Clone)]
+pub struct HostPaths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl HostPaths {
+    fn settings(&self) -> PathBuf {
+        self.config_dir.join("app.json")
+    }
+    fn engine_config(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+    fn state(&self) -> PathBuf {
+        self.data_dir.join("state.sqlite3")
+    }
+    fn sandbox(&self) -> PathBuf {
+        self.data_dir.join("sandbox")
+    }
+}
+
+/// What `app.json` holds (never the key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    welcome_dismissed: bool,
+    /// Folders added but not yet confirmed: not in the engine until the first plan is confirmed.
+    awaiting: Vec<FolderMapping>,
+    connection: Option<ConnectionSummary>,
+    /// True once the person chose a real organization; false = Sandbox.
+    use_organization: bool,
+}
+
+/// The connection the engine's client factory reads: the org and its key (in memory only).
+#[derive(Default)]
+struct Credentials {
+    summary: Option<ConnectionSummary>,
+    key: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("summary", &self.summary)
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Sends a [`HostEvent`] to the UI (the Tauri app emits it on [`EVENT_CHANNEL`]).
+pub type EventSink = Arc<dyn Fn(HostEvent) + Send + Sync>;
+
+#[derive(Debug, Default)]
+struct PlanTicket {
+    plan_id: String,
+}
+
+/// The managed state of the app.
+pub struct Host {
+    paths: HostPaths,
+    emulator: push_emulator::Emulator,
+    engine: EngineHandle,
+    http: reqwest::Client,
+    settings: Mutex<Settings>,
+    credentials: Arc<Mutex<Credentials>>,
+    activity: Arc<Mutex<VecDeque<ActivityEntry>>>,
+    plans: Mutex<BTreeMap<String, PlanTicket>>,
+    keyring_available: bool,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("paths", &self.paths)
+            .field("sandbox", &self.emulator.url())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn region_endpoint(region: Region) -> Endpoint {
+    let (region, environment) = match region {
+        Region::Us => (coveo_push::Region::Us, Environment::Prod),
+        Region::Eu => (coveo_push::Region::Eu, Environment::Prod),
+        Region::Au => (coveo_push::Region::Au, Environment::Prod),
+        Region::Ca => (coveo_push::Region::Ca, Environment::Prod),
+        Region::Hipaa => (coveo_push::Region::Us, Environment::Hipaa),
+    };
+    Endpoint::Coveo {
+        region,
+        environment,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host
+// ---------------------------------------------------------------------------------------------
+
+impl Host {
+    /// Starts the Sandbox and the engine, loads the settings, and forwards engine events to
+    /// `sink`. Must run inside a tokio runtime.
+    pub async fn start(paths: HostPaths, sink: EventSink) -> Result<Arc<Self>, HostError> {
+        for dir in [&paths.config_dir, &paths.data_dir, &paths.sandbox()] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| internal(&format!("cannot create the folder {}", dir.display()), e))?;
+        }
+        let settings: Settings = match std::fs::read(paths.settings()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("ignoring unreadable {}: {e}", paths.settings().display());
+                Settings::default()
+            }),
+            Err(_) => Settings::default(),
+        };
+        let emulator = push_emulator::Emulator::start(push_emulator::EmulatorConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            // A fresh key per run: other local users must not push into the Sandbox.
+            api_key: format!("xx-sandbox-{}", uuid::Uuid::new_v4().simple()),
+            data_dir: Some(paths.sandbox()),
+            organizations: vec![push_emulator::OrgConfig::new(
+                SANDBOX_ORG,
+                SANDBOX_SOURCE,
+                SANDBOX_PROVIDER,
+            )],
+            ..push_emulator::EmulatorConfig::default()
+        })
+        .await
+        .map_err(|e| internal("cannot start the Sandbox", e))?;
+        // Announce the Sandbox like the CLI does (`sandbox.json`: url, key, pid; owner-only),
+        // so `PUSHDECK_SANDBOX_DIR=<this folder> pushdeck ...` joins it instead of starting a
+        // second emulator on the same data. The key is the Sandbox's own, never a Coveo key.
+        if let Err(e) = announce_sandbox(&paths.sandbox(), &emulator) {
+            tracing::warn!("cannot announce the Sandbox: {e}");
+        }
+        let keyring_available = probe_keyring().await;
+
+        let credentials = Arc::new(Mutex::new(Credentials {
+            summary: settings.connection.clone(),
+            key: None,
+        }));
+        if let Some(conn) = &settings.connection {
+            if conn.key_storage == KeyStorage::Keyring && keyring_available {
+                if let Ok(key) = keyring_load(conn.organization_id.clone()).await {
+                    lock(&credentials).key = key;
+                }
+            }
+        }
+
+        let sandbox_url = emulator.url().to_owned();
+        let sandbox_key = emulator.api_key().to_owned();
+        let factory_credentials = credentials.clone();
+        let clients: sync_engine::engine::ClientFactory = Arc::new(move |m: &FolderMapping| {
+            if m.organization == SANDBOX_ORG {
+                let endpoint = Endpoint::custom(&sandbox_url)?;
+                return PushClient::new(
+                    ClientConfig::new(SANDBOX_ORG, ApiKey::new(sandbox_key.clone()))
+                        .with_endpoint(endpoint),
+                );
+            }
+            let creds = lock(&factory_credentials);
+            let region = creds
+                .summary
+                .as_ref()
+                .filter(|c| c.organization_id == m.organization)
+                .map(|c| c.region)
+                .unwrap_or(Region::Us);
+            let key = creds.key.clone().unwrap_or_default();
+            PushClient::new(
+                ClientConfig::new(&m.organization, ApiKey::new(key))
+                    .with_endpoint(region_endpoint(region)),
+            )
+        });
+        let config = Config::load_or_default(&paths.engine_config())
+            .map_err(|e| HostError::new(ErrorCode::InvalidInput, e.to_string()))?;
+        let mut engine_config = EngineConfig::new(paths.state(), clients);
+        engine_config.config_path = Some(paths.engine_config());
+        let engine = Engine::start(engine_config, config.folders)
+            .await
+            .map_err(engine_error)?;
+
+        let host = Arc::new(Self {
+            paths,
+            emulator,
+            engine,
+            http: reqwest::Client::new(),
+            settings: Mutex::new(settings),
+            credentials,
+            activity: Arc::new(Mutex::new(VecDeque::new())),
+            plans: Mutex::new(BTreeMap::new()),
+            keyring_available,
+        });
+        host.forward_events(sink);
+        Ok(host)
+    }
+
+    /// The Sandbox's origin (the emulator's inspection API lives under `/_emulator/v1`).
+    pub fn sandbox_url(&self) -> &str {
+        self.emulator.url()
+    }
+
+    /// Returns once every write the Sandbox accepted so far is processed (tests).
+    pub async fn drain_sandbox(&self) {
+        self.emulator.drain().await;
+    }
+
+    /// Stops the engine (waiting for the batch in flight).
+    pub async fn shutdown(self: Arc<Self>) {
+        if let Ok(host) = Arc::try_unwrap(self) {
+            host.engine.shutdown().await;
+        }
+    }
+
+    fn forward_events(self: &Arc<Self>, sink: EventSink) {
+        let mut events = self.engine.subscribe();
+        let weak = Arc::downgrade(self);
+        let activity = self.activity.clone();
+        tokio::spawn(async move {
+            let mut next_id: u64 = 1;
+            // Items accepted per folder since the last line: one "pushed"/"deleted" line per
+            // run (with its count, for the chart) instead of one line per item.
+            let mut tally: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            loop {
+                let event = match events.recv().await {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!("the UI missed {n} engine events");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let mut log_n = |kind, folder: &str, message: String, at_ms: f64, count: u64| {
+                    let entry = ActivityEntry {
+                        id: next_id,
+                        at_ms,
+                        kind,
+                        folder_id: Some(folder.to_owned()),
+                        message,
+                        count,
+                    };
+                    next_id += 1;
+                    let mut a = lock(&activity);
+                    if a.len() >= ACTIVITY_CAPACITY {
+                        a.pop_front();
+                    }
+                    a.push_back(entry.clone());
+                    entry
+                };
+                if let Event::FolderState { folder, .. } | Event::Activity { folder, .. } = &event {
+                    if let Some((pushed, deleted)) = tally.remove(folder) {
+                        for (kind, n, what) in [
+                            (ActivityKind::Pushed, pushed, "accepted by the Push API"),
+                            (ActivityKind::Deleted, deleted, "deleted from the source"),
+                        ] {
+                            if n > 0 {
+                                let entry =
+                                    log_n(kind, folder, format!("{n} item(s) {what}"), now_ms(), n);
+                                sink(HostEvent::Activity { entry });
+                            }
+                        }
+                    }
+                }
+                let mut log = |kind, folder: &str, message: String, at_ms: f64| {
+                    log_n(kind, folder, message, at_ms, 1)
+                };
+                match event {
+                    Event::FolderState { folder, state } => {
+                        let Some(host) = weak.upgrade() else { break };
+                        if let Ok(summary) = host.folder_summary(&folder, &state).await {
+                            if let FolderState::NeedsAttention { problems, reasons } =
+                                &summary.state
+                            {
+                                sink(HostEvent::Attention {
+                                    folder_id: folder.clone(),
+                                    problems: *problems,
+                                    message: reasons.join(" "),
+                                });
+                            }
+                            sink(HostEvent::Folder { folder: summary });
+                        }
+                    }
+                    Event::Item {
+                        folder,
+                        path,
+                        result,
+                    } => {
+                        match &result {
+                            ItemResult::Pushed => tally.entry(folder.clone()).or_default().0 += 1,
+                            ItemResult::Deleted => tally.entry(folder.clone()).or_default().1 += 1,
+                            _ => {}
+                        }
+                        let (outcome, detail) = match &result {
+                            ItemResult::Pushed => (ItemOutcome::Pushed, None),
+                            ItemResult::Deleted => (ItemOutcome::Deleted, None),
+                            ItemResult::Indexed => (ItemOutcome::Indexed, None),
+                            ItemResult::Rejected { reason } => {
+                                (ItemOutcome::Rejected, Some(reason.clone()))
+                            }
+                            ItemResult::Problem {
+                                message,
+                                what_to_do,
+                                ..
+                            } => (
+                                ItemOutcome::Failed,
+                                Some(format!("{message}; {what_to_do}")),
+                            ),
+                        };
+                        if let Some(detail) = &detail {
+                            let entry = log(
+                                ActivityKind::Failed,
+                                &folder,
+                                format!("{path}: {detail}"),
+                                now_ms(),
+                            );
+                            sink(HostEvent::Activity { entry });
+                        }
+                        sink(HostEvent::Item {
+                            folder_id: folder,
+                            path,
+                            outcome,
+                            bytes: 0,
+                            detail,
+                        });
+                    }
+                    Event::Activity {
+                        folder,
+                        at_ms,
+                        message,
+                    } => {
+                        let entry = log(ActivityKind::Info, &folder, message, at_ms as f64);
+                        sink(HostEvent::Activity { entry });
+                    }
+                }
+            }
+        });
+    }
+
+    fn save_settings(&self, settings: &Settings) -> Result<(), HostError> {
+        let text = serde_json::to_vec_pretty(settings).map_err(|e| internal("settings", e))?;
+        let path = self.paths.settings();
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| internal(&format!("cannot save {}", path.display()), e))
+    }
+
+    async fn item_count(&self, folder: &str) -> u64 {
+        let state = self.paths.state();
+        let folder = folder.to_owned();
+        tokio::task::spawn_blocking(move || {
+            sync_engine::state::Store::open(&state)
+                .and_then(|s| s.items(&folder))
+                .map(|items| items.len() as u64)
+                .unwrap_or(0)
+        })
+        .await
+        .unwrap_or(0)
+    }
+
+    async fn folder_summary(
+        &self,
+        name: &str,
+        state: &sync_engine::engine::FolderState,
+    ) -> Result<FolderSummary, HostError> {
+        let status = self.engine.status().await.map_err(engine_error)?;
+        let folder = status
+            .iter()
+            .find(|s| s.mapping.name == name)
+            .ok_or_else(|| engine_error(EngineError::UnknownFolder(name.into())))?;
+        Ok(summary_of(
+            &folder.mapping,
+            folder_state(state),
+            folder.last_full_sync_ms.map(|ms| ms as f64),
+            self.item_count(name).await,
+            false,
+        ))
+    }
+
+    // ---- app state -----------------------------------------------------------------------
+
+    pub async fn get_app_state(&self) -> Result<AppState, HostError> {
+        let s = lock(&self.settings);
+        Ok(AppState {
+            mode: if s.use_organization && s.connection.is_some() {
+                ConnectionMode::Organization
+            } else {
+                ConnectionMode::Sandbox
+            },
+            connection: s.connection.clone(),
+            first_launch: !s.welcome_dismissed,
+            keyring_available: self.keyring_available,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+
+    pub async fn dismiss_welcome(&self) -> Result<AppState, HostError> {
+        {
+            let mut s = lock(&self.settings);
+            s.welcome_dismissed = true;
+            self.save_settings(&s)?;
+        }
+        self.get_app_state().await
+    }
+
+    pub async fn use_sandbox(&self) -> Result<AppState, HostError> {
+        {
+            let mut s = lock(&self.settings);
+            s.use_organization = false;
+            self.save_settings(&s)?;
+        }
+        self.get_app_state().await
+    }
+
+    // ---- not yet ---------------------------------------------------------------------------
+
+    /// The calls this version does not implement: an honest `internal` error naming them.
+    pub fn not_available(command: &str) -> HostError {
+        let what = match command {
+            "list_catalog" => "Listing the organization's sources and providers",
+            "test_connection" => "Test connection",
+            "save_identities" | "import_identities_csv" | "push_identities" => {
+                "Editing security identities"
+            }
+            "preview_rule" | "what_can_user_see" => {
+                "The permission preview (who gains or loses access, View as)"
+            }
+            "prepare_test_items" | "push_test_item" | "delete_test_items" => "Test uploads",
+            _ => "This action",
+        };
+        not_yet(what)
+    }
+}
+
+/// The file name under which a running Sandbox is announced (the CLI's `connection::SANDBOX_FILE`).
+pub const SANDBOX_FILE: &str = "sandbox.json";
+
+fn announce_sandbox(dir: &Path, emulator: &push_emulator::Emulator) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(SANDBOX_FILE);
+    let tmp = path.with_extension("json.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&tmp)?;
+    let body = serde_json::json!({
+        "url": emulator.url(),
+        "api_key": emulator.api_key(),
+        "pid": std::process::id(),
+    });
+    out.write_all(body.to_string().as_bytes())?;
+    drop(out);
+    std::fs::rename(&tmp, path)
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
