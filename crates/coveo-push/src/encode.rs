@@ -124,6 +124,89 @@ impl EncodedItem {
     }
 }
 
+/// What a push of one item sends, computed without sending anything: the JSON body with the
+/// content replaced by a placeholder that names its size, and how the content travels. Built by
+/// the encoder [`PushClient::push_document`] uses, so a preview shows what is sent.
+///
+/// [`PushClient::push_document`]: crate::client::PushClient::push_document
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentPreview {
+    /// The item's JSON body; `data`, `compressedBinaryData` or `compressedBinaryDataFileId`
+    /// hold a placeholder such as `<base64 of 4080 bytes of ZLIB-compressed content>`.
+    pub body: serde_json::Map<String, serde_json::Value>,
+    /// The compression of binary content; `None` for text sent as `data`, or no content.
+    pub compression: Option<CompressionType>,
+    /// Bytes of content after compression, before base64 (text: its UTF-8 length).
+    pub content_bytes: u64,
+    /// True when the content goes through its own file container.
+    pub container: bool,
+}
+
+impl EncodedItem {
+    /// The item as [`DocumentPreview`] shows it (the content stays out).
+    pub(crate) fn preview(self) -> DocumentPreview {
+        use serde_json::Value;
+        let mut body = self.fields;
+        let described = |compression: CompressionType, n: u64| match compression {
+            CompressionType::Uncompressed => {
+                format!("<base64 of {n} bytes of content, uncompressed>")
+            }
+            c => format!("<base64 of {n} bytes of {}-compressed content>", c.as_str()),
+        };
+        let (compression, content_bytes, container) = match self.content {
+            EncodedContent::None => (None, 0, false),
+            EncodedContent::Data(d) => {
+                let n = d.len() as u64;
+                body.insert("data".into(), Value::String(format!("<{n} bytes of text>")));
+                (None, n, false)
+            }
+            EncodedContent::Inline {
+                base64,
+                compression,
+            } => {
+                let padding = base64.bytes().rev().take_while(|b| *b == b'=').count() as u64;
+                let n = (base64.len() as u64 / 4 * 3).saturating_sub(padding);
+                body.insert(
+                    "compressedBinaryData".into(),
+                    Value::String(described(compression, n)),
+                );
+                (Some(compression), n, false)
+            }
+            EncodedContent::Container {
+                len, compression, ..
+            } => {
+                body.insert(
+                    "compressedBinaryDataFileId".into(),
+                    Value::String(format!(
+                        "<the file container that receives {len} bytes of {}-compressed content>",
+                        compression.as_str()
+                    )),
+                );
+                (Some(compression), len, true)
+            }
+        };
+        if let Some(c) = compression {
+            body.insert("compressionType".into(), Value::String(c.as_str().into()));
+        }
+        DocumentPreview {
+            body,
+            compression,
+            content_bytes,
+            container,
+        }
+    }
+}
+
+impl crate::client::PushClient {
+    /// What [`PushClient::push_document`] would send for `doc`, without sending anything:
+    /// validated, read and compressed exactly as a push does (on a blocking thread).
+    ///
+    /// [`PushClient::push_document`]: crate::client::PushClient::push_document
+    pub async fn preview_document(&self, doc: &Document) -> Result<DocumentPreview, Error> {
+        Ok(self.encode_document(doc.clone()).await?.preview())
+    }
+}
+
 /// Options of the encoder.
 #[derive(Debug, Clone)]
 pub(crate) struct EncodeOptions {
@@ -396,6 +479,44 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(Some("fid"))).unwrap();
         assert_eq!(v["compressedBinaryDataFileId"], "fid");
         assert!(v.get("compressedBinaryData").is_none());
+    }
+
+    #[test]
+    fn preview_names_the_content_instead_of_sending_it() {
+        let text = encode(&Document::new("https://x/1").text("hello"), &opts()).unwrap();
+        let p = text.preview();
+        assert_eq!(p.body["data"], "<5 bytes of text>");
+        assert_eq!(
+            (p.compression, p.content_bytes, p.container),
+            (None, 5, false)
+        );
+        let bytes = encode(
+            &Document::new("https://x/2").bytes(b"abcabcabc".to_vec()),
+            &opts(),
+        )
+        .unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(
+            &encode(
+                &Document::new("https://x/2").bytes(b"abcabcabc".to_vec()),
+                &opts(),
+            )
+            .unwrap()
+            .into_json(None),
+        )
+        .unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sent["compressedBinaryData"].as_str().unwrap())
+            .unwrap();
+        let p = bytes.preview();
+        assert_eq!(p.compression, Some(CompressionType::Zlib));
+        assert_eq!(p.content_bytes, raw.len() as u64);
+        assert_eq!(p.body["compressionType"], "ZLIB");
+        assert_eq!(
+            p.body["compressedBinaryData"],
+            format!("<base64 of {} bytes of ZLIB-compressed content>", raw.len())
+        );
+        assert_eq!(p.body["documentId"], sent["documentId"]);
+        assert_eq!(p.body["permanentid"], sent["permanentid"]);
     }
 
     #[test]
