@@ -147,6 +147,37 @@ impl SourceInfo {
     }
 }
 
+/// A security identity provider as the Platform API lists it (the fields we read).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityProviderInfo {
+    pub id: String,
+    /// The name shown in the Administration Console (empty when the service sent none).
+    #[serde(default)]
+    pub display_name: String,
+    /// `EXPANDED`, `EMAIL`, `SHAREPOINT`...
+    #[serde(default, rename = "type")]
+    pub provider_type: String,
+}
+
+impl SecurityProviderInfo {
+    /// The display name, or the id when there is none.
+    pub fn label(&self) -> &str {
+        if self.display_name.trim().is_empty() {
+            &self.id
+        } else {
+            &self.display_name
+        }
+    }
+}
+
+/// Page size when listing sources (`GET sources/pages`): a few hundred sources is a large
+/// organization, so this is usually one call; larger pages make a slower first answer.
+pub const SOURCE_LIST_PAGE: usize = 100;
+/// At most this many pages of sources are read (10,000 sources): a bound, so a service that
+/// keeps announcing more pages cannot keep a caller waiting forever.
+pub const MAX_SOURCE_PAGES: usize = 100;
+
 /// An index field type (Platform API spelling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FieldType {
@@ -668,6 +699,68 @@ impl PushClient {
         let req = Request::new(
             Method::GET,
             self.platform_url(&format!("sources/{}", enc(source))),
+            op.clone(),
+        );
+        self.send(req).await?.json(&op)
+    }
+
+    /// Lists every source of the organization (`GET /rest/organizations/{org}/sources/pages`,
+    /// page after page, as Coveo's own clients do). Pushdeck may push into those whose
+    /// [`SourceInfo::refusal`] is `None`. An answer that is a plain array (the older
+    /// `GET sources` shape) is read too.
+    pub async fn list_sources(&self) -> Result<Vec<SourceInfo>, Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Answer {
+            Page {
+                #[serde(default)]
+                items: Vec<SourceInfo>,
+                #[serde(default, rename = "totalPages")]
+                total_pages: usize,
+            },
+            List(Vec<SourceInfo>),
+        }
+        let op = "list sources";
+        let mut all = Vec::new();
+        for page in 0..MAX_SOURCE_PAGES {
+            let req = Request::new(Method::GET, self.platform_url("sources/pages"), op)
+                .query("page", page)
+                .query("perPage", SOURCE_LIST_PAGE);
+            match self.send(req).await?.json::<Answer>(op)? {
+                Answer::List(items) => {
+                    all.extend(items);
+                    break;
+                }
+                Answer::Page { items, total_pages } => {
+                    let n = items.len();
+                    all.extend(items);
+                    if page + 1 >= total_pages || n == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// Lists the organization's security identity providers
+    /// (`GET /rest/organizations/{org}/securityproviders`), built-in ones included.
+    pub async fn list_security_providers(&self) -> Result<Vec<SecurityProviderInfo>, Error> {
+        let op = "list security identity providers";
+        let req = Request::new(Method::GET, self.platform_url("securityproviders"), op);
+        self.send(req).await?.json(op)
+    }
+
+    /// Reads one security identity provider
+    /// (`GET /rest/organizations/{org}/securityproviders/{id}`).
+    pub async fn get_security_provider(
+        &self,
+        provider: &str,
+    ) -> Result<SecurityProviderInfo, Error> {
+        let op = format!("read security identity provider {provider}");
+        let req = Request::new(
+            Method::GET,
+            self.platform_url(&format!("securityproviders/{}", enc(provider))),
             op.clone(),
         );
         self.send(req).await?.json(&op)

@@ -28,8 +28,9 @@ pub use batcher::{
     DEFAULT_UPLOADS_IN_FLIGHT,
 };
 pub use client::{
-    DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient, SourceInfo,
-    SourceStatus, SourceVisibility, StreamResult, FIELD_CREATE_BATCH, FIELD_LIST_PAGE,
+    DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient,
+    SecurityProviderInfo, SourceInfo, SourceStatus, SourceVisibility, StreamResult,
+    FIELD_CREATE_BATCH, FIELD_LIST_PAGE, MAX_SOURCE_PAGES, SOURCE_LIST_PAGE,
 };
 pub use compression::{
     compress, is_already_compressed, CompressionType, ALREADY_COMPRESSED_EXTENSIONS,

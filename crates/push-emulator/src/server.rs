@@ -106,6 +106,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         );
     let platform = Router::new()
         .route("/sources", post(create_source).get(list_sources))
+        .route("/sources/pages", get(list_sources_page))
         .route("/sources/{source}", get(get_source))
         .route(
             "/securityproviders",
@@ -1262,6 +1263,41 @@ async fn list_sources(State(s): Shd, Path(org): Path<String>, headers: HeaderMap
         Ok(o.sources.values().map(source_json).collect::<Vec<_>>())
     })?;
     Ok(Json(list).into_response())
+}
+
+/// `GET /sources/pages?page=&perPage=`: the paged list Coveo's own clients use
+/// (`{items, totalEntries, totalPages}`, 0-based pages, 100 per page by default).
+async fn list_sources_page(
+    State(s): Shd,
+    Path(org): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize(&s, &headers, Privilege::Platform)?;
+    let list = with_org(&s, &org, |o| {
+        Ok(o.sources.values().map(source_json).collect::<Vec<_>>())
+    })?;
+    let per_page = q
+        .get("perPage")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(100);
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = list.len();
+    let items: Vec<Value> = list
+        .into_iter()
+        .skip(page * per_page)
+        .take(per_page)
+        .collect();
+    Ok(
+        Json(
+            json!({"items": items, "totalEntries": total, "totalPages": total.div_ceil(per_page)}),
+        )
+        .into_response(),
+    )
 }
 
 async fn get_source(
