@@ -574,8 +574,15 @@ pub struct RuleChangeRequest {
 pub struct AccessChange {
     pub gains: Vec<String>,
     pub loses: Vec<String>,
+    /// Files the rule applies to (under its folder, or matched by its glob).
     pub files_affected: u64,
+    /// The effective model at the rule's path once saved.
     pub model: PermissionModelView,
+    /// Files whose permissions actually change: each is sent again (a permission-only update)
+    /// at the folder's next sync.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_changed: Option<u64>,
 }
 
 /// Names a file (or subfolder) of a folder.
@@ -713,6 +720,11 @@ pub struct TreeNode {
     pub visible_files: u64,
     pub total_files: u64,
     pub children: Vec<TreeNode>,
+    /// Set on a folder whose listing was cut (a big folder lists a few thousand entries at
+    /// most): how many files under it are not in `children`. The counts above include them.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted_files: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,11 +58,13 @@ call!(save_patterns(SavePatternsRequest) -> FolderSummary);
 call!(list_problems(FolderRef) -> Vec<ItemProblem>);
 call!(retry_problems(FolderRef) -> ());
 call!(list_rules(FolderRef) -> Vec<RuleEntry>);
+call!(preview_rule(RuleChangeRequest) -> AccessChange);
 call!(save_rule(RuleChangeRequest) -> ());
 call!(permission_model(FileRef) -> PermissionModelView);
 call!(list_identities -> Vec<SecurityIdentity>);
 call!(explain_access(ExplainRequest) -> AccessExplanation);
 call!(who_can_see(FileRef) -> Vec<UserAccess>);
+call!(what_can_user_see(UserRequest) -> TreeNode);
 call!(list_activity(ActivityQuery) -> Vec<ActivityEntry>);
 call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
 call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
@@ -73,8 +75,6 @@ not_yet!(
     save_identities,
     import_identities_csv,
     push_identities,
-    preview_rule,
-    what_can_user_see,
     prepare_test_items,
     push_test_item,
     delete_test_items,

@@ -65,18 +65,24 @@ impl Host {
 
     /// Sets (or with `rule: None`, removes) the rule of one path; the engine re-pushes the
     /// items whose permissions change at its next run.
+    ///
+    /// Every kind of rule is saved, the complete model with its levels too; subfolders inherit
+    /// it unless they have their own rule. Only the permissions of the files change, so the
+    /// engine plans permission-only updates (no re-hashing; the Push API has no partial update,
+    /// so each item is sent again with its content).
     pub async fn save_rule(&self, request: RuleChangeRequest) -> Result<(), HostError> {
-        let (mut mapping, awaiting) = self.mapping(&request.folder_id).await?;
-        let path = request.path.trim_matches('/').to_owned();
-        let provider = mapping.provider.clone();
-        mapping
-            .permission_rules
-            .retain(|r| r.path.trim_matches('/') != path);
-        if let Some(rule) = &request.rule {
-            mapping
-                .permission_rules
-                .push(rule_domain(&path, rule, request.mode, provider)?);
+        if let Some(FolderRule::Only { identities } | FolderRule::EveryoneExcept { identities }) =
+            &request.rule
+        {
+            if identities.is_empty() {
+                return Err(HostError::new(
+                    ErrorCode::InvalidInput,
+                    "Pick at least one group or user for this rule.",
+                ));
+            }
         }
+        let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
+        let (mapping, _) = with_rule(&mapping, &request.path, request.rule.as_ref(), request.mode)?;
         mapping
             .compiled_permissions()
             .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
@@ -218,6 +224,534 @@ impl Host {
         out.sort_by(|a, b| a.user.cmp(&b.user));
         Ok(out)
     }
+
+    // ---- the access preview: a rule change before it is saved, what a user can see ---------
+
+    /// The relative paths of a folder's files: what the engine recorded for it (its state
+    /// store: every item it pushed), or, before its first sync, a scan with its filters.
+    pub(crate) async fn folder_files(
+        &self,
+        mapping: &FolderMapping,
+        awaiting: bool,
+    ) -> Result<Vec<String>, HostError> {
+        let state = self.paths.state();
+        let mapping = mapping.clone();
+        tokio::task::spawn_blocking(move || {
+            if !awaiting {
+                let recorded = sync_engine::state::Store::open(&state)
+                    .and_then(|store| store.items(&mapping.name));
+                match recorded {
+                    Ok(items) if !items.is_empty() => {
+                        return Ok(items.into_iter().map(|i| i.path).collect())
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("reading the folder's items from the state: {e}"),
+                }
+            }
+            scanned_files(&mapping)
+        })
+        .await
+        .map_err(|e| internal("listing the folder's files stopped", e))?
+    }
+
+    /// Who gains and who loses access if a rule change is saved, over the folder's files. Pure:
+    /// nothing is saved. A rule naming nobody yet is previewed as it reads (nobody, or
+    /// everyone) so the preview follows the edit; saving it asks for a name.
+    pub async fn preview_rule(
+        &self,
+        request: RuleChangeRequest,
+    ) -> Result<AccessChange, HostError> {
+        let draft = match &request.rule {
+            Some(FolderRule::Only { identities }) if identities.is_empty() => {
+                Some(FolderRule::Complete {
+                    model: PermissionModelView {
+                        complete: false,
+                        levels: vec![PermissionLevelView {
+                            name: None,
+                            sets: vec![PermissionSetView {
+                                allow_anonymous: false,
+                                allowed: Vec::new(),
+                                denied: Vec::new(),
+                            }],
+                        }],
+                    },
+                })
+            }
+            Some(FolderRule::EveryoneExcept { identities }) if identities.is_empty() => {
+                Some(FolderRule::Everyone)
+            }
+            other => other.clone(),
+        };
+        let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
+        let (changed, new_index) =
+            with_rule(&mapping, &request.path, draft.as_ref(), request.mode)?;
+        let path = changed
+            .permission_rules
+            .last()
+            .filter(|_| new_index.is_some())
+            .map(|r| r.path.clone())
+            .unwrap_or_else(|| request.path.trim_matches('/').to_owned());
+        let old_indexes: Vec<usize> = mapping
+            .permission_rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path.trim_matches('/') == path)
+            .map(|(i, _)| i)
+            .collect();
+        let invalid = |e| HostError::new(ErrorCode::InvalidInput, e);
+        let before = mapping.compiled_permissions().map_err(invalid)?;
+        let after = changed.compiled_permissions().map_err(invalid)?;
+        let files = self.folder_files(&mapping, awaiting).await?;
+        let graph = self.sandbox_graph().await?;
+        let provider = default_provider(&mapping);
+        tokio::task::spawn_blocking(move || {
+            let scope = RuleScope {
+                path: &path,
+                old: &old_indexes,
+                new: new_index,
+            };
+            rule_change(
+                &graph,
+                &provider,
+                before.as_ref(),
+                after.as_ref(),
+                &files,
+                &scope,
+            )
+        })
+        .await
+        .map_err(|e| internal("the access preview stopped", e))
+    }
+
+    /// "What can this user see": the folder's tree with, per file, whether `user` sees it, and
+    /// per folder how many of its files. Big folders are cut ([`MAX_TREE_NODES`]); a folder
+    /// cut short says how many files it does not list (`omittedFiles`), its counts stay whole.
+    pub async fn what_can_user_see(&self, request: UserRequest) -> Result<TreeNode, HostError> {
+        let user = request.user.trim().to_owned();
+        if user.is_empty() {
+            return Err(HostError::new(
+                ErrorCode::InvalidInput,
+                "Pick a user to see what they can see.",
+            ));
+        }
+        let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
+        let rules = mapping
+            .compiled_permissions()
+            .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
+        let files = self.folder_files(&mapping, awaiting).await?;
+        let graph = self.sandbox_graph().await?;
+        let provider = default_provider(&mapping);
+        tokio::task::spawn_blocking(move || {
+            let visible = visible_files(&graph, &provider, rules.as_ref(), &files, &user);
+            user_tree(&mapping.name, &files, &visible, MAX_TREE_NODES)
+        })
+        .await
+        .map_err(|e| internal("the access preview stopped", e))
+    }
+}
+
+/// The folder with `rule` set at `path` (or its rule removed), and the new rule's position.
+pub(crate) fn with_rule(
+    mapping: &FolderMapping,
+    path: &str,
+    rule: Option<&FolderRule>,
+    mode: RuleMode,
+) -> Result<(FolderMapping, Option<usize>), HostError> {
+    let path = path.trim_matches('/').to_owned();
+    let mut changed = mapping.clone();
+    changed
+        .permission_rules
+        .retain(|r| r.path.trim_matches('/') != path);
+    let provider = changed.provider.clone();
+    let index = match rule {
+        Some(rule) => {
+            changed
+                .permission_rules
+                .push(rule_domain(&path, rule, mode, provider)?);
+            Some(changed.permission_rules.len() - 1)
+        }
+        None => None,
+    };
+    Ok((changed, index))
+}
+
+/// The provider of permission entries that name none: the folder's provider.
+pub(crate) fn default_provider(mapping: &FolderMapping) -> String {
+    mapping
+        .provider
+        .clone()
+        .unwrap_or_else(|| SANDBOX_PROVIDER.to_owned())
+}
+
+/// The files a scan of the folder would sync: its filters and the default excludes.
+fn scanned_files(mapping: &FolderMapping) -> Result<Vec<String>, HostError> {
+    let filters = mapping
+        .compiled_filters()
+        .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
+    let matches = sync_engine::config::list_matches(&mapping.path, &filters).map_err(|e| {
+        HostError::new(
+            ErrorCode::NotFound,
+            format!(
+                "cannot read the folder {}: {e}; check that it still exists and is readable",
+                mapping.path.display()
+            ),
+        )
+    })?;
+    Ok(matches
+        .into_iter()
+        .filter(|m| m.decision.included)
+        .map(|m| m.path)
+        .collect())
+}
+
+/// "What can this user see" lists at most this many entries (files and folders, breadth
+/// first, so the top of the tree shows first). More shows more of a big folder but makes the
+/// answer (about 150 bytes an entry) and the window's tree slower; the counts are always whole.
+pub(crate) const MAX_TREE_NODES: usize = 5_000;
+
+/// A folder's files grouped by the rules that apply to them. The model of a file depends only
+/// on that list of rules, so access questions are answered once per group, not per file.
+pub(crate) struct FileClasses {
+    /// Per group, the rules applied (positions) and the model (`None`: no rule applies, the
+    /// item carries no permissions and is visible wherever the source shows it).
+    pub rules: Vec<Vec<usize>>,
+    pub models: Vec<Option<permissions::PermissionModel>>,
+    /// Per file (in the order given), its group.
+    pub of_file: Vec<u32>,
+}
+
+pub(crate) fn classify(
+    rules: Option<&permissions::CompiledRules>,
+    files: &[String],
+) -> FileClasses {
+    let mut groups: std::collections::HashMap<Vec<usize>, u32> = std::collections::HashMap::new();
+    let mut classes = FileClasses {
+        rules: Vec::new(),
+        models: Vec::new(),
+        of_file: Vec::with_capacity(files.len()),
+    };
+    for path in files {
+        let applied = rules.map(|r| r.matching_rules(path)).unwrap_or_default();
+        let group = match groups.get(&applied) {
+            Some(group) => *group,
+            None => {
+                let group = u32::try_from(classes.models.len()).unwrap_or(u32::MAX);
+                classes
+                    .models
+                    .push(rules.and_then(|r| r.resolve(path)).map(|r| r.model));
+                classes.rules.push(applied.clone());
+                groups.insert(applied, group);
+                group
+            }
+        };
+        classes.of_file.push(group);
+    }
+    classes
+}
+
+/// What a file without permissions is, for the preview: visible to every user.
+fn no_permissions() -> permissions::PermissionModel {
+    permissions::PermissionModel::Simple(vec![permissions::PermissionSet {
+        allow_anonymous: true,
+        ..Default::default()
+    }])
+}
+
+/// The users a preview speaks of: every user the identities know, plus the users the models
+/// name directly (a rule may name someone not pushed as an identity yet).
+fn preview_viewers<'m>(
+    graph: &permissions::IdentityGraph,
+    default_provider: &str,
+    models: impl Iterator<Item = &'m permissions::PermissionModel>,
+) -> Vec<permissions::Viewer> {
+    let mut viewers: std::collections::BTreeSet<permissions::Viewer> =
+        graph.users().into_iter().collect();
+    for model in models {
+        for entry in model
+            .entries()
+            .filter(|e| e.identity_type == permissions::IdentityType::User)
+        {
+            viewers.insert(permissions::Viewer::Identity(
+                permissions::IdentityKey::of_entry(entry, default_provider),
+            ));
+        }
+    }
+    viewers.into_iter().collect()
+}
+
+/// The viewer a user name stands for: the user of the folder's provider when the identities
+/// know one, else a known user of that name in another provider, else the name as it is.
+pub(crate) fn viewer_named(
+    graph: &permissions::IdentityGraph,
+    default_provider: &str,
+    name: &str,
+) -> permissions::Viewer {
+    let own = permissions::IdentityKey::user(default_provider, name);
+    if graph.is_known(&own) {
+        return permissions::Viewer::Identity(own);
+    }
+    graph
+        .users()
+        .into_iter()
+        .find(|v| matches!(v, permissions::Viewer::Identity(k) if k.name == name))
+        .unwrap_or(permissions::Viewer::Identity(own))
+}
+
+/// Which files the changed rule concerns: the files under its path (for a plain path), and
+/// those the rule applied to before (`old`) or applies to after (`new`, for a glob too).
+pub(crate) struct RuleScope<'a> {
+    pub path: &'a str,
+    pub old: &'a [usize],
+    pub new: Option<usize>,
+}
+
+impl RuleScope<'_> {
+    fn under_path(&self, file: &str) -> bool {
+        let glob = self.path.contains(['*', '?', '[', '{']);
+        !glob
+            && (self.path.is_empty()
+                || file == self.path
+                || file
+                    .strip_prefix(self.path)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    }
+}
+
+/// Who gains and who loses access when the rules change from `before` to `after`, over
+/// `files`: one evaluation per distinct model (all users at once, through an
+/// [`permissions::AccessIndex`]), then per distinct (before, after) pair of models.
+pub(crate) fn rule_change(
+    graph: &permissions::IdentityGraph,
+    default_provider: &str,
+    before: Option<&permissions::CompiledRules>,
+    after: Option<&permissions::CompiledRules>,
+    files: &[String],
+    scope: &RuleScope<'_>,
+) -> AccessChange {
+    let old = classify(before, files);
+    let new = classify(after, files);
+    let mut pairs: std::collections::HashMap<(u32, u32), u64> = std::collections::HashMap::new();
+    let mut affected = 0u64;
+    let mut first_affected: Option<u32> = None;
+    for (i, file) in files.iter().enumerate() {
+        let (b, a) = (old.of_file[i], new.of_file[i]);
+        *pairs.entry((b, a)).or_default() += 1;
+        let concerned = scope.under_path(file)
+            || old.rules[b as usize].iter().any(|r| scope.old.contains(r))
+            || scope
+                .new
+                .is_some_and(|n| new.rules[a as usize].contains(&n));
+        if concerned {
+            affected += 1;
+            first_affected.get_or_insert(a);
+        }
+    }
+    let viewers = preview_viewers(
+        graph,
+        default_provider,
+        old.models.iter().chain(&new.models).flatten(),
+    );
+    let index = permissions::AccessIndex::new(
+        permissions::AccessContext::new(graph, default_provider),
+        viewers,
+    );
+    let everyone = no_permissions();
+    let visible = |models: &[Option<permissions::PermissionModel>]| -> Vec<permissions::ViewerSet> {
+        models
+            .iter()
+            .map(|m| index.visible_to(m.as_ref().unwrap_or(&everyone)))
+            .collect()
+    };
+    let (seen_before, seen_after) = (visible(&old.models), visible(&new.models));
+    let mut gains = std::collections::BTreeSet::new();
+    let mut loses = std::collections::BTreeSet::new();
+    let mut files_changed = 0u64;
+    let name = |i: usize| match &index.viewers()[i] {
+        permissions::Viewer::Identity(key) => key.name.clone(),
+        permissions::Viewer::Anonymous => "anonymous".to_owned(),
+    };
+    for ((b, a), count) in &pairs {
+        if old.models[*b as usize] == new.models[*a as usize] {
+            continue;
+        }
+        files_changed += count;
+        let (was, will) = (&seen_before[*b as usize], &seen_after[*a as usize]);
+        gains.extend(will.iter().filter(|i| !was.contains(*i)).map(name));
+        loses.extend(was.iter().filter(|i| !will.contains(*i)).map(name));
+    }
+    // The model at the rule's path once saved (for a glob: the first file it concerns).
+    let model = if scope.path.contains(['*', '?', '[', '{']) {
+        first_affected.and_then(|a| new.models[a as usize].clone())
+    } else {
+        after.and_then(|r| r.resolve(scope.path)).map(|r| r.model)
+    };
+    AccessChange {
+        gains: gains.into_iter().collect(),
+        loses: loses.into_iter().collect(),
+        files_affected: affected,
+        model: model.as_ref().map(Into::into).unwrap_or_else(empty_model),
+        files_changed: Some(files_changed),
+    }
+}
+
+/// Per file, whether `user` sees it under `rules` (one evaluation per distinct model).
+pub(crate) fn visible_files(
+    graph: &permissions::IdentityGraph,
+    default_provider: &str,
+    rules: Option<&permissions::CompiledRules>,
+    files: &[String],
+    user: &str,
+) -> Vec<bool> {
+    let classes = classify(rules, files);
+    let viewer = viewer_named(graph, default_provider, user);
+    let index = permissions::AccessIndex::new(
+        permissions::AccessContext::new(graph, default_provider),
+        vec![viewer],
+    );
+    let everyone = no_permissions();
+    let per_class: Vec<bool> = classes
+        .models
+        .iter()
+        .map(|m| {
+            index
+                .visible_to(m.as_ref().unwrap_or(&everyone))
+                .contains(0)
+        })
+        .collect();
+    classes
+        .of_file
+        .iter()
+        .map(|c| per_class[*c as usize])
+        .collect()
+}
+
+#[derive(Default)]
+struct DirTally {
+    /// Child folders (full relative paths; sorted, so by name).
+    subdirs: std::collections::BTreeSet<String>,
+    /// The files directly inside (positions in the file list).
+    files: Vec<usize>,
+    visible: u64,
+    total: u64,
+}
+
+fn parent_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+fn name_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+/// The folder tree of `files` (relative paths) with each file's visibility, folders first
+/// then files, each by name. At most `max_nodes` entries are listed, breadth first.
+pub(crate) fn user_tree(
+    root_name: &str,
+    files: &[String],
+    visible: &[bool],
+    max_nodes: usize,
+) -> TreeNode {
+    let mut dirs: std::collections::HashMap<String, DirTally> = std::collections::HashMap::new();
+    dirs.insert(String::new(), DirTally::default());
+    for (i, path) in files.iter().enumerate() {
+        let seen = visible.get(i).copied().unwrap_or(false);
+        let mut dir = parent_of(path);
+        loop {
+            match dirs.get_mut(dir) {
+                Some(tally) => {
+                    tally.total += 1;
+                    tally.visible += u64::from(seen);
+                }
+                None => {
+                    let tally = DirTally {
+                        total: 1,
+                        visible: u64::from(seen),
+                        ..DirTally::default()
+                    };
+                    dirs.insert(dir.to_owned(), tally);
+                    // A new folder: its parent (counted at the next step) lists it.
+                    dirs.entry(parent_of(dir).to_owned())
+                        .or_default()
+                        .subdirs
+                        .insert(dir.to_owned());
+                }
+            }
+            if dir.is_empty() {
+                break;
+            }
+            dir = parent_of(dir);
+        }
+        if let Some(tally) = dirs.get_mut(parent_of(path)) {
+            tally.files.push(i);
+        }
+    }
+    for tally in dirs.values_mut() {
+        tally
+            .files
+            .sort_by(|a, b| name_of(&files[*a]).cmp(name_of(&files[*b])));
+    }
+    // Breadth first: which children of each folder are listed.
+    let mut listed: std::collections::HashMap<&str, (Vec<&str>, usize)> =
+        std::collections::HashMap::new();
+    let mut budget = max_nodes;
+    let mut queue = VecDeque::from([""]);
+    while let Some(dir) = queue.pop_front() {
+        let Some(tally) = dirs.get(dir) else { continue };
+        let mut subdirs = Vec::new();
+        for sub in tally.subdirs.iter().take(budget) {
+            subdirs.push(sub.as_str());
+            queue.push_back(sub.as_str());
+        }
+        budget -= subdirs.len();
+        let shown = tally.files.len().min(budget);
+        budget -= shown;
+        listed.insert(dir, (subdirs, shown));
+    }
+    fn build(
+        dir: &str,
+        name: &str,
+        dirs: &std::collections::HashMap<String, DirTally>,
+        listed: &std::collections::HashMap<&str, (Vec<&str>, usize)>,
+        files: &[String],
+        visible: &[bool],
+    ) -> TreeNode {
+        let (total, seen) = dirs.get(dir).map_or((0, 0), |t| (t.total, t.visible));
+        let mut children = Vec::new();
+        let mut listed_files = 0u64;
+        if let (Some(tally), Some((subdirs, shown))) = (dirs.get(dir), listed.get(dir)) {
+            for sub in subdirs {
+                let child = build(sub, name_of(sub), dirs, listed, files, visible);
+                listed_files += child.total_files;
+                children.push(child);
+            }
+            for i in tally.files.iter().take(*shown) {
+                let seen = visible.get(*i).copied().unwrap_or(false);
+                children.push(TreeNode {
+                    name: name_of(&files[*i]).to_owned(),
+                    path: files[*i].clone(),
+                    is_dir: false,
+                    visible: Some(seen),
+                    visible_files: u64::from(seen),
+                    total_files: 1,
+                    children: Vec::new(),
+                    omitted_files: None,
+                });
+                listed_files += 1;
+            }
+        }
+        let omitted = total.saturating_sub(listed_files);
+        TreeNode {
+            name: name.to_owned(),
+            path: dir.to_owned(),
+            is_dir: true,
+            visible: Some(total > 0 && seen == total),
+            visible_files: seen,
+            total_files: total,
+            children,
+            omitted_files: (omitted > 0).then_some(omitted),
+        }
+    }
+    build("", root_name, &dirs, &listed, files, visible)
 }
 
 /// Subfolders are listed for the rule editor down to this many: enough for a document tree,
@@ -310,8 +844,18 @@ pub(crate) fn rule_domain(
         FolderRule::Everyone => (A::Everyone, &[][..]),
         FolderRule::Only { identities } => (A::Only, identities.as_slice()),
         FolderRule::EveryoneExcept { identities } => (A::EveryoneExcept, identities.as_slice()),
-        FolderRule::Complete { .. } => {
-            return Err(not_yet("Saving a complete permission model from the app"))
+        FolderRule::Complete { model } => {
+            return Ok(permissions::rules::FolderRule {
+                path: path.to_owned(),
+                mode: mode_domain(mode),
+                access: A::Complete,
+                groups: Vec::new(),
+                virtual_groups: Vec::new(),
+                users: Vec::new(),
+                model: Some(model_domain(model, provider.as_deref())),
+                provider,
+                level_name: None,
+            });
         }
     };
     let pick = |kind: IdentityKind| -> Vec<String> {
@@ -329,11 +873,7 @@ pub(crate) fn rule_domain(
     }
     Ok(permissions::rules::FolderRule {
         path: path.to_owned(),
-        mode: match mode {
-            RuleMode::Replace => permissions::rules::RuleMode::Replace,
-            RuleMode::AddLevelBefore => permissions::rules::RuleMode::AddLevelBefore,
-            RuleMode::AddLevelAfter => permissions::rules::RuleMode::AddLevelAfter,
-        },
+        mode: mode_domain(mode),
         access,
         groups: pick(IdentityKind::Group),
         virtual_groups: pick(IdentityKind::VirtualGroup),
@@ -342,4 +882,55 @@ pub(crate) fn rule_domain(
         level_name: None,
         model: None,
     })
+}
+
+pub(crate) fn mode_domain(mode: RuleMode) -> permissions::rules::RuleMode {
+    use permissions::rules::RuleMode as M;
+    match mode {
+        RuleMode::Replace => M::Replace,
+        RuleMode::AddLevelBefore => M::AddLevelBefore,
+        RuleMode::AddLevelAfter => M::AddLevelAfter,
+    }
+}
+
+fn identity_type(kind: IdentityKind) -> permissions::IdentityType {
+    use permissions::IdentityType as T;
+    match kind {
+        IdentityKind::User => T::User,
+        IdentityKind::Group => T::Group,
+        IdentityKind::VirtualGroup => T::VirtualGroup,
+        IdentityKind::Unknown => T::Unknown,
+    }
+}
+
+/// The model the diagram shows, as the Push API receives it. Entries name `provider` (the
+/// folder's), as the other rule kinds do. One level that is not `complete` is the simple model.
+pub(crate) fn model_domain(
+    view: &PermissionModelView,
+    provider: Option<&str>,
+) -> permissions::PermissionModel {
+    use permissions::{PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet};
+    let entry = |i: &IdentityRef| PermissionIdentity {
+        identity: i.name.clone(),
+        identity_type: identity_type(i.kind),
+        security_provider: provider.map(str::to_owned),
+    };
+    let set = |s: &PermissionSetView| PermissionSet {
+        allow_anonymous: s.allow_anonymous,
+        allowed_permissions: s.allowed.iter().map(entry).collect(),
+        denied_permissions: s.denied.iter().map(entry).collect(),
+    };
+    if !view.complete && view.levels.len() <= 1 {
+        PermissionModel::Simple(view.levels.iter().flat_map(|l| &l.sets).map(set).collect())
+    } else {
+        PermissionModel::Complete(
+            view.levels
+                .iter()
+                .map(|l| PermissionLevel {
+                    name: l.name.clone(),
+                    permission_sets: l.sets.iter().map(set).collect(),
+                })
+                .collect(),
+        )
+    }
 }

@@ -4,4 +4,17 @@ import type { PermissionModelView } from "./PermissionModelView";
 /**
  * Who gains and who loses access if a rule change is saved.
  */
-export type AccessChange = { gains: Array<string>, loses: Array<string>, filesAffected: number, model: PermissionModelView, };
+export type AccessChange = { gains: Array<string>, loses: Array<string>, 
+/**
+ * Files the rule applies to (under its folder, or matched by its glob).
+ */
+filesAffected: number, 
+/**
+ * The effective model at the rule's path once saved.
+ */
+model: PermissionModelView, 
+/**
+ * Files whose permissions actually change: each is sent again (a permission-only update)
+ * at the folder's next sync.
+ */
+filesChanged?: number, };

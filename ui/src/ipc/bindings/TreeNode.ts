@@ -8,4 +8,9 @@ export type TreeNode = { name: string, path: string, isDir: boolean, visible: bo
 /**
  * For folders: how many files under it are visible, out of how many.
  */
-visibleFiles: number, totalFiles: number, children: Array<TreeNode>, };
+visibleFiles: number, totalFiles: number, children: Array<TreeNode>, 
+/**
+ * Set on a folder whose listing was cut (a big folder lists a few thousand entries at
+ * most): how many files under it are not in `children`. The counts above include them.
+ */
+omittedFiles?: number, };
