@@ -40,6 +40,10 @@ pub const KEYRING_SERVICE: &str = "pushdeck";
 /// Activity lines kept in memory for the log. More lines cost memory (~200 bytes each); fewer
 /// cut the history the Activity screen can scroll back to.
 const ACTIVITY_CAPACITY: usize = 20_000;
+/// Replaces the hosts of every region with one origin (`http://host:port`), for tests, the
+/// end-to-end suite (a push-emulator posing as a real organization) and private deployments.
+/// Read once when the host starts.
+pub const COVEO_ORIGIN_ENV: &str = "PUSHDECK_COVEO_ORIGIN";
 /// Characters of an item's content shown in the Sandbox browser: enough to recognize it,
 /// small enough for the IPC.
 const CONTENT_PREVIEW_CHARS: usize = 4_000;
@@ -145,6 +149,8 @@ pub struct Host {
     activity: Arc<Mutex<VecDeque<ActivityEntry>>>,
     plans: Mutex<BTreeMap<String, PlanTicket>>,
     keyring_available: bool,
+    /// [`COVEO_ORIGIN_ENV`] when set: where every organization's calls go instead of Coveo.
+    coveo_origin: Option<Endpoint>,
 }
 
 impl std::fmt::Debug for Host {
@@ -160,7 +166,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn region_endpoint(region: Region) -> Endpoint {
+/// Where the calls for an organization in `region` go: the region's Coveo hosts, or the
+/// origin of [`COVEO_ORIGIN_ENV`] when it is set.
+fn region_endpoint(region: Region, origin: Option<&Endpoint>) -> Endpoint {
+    if let Some(origin) = origin {
+        return origin.clone();
+    }
     let (region, environment) = match region {
         Region::Us => (coveo_push::Region::Us, Environment::Prod),
         Region::Eu => (coveo_push::Region::Eu, Environment::Prod),
@@ -214,6 +225,22 @@ impl Host {
             tracing::warn!("cannot announce the Sandbox: {e}");
         }
         let keyring_available = probe_keyring().await;
+        let coveo_origin = match std::env::var(COVEO_ORIGIN_ENV) {
+            Ok(origin) if !origin.trim().is_empty() => {
+                let endpoint = Endpoint::custom(origin.trim()).map_err(|e| {
+                    HostError::new(
+                        ErrorCode::InvalidInput,
+                        format!("{COVEO_ORIGIN_ENV} is not usable: {}; unset it to use Coveo's own hosts", e.explanation()),
+                    )
+                })?;
+                tracing::info!(
+                    "{COVEO_ORIGIN_ENV} is set: organization calls go to {} instead of Coveo's region hosts",
+                    endpoint.push_origin()
+                );
+                Some(endpoint)
+            }
+            _ => None,
+        };
 
         let credentials = Arc::new(Mutex::new(Credentials {
             summary: settings.connection.clone(),
@@ -230,6 +257,7 @@ impl Host {
         let sandbox_url = emulator.url().to_owned();
         let sandbox_key = emulator.api_key().to_owned();
         let factory_credentials = credentials.clone();
+        let factory_origin = coveo_origin.clone();
         let clients: sync_engine::engine::ClientFactory = Arc::new(move |m: &FolderMapping| {
             if m.organization == SANDBOX_ORG {
                 let endpoint = Endpoint::custom(&sandbox_url)?;
@@ -248,7 +276,7 @@ impl Host {
             let key = creds.key.clone().unwrap_or_default();
             PushClient::new(
                 ClientConfig::new(&m.organization, ApiKey::new(key))
-                    .with_endpoint(region_endpoint(region)),
+                    .with_endpoint(region_endpoint(region, factory_origin.as_ref())),
             )
         });
         let config = Config::load_or_default(&paths.engine_config())
@@ -269,6 +297,7 @@ impl Host {
             activity: Arc::new(Mutex::new(VecDeque::new())),
             plans: Mutex::new(BTreeMap::new()),
             keyring_available,
+            coveo_origin,
         });
         host.forward_events(sink);
         Ok(host)
