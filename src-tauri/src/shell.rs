@@ -47,6 +47,8 @@ macro_rules! not_yet {
 call!(get_app_state -> AppState);
 call!(dismiss_welcome -> AppState);
 call!(use_sandbox -> AppState);
+call!(list_catalog(ConnectionRequest) -> OrganizationCatalog);
+call!(test_connection(ConnectionRequest) -> ConnectionTest);
 call!(connect(ConnectionRequest) -> AppState);
 call!(list_folders -> Vec<FolderSummary>);
 call!(add_folder(AddFolderRequest) -> FolderSummary);
@@ -70,8 +72,6 @@ call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
 call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
 
 not_yet!(
-    list_catalog,
-    test_connection,
     save_identities,
     import_identities_csv,
     push_identities,
