@@ -994,6 +994,7 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("connect", Some("ConnectionRequest"), "AppState"),
     call("list_folders", None, "FolderSummary[]"),
     call("pick_folder", None, "PickedFolder | null"),
+    call("pick_files", None, "DroppedFile[]"),
     call("add_folder", Some("AddFolderRequest"), "FolderSummary"),
     call("folder_action", Some("FolderActionRequest"), "null"),
     call("plan_folder", Some("FolderRef"), "SyncPlan"),

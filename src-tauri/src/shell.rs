@@ -14,6 +14,10 @@ use crate::host::{Host, HostPaths};
 /// Test seam for the end-to-end suite: when set, `pick_folder` returns this path instead of
 /// opening the native dialog (which WebDriver cannot drive). Read by `pick_folder` only.
 pub const E2E_PICK_FOLDER_ENV: &str = "PUSHDECK_E2E_PICK_FOLDER";
+/// Test seam for the end-to-end suite: when set, `pick_files` returns these paths (separated
+/// by the OS path-list separator, `:` on Linux) instead of opening the native dialog. Read by
+/// `pick_files` only; the paths are granted like chosen ones.
+pub const E2E_PICK_FILES_ENV: &str = "PUSHDECK_E2E_PICK_FILES";
 
 type HostState<'a> = State<'a, Arc<Host>>;
 type Reply<T> = Result<T, HostError>;
@@ -70,14 +74,14 @@ call!(what_can_user_see(UserRequest) -> TreeNode);
 call!(list_activity(ActivityQuery) -> Vec<ActivityEntry>);
 call!(list_sandbox_items(SandboxQuery) -> SandboxPage);
 call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
+call!(prepare_test_items(PrepareTestItemsRequest) -> Vec<TestItem>);
+call!(push_test_item(PushTestItemRequest) -> TestUpload);
+call!(delete_test_items -> DeletedCount);
 
 not_yet!(
     save_identities,
     import_identities_csv,
     push_identities,
-    prepare_test_items,
-    push_test_item,
-    delete_test_items,
 );
 
 /// The native folder dialog; `None` when the person cancels.
@@ -120,11 +124,70 @@ async fn pick_folder(app: tauri::AppHandle) -> Reply<Option<PickedFolder>> {
     }))
 }
 
+/// The native multi-file dialog, for test uploads: the chosen files are granted (the host reads
+/// no other path) and described; empty when the person cancels.
+#[tauri::command]
+async fn pick_files(app: tauri::AppHandle, host: HostState<'_>) -> Reply<Vec<DroppedFile>> {
+    let paths: Vec<PathBuf> = match std::env::var_os(E2E_PICK_FILES_ENV) {
+        Some(list) => std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Choose files for a test upload")
+                .pick_files(move |picked| {
+                    let _ = tx.send(picked);
+                });
+            let picked = rx.await.map_err(|_| {
+                HostError::new(ErrorCode::Cancelled, "the file dialog closed unexpectedly")
+            })?;
+            let mut paths = Vec::new();
+            for file in picked.unwrap_or_default() {
+                match file.into_path() {
+                    Ok(p) => paths.push(p),
+                    Err(e) => {
+                        return Err(HostError::new(
+                            ErrorCode::InvalidInput,
+                            format!("a chosen file is not a local path: {e}"),
+                        ))
+                    }
+                }
+            }
+            paths
+        }
+    };
+    Ok(host.grant_files(paths))
+}
+
+/// Grants the paths of a native drop on the window (the only way a dropped file's path
+/// reaches the host; the page's own drop events carry no paths).
+fn grant_dropped<R: tauri::Runtime>(app: &impl Manager<R>, event: &tauri::DragDropEvent) {
+    if let tauri::DragDropEvent::Drop { paths, .. } = event {
+        if let Some(host) = app.try_state::<Arc<Host>>() {
+            host.grant_files(paths.clone());
+        }
+    }
+}
+
 /// Builds and runs the desktop app (the binary's `main`).
 pub fn run() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        // A window whose only content is the webview reports drops as window events; a webview
+        // among several, as webview events. Both grant the dropped paths.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(drop) = event {
+                grant_dropped(window, drop);
+            }
+        })
+        .on_webview_event(|webview, event| {
+            if let tauri::WebviewEvent::DragDrop(drop) = event {
+                grant_dropped(webview, drop);
+            }
+        })
         .setup(|app| {
             let paths = HostPaths {
                 config_dir: app.path().app_config_dir()?,
@@ -150,6 +213,7 @@ pub fn run() {
             connect,
             list_folders,
             pick_folder,
+            pick_files,
             add_folder,
             folder_action,
             plan_folder,

@@ -71,3 +71,30 @@ test("a pushed test item is followed from the request to indexed or rejected, th
   await page.waitForFunction(() => document.querySelector("[data-file='handbook.html'] [data-testid=upload-stage]")?.dataset.stage === "deleted");
   assert.equal(await bad.getByTestId("upload-stage").getAttribute("data-stage"), "rejected", "a rejected item was never indexed, so it stays rejected");
 });
+
+test("clicking the drop zone opens the desktop's file dialog when the host has one, the page's file chooser otherwise", async () => {
+  const page = await ui.open("first=0");
+  await page.getByRole("tab", { name: "Test uploads" }).click();
+  // A browser host has no native dialog: the page's own file chooser opens.
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.getByTestId("drop-zone").click()]);
+  assert.equal(chooser.isMultiple(), true);
+  await chooser.setFiles([{ name: "agenda.txt", mimeType: "text/plain", buffer: Buffer.from("Monday: planning") }]);
+  await page.locator("[data-testid=test-item][data-file='agenda.txt']").waitFor();
+  // The desktop's dialog gives paths, and the item is named by where the file is.
+  await page.evaluate(() =>
+    window.__pushdeckFake.nativeFilePicker([{ name: "notes.txt", size: 2_000, path: "/home/you/Documents/notes.txt", mediaType: null }]),
+  );
+  let chooserOpened = false;
+  page.on("filechooser", () => (chooserOpened = true));
+  await page.getByTestId("drop-zone").press("Enter");
+  const item = page.locator("[data-testid=test-item][data-file='notes.txt']");
+  await item.waitFor();
+  const json = JSON.parse(await item.getByRole("region", { name: "Item JSON of notes.txt" }).textContent());
+  assert.equal(json.documentId, "file:///home/you/Documents/notes.txt");
+  assert.equal(chooserOpened, false, "the page's file chooser stays closed when the host has a dialog");
+  // Cancelling the dialog prepares nothing.
+  await page.evaluate(() => window.__pushdeckFake.nativeFilePicker([]));
+  await page.getByTestId("drop-zone").click();
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator("[data-testid=test-item]").count(), 2);
+});

@@ -27,9 +27,10 @@ mod connection;
 mod folders;
 mod identities;
 mod sandbox;
+mod uploads;
 
 #[allow(unused_imports)]
-use self::{access::*, connection::*, folders::*, identities::*, sandbox::*};
+use self::{access::*, connection::*, folders::*, identities::*, sandbox::*, uploads::*};
 
 /// The Sandbox's organization, source and provider (the emulator's defaults, as the CLI uses).
 pub const SANDBOX_ORG: &str = "sandbox";
@@ -148,6 +149,8 @@ pub struct Host {
     credentials: Arc<Mutex<Credentials>>,
     activity: Arc<Mutex<VecDeque<ActivityEntry>>>,
     plans: Mutex<BTreeMap<String, PlanTicket>>,
+    /// Test uploads: granted paths, prepared items, uploads being followed (uploads.rs).
+    uploads: TestUploads,
     keyring_available: bool,
     /// [`COVEO_ORIGIN_ENV`] when set: where every organization's calls go instead of Coveo.
     coveo_origin: Option<Endpoint>,
@@ -296,6 +299,7 @@ impl Host {
             credentials,
             activity: Arc::new(Mutex::new(VecDeque::new())),
             plans: Mutex::new(BTreeMap::new()),
+            uploads: TestUploads::new(sink.clone()),
             keyring_available,
             coveo_origin,
         });

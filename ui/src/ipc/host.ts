@@ -120,6 +120,12 @@ export interface Host {
   whoCanSee(request: FileRef): Promise<UserAccess[]>;
   whatCanUserSee(request: UserRequest): Promise<TreeNode>;
 
+  /**
+   * Opens the native multi-file dialog; the files chosen, with their paths (the shell may then
+   * read them), [] when the person cancels. null when this host has no native dialog (a
+   * browser): the page's own file input is used instead.
+   */
+  pickFiles(): Promise<DroppedFile[] | null>;
   prepareTestItems(request: PrepareTestItemsRequest): Promise<TestItem[]>;
   pushTestItem(request: PushTestItemRequest): Promise<TestUpload>;
   deleteTestItems(): Promise<DeletedCount>;

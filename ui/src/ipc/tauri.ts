@@ -30,6 +30,7 @@ export function createTauriHost(): Host {
     connect: (r) => call("connect", r),
     listFolders: () => call("list_folders"),
     pickFolder: () => call("pick_folder"),
+    pickFiles: () => call("pick_files"),
     addFolder: (r) => call("add_folder", r),
     folderAction: (r) => call("folder_action", r),
     planFolder: (r) => call("plan_folder", r),

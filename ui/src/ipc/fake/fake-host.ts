@@ -16,6 +16,7 @@ import type {
   AppState,
   ConnectionRequest,
   ConnectionTest,
+  DroppedFile,
   ErrorCode,
   FolderState,
   FolderSummary,
@@ -426,6 +427,8 @@ export function createFakeHost(options: FakeOptions): Host {
   const uploads = new Map<string, TestUpload>();
   let nextPreview = 1;
   let nextUpload = 1;
+  /** What the fake's "native file dialog" returns; null: a browser, which has none. */
+  let nativePick: DroppedFile[] | null = null;
   const indexedTestItems: SandboxItemDetail[] = [];
   const sandboxModels = [
     modelOfRule({ kind: "everyone" }),
@@ -699,13 +702,19 @@ export function createFakeHost(options: FakeOptions): Host {
       if (files.length === 0) fail("invalidInput", "Drop at least one file.");
       return files.map((dropped) => {
         const file: FakeFile = { path: dropped.name, size: dropped.size, modifiedMs: Date.now() };
+        // A file with a path (the desktop's drop or dialog) is named by where it is.
+        const slash = dropped.path ? dropped.path.lastIndexOf("/") : -1;
+        const root = slash > 0 ? dropped.path!.slice(0, slash) : "/home/you/Desktop";
         const item: TestItem = {
           previewId: `p${nextPreview++}`,
-          item: itemPreview("/home/you/Desktop", file, modelOfRule({ kind: "everyone" })),
+          item: itemPreview(root, file, modelOfRule({ kind: "everyone" })),
         };
         testItems.set(item.previewId, item);
         return structuredClone(item);
       });
+    },
+    async pickFiles() {
+      return structuredClone(nativePick);
     },
     async pushTestItem({ previewId, target }) {
       const item = testItems.get(previewId) ?? fail("notFound", "This test item is gone; drop the file again.");
@@ -895,6 +904,10 @@ export function createFakeHost(options: FakeOptions): Host {
           }
         }, everyMs);
       });
+    },
+    /** Makes pickFiles act as the desktop's native dialog, returning these files (null: none). */
+    nativeFilePicker(files: DroppedFile[] | null) {
+      nativePick = files;
     },
     attention(folderId: string) {
       const r = record(folderId);

@@ -1,0 +1,472 @@
+//! Test uploads as plain functions: a real [`Host`] (the embedded Sandbox emulator on a loopback
+//! socket) and real temporary files. A granted file is prepared as the exact item body, pushed,
+//! followed through the Source Logs to Indexed or Rejected, and deleted; paths the shell did not
+//! grant are refused.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use pushdeck_app::dto::*;
+use pushdeck_app::host::{Host, HostPaths};
+use serde_json::json;
+
+/// How long a test upload may take to reach its final stage on a loaded 2-core machine.
+const STAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Fixture {
+    dirs: tempfile::TempDir,
+    paths: HostPaths,
+    events: Arc<Mutex<Vec<HostEvent>>>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dirs = tempfile::tempdir().unwrap();
+        let paths = HostPaths {
+            config_dir: dirs.path().join("config"),
+            data_dir: dirs.path().join("data"),
+        };
+        Self {
+            dirs,
+            paths,
+            events: Arc::default(),
+        }
+    }
+
+    async fn host(&self) -> Arc<Host> {
+        let events = self.events.clone();
+        Host::start(
+            self.paths.clone(),
+            Arc::new(move |e| events.lock().unwrap().push(e)),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A file in the fixture's own folder (outside the app's folders).
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let dir = self.dirs.path().join("desktop");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Waits for the upload's event at `stage`; returns that upload.
+    async fn wait_stage(&self, upload_id: &str, stage: UploadStage) -> TestUpload {
+        let start = Instant::now();
+        loop {
+            let found = self
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find_map(|e| match e {
+                    HostEvent::TestUpload { upload }
+                        if upload.upload_id == upload_id && upload.stage == stage =>
+                    {
+                        Some(upload.clone())
+                    }
+                    _ => None,
+                });
+            if let Some(upload) = found {
+                return upload;
+            }
+            assert!(
+                start.elapsed() < STAGE_TIMEOUT,
+                "upload {upload_id} did not reach {stage:?}; events: {:#?}",
+                self.events.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn remembered(&self) -> serde_json::Value {
+        match std::fs::read(self.paths.data_dir.join("test-uploads.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap(),
+            Err(_) => json!([]),
+        }
+    }
+}
+
+fn dropped(path: &Path) -> DroppedFile {
+    DroppedFile {
+        name: path.file_name().unwrap().to_string_lossy().into_owned(),
+        size: 0,
+        path: Some(path.display().to_string()),
+        media_type: None,
+    }
+}
+
+async fn prepare_one(host: &Host, path: &Path) -> TestItem {
+    let mut items = host
+        .prepare_test_items(PrepareTestItemsRequest {
+            files: vec![dropped(path)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    items.remove(0)
+}
+
+/// The Sandbox's item (a deleted one too), or `None` when it was never pushed.
+async fn sandbox_item(host: &Host, document_id: &str) -> Option<serde_json::Value> {
+    let url = format!(
+        "{}/_emulator/v1/organizations/sandbox/sources/documents/item",
+        host.sandbox_url()
+    );
+    let answer = reqwest::Client::new()
+        .get(url)
+        .query(&[("documentId", document_id)])
+        .send()
+        .await
+        .unwrap();
+    if answer.status() == reqwest::StatusCode::NOT_FOUND {
+        return None;
+    }
+    Some(answer.error_for_status().unwrap().json().await.unwrap())
+}
+
+fn steps(upload: &TestUpload) -> Vec<UploadStage> {
+    upload.steps.iter().map(|s| s.stage).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_text_file_is_shown_exactly_pushed_indexed_and_deleted() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let content = b"Release notes: test uploads follow the item to Indexed. ".repeat(40);
+    let path = fx.file("release notes.txt", &content);
+    let granted = host.grant_files(vec![path.clone()]);
+    assert_eq!(granted[0].size, content.len() as u64);
+    assert_eq!(granted[0].name, "release notes.txt");
+
+    let item = prepare_one(&host, &path).await;
+    let document_id = coveo_push::file_uri_from_path(&path).unwrap();
+    assert!(document_id.starts_with("file:///") && document_id.ends_with("release%20notes.txt"));
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let compressed = coveo_push::compress(
+        &content,
+        coveo_push::CompressionType::Zlib,
+        coveo_push::DEFAULT_COMPRESSION_LEVEL,
+    );
+    // The exact body that is sent, content aside (its place names what goes there).
+    let expected = json!({
+        "documentId": document_id,
+        "permanentid": coveo_push::permanent_id(&document_id),
+        "title": "release notes.txt",
+        "fileExtension": ".txt",
+        "modifiedDate": coveo_push::format_date(mtime.into()),
+        "permissions": [{"allowAnonymous": true, "allowedPermissions": [], "deniedPermissions": []}],
+        "compressedBinaryData": format!("<base64 of {} bytes of ZLIB-compressed content>", compressed.len()),
+        "compressionType": "ZLIB",
+    });
+    let shown: serde_json::Value = serde_json::from_str(&item.item.json).unwrap();
+    assert_eq!(shown, expected);
+    assert_eq!(item.item.document_id, document_id);
+    assert_eq!(item.item.title, "release notes.txt");
+    assert_eq!(item.item.file_name, "release notes.txt");
+    assert_eq!(item.item.size, content.len() as u64);
+    assert_eq!(item.item.compressed_size, compressed.len() as u64);
+    assert_eq!(item.item.compression, Compression::Zlib);
+    let names: Vec<&str> = item.item.metadata.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["permanentid", "fileExtension", "modifiedDate"]);
+    assert!(!item.item.permissions.complete);
+    assert!(item.item.permissions.levels[0].sets[0].allow_anonymous);
+    assert_eq!(
+        sandbox_item(&host, &document_id).await,
+        None,
+        "nothing is sent before Push"
+    );
+
+    let upload = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id.clone(),
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap();
+    assert_eq!(upload.stage, UploadStage::Requested);
+    assert_eq!(upload.document_id, document_id);
+    let indexed = fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
+    assert_eq!(
+        steps(&indexed),
+        [
+            UploadStage::Requested,
+            UploadStage::Accepted,
+            UploadStage::Indexed
+        ]
+    );
+    assert!(indexed.steps[1]
+        .detail
+        .starts_with("202 Accepted: queued with orderingId "));
+    assert!(indexed.reason.is_none());
+
+    // What the Sandbox received is what was shown: content, permissions, orderingId.
+    let stored = sandbox_item(&host, &document_id).await.unwrap();
+    assert_eq!(stored["state"], "INDEXED");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(stored["content"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decoded, content);
+    assert_eq!(stored["permissions"], expected["permissions"]);
+    assert_eq!(stored["fileExtension"], ".txt");
+    let ordering = stored["orderingId"].as_u64().unwrap();
+    assert!(indexed.steps[1].detail.contains(&ordering.to_string()));
+    assert_eq!(fx.remembered()[0]["documentId"], document_id.as_str());
+
+    let deleted = host.delete_test_items().await.unwrap();
+    assert_eq!(deleted.deleted, 1);
+    let gone = fx.wait_stage(&upload.upload_id, UploadStage::Deleted).await;
+    assert_eq!(gone.stage, UploadStage::Deleted);
+    host.drain_sandbox().await;
+    assert_eq!(
+        sandbox_item(&host, &document_id).await.unwrap()["state"],
+        "DELETED"
+    );
+    assert_eq!(fx.remembered(), json!([]));
+    assert_eq!(
+        host.delete_test_items().await.unwrap().deleted,
+        0,
+        "nothing left to delete"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_the_pipeline_rejects_reaches_rejected_with_the_reason_from_the_source_logs() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    // A delete-older-than with an orderingId an hour ahead: the pipeline then rejects every
+    // item pushed with an older orderingId (as Coveo does), and says so in the Source Logs.
+    let announced: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
+    )
+    .unwrap();
+    let client = coveo_push::PushClient::new(
+        coveo_push::ClientConfig::new(
+            "sandbox",
+            coveo_push::ApiKey::new(announced["api_key"].as_str().unwrap()),
+        )
+        .with_endpoint(coveo_push::Endpoint::custom(host.sandbox_url()).unwrap()),
+    )
+    .unwrap();
+    let future = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    client
+        .delete_older_than("documents", future, Some(0))
+        .await
+        .unwrap();
+    host.drain_sandbox().await;
+
+    let path = fx.file("minutes.txt", b"Minutes of the meeting");
+    host.grant_files(vec![path.clone()]);
+    let item = prepare_one(&host, &path).await;
+    let upload = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id,
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap();
+    let rejected = fx
+        .wait_stage(&upload.upload_id, UploadStage::Rejected)
+        .await;
+    assert_eq!(
+        steps(&rejected),
+        [
+            UploadStage::Requested,
+            UploadStage::Accepted,
+            UploadStage::Rejected
+        ]
+    );
+    assert_eq!(rejected.steps[2].detail, "Source logs: REJECTED");
+    let reason = rejected.reason.unwrap();
+    assert!(
+        reason.contains("lower than the source's delete-older-than orderingId"),
+        "{reason}"
+    );
+    // Never indexed: it is not kept for deletion, and stays Rejected.
+    assert_eq!(fx.remembered(), json!([]));
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 0);
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_the_api_refuses_is_rejected_with_the_api_reason() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    // The source holds as many items as it may: the Push API answers 412 DOCUMENT_LIMIT_EXCEEDED.
+    reqwest::Client::new()
+        .post(format!("{}/_emulator/v1/faults", host.sandbox_url()))
+        .json(&json!({"itemLimit": 0}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let path = fx.file("report.txt", b"Quarterly report");
+    host.grant_files(vec![path.clone()]);
+    let item = prepare_one(&host, &path).await;
+    let upload = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id,
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap();
+    let rejected = fx
+        .wait_stage(&upload.upload_id, UploadStage::Rejected)
+        .await;
+    assert_eq!(
+        steps(&rejected),
+        [UploadStage::Requested, UploadStage::Rejected]
+    );
+    assert!(
+        rejected.steps[1].detail.contains("refused"),
+        "{:?}",
+        rejected.steps
+    );
+    let reason = rejected.reason.unwrap();
+    assert!(reason.contains("item limit"), "{reason}");
+    assert_eq!(sandbox_item(&host, &upload.document_id).await, None);
+    assert_eq!(fx.remembered(), json!([]));
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_paths_the_shell_granted_are_read() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let secret = fx.file("secret.txt", b"not chosen by the person");
+    let refuse = |files: Vec<DroppedFile>| {
+        let host = host.clone();
+        async move {
+            host.prepare_test_items(PrepareTestItemsRequest { files })
+                .await
+                .unwrap_err()
+        }
+    };
+
+    let e = refuse(vec![dropped(&secret)]).await;
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    assert!(
+        e.message
+            .contains("only files you dropped on its window or chose in its file dialog"),
+        "{e}"
+    );
+    assert!(e.message.contains("secret.txt"), "{e}");
+
+    // Another spelling of a granted path is not granted: only the very path the shell saw.
+    host.grant_files(vec![secret.clone()]);
+    let sneaky = secret
+        .parent()
+        .unwrap()
+        .join("..")
+        .join("desktop")
+        .join("secret.txt");
+    assert_eq!(
+        refuse(vec![dropped(&sneaky)]).await.code,
+        ErrorCode::Forbidden
+    );
+
+    // A file the page received (a browser drop) has no path.
+    let e = refuse(vec![DroppedFile {
+        name: "notes.txt".into(),
+        size: 10,
+        path: None,
+        media_type: Some("text/plain".into()),
+    }])
+    .await;
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert!(
+        e.message
+            .contains("drop it on the Pushdeck window, or click the drop zone to choose it"),
+        "{e}"
+    );
+
+    // A granted folder is not a file.
+    let folder = secret.parent().unwrap().to_path_buf();
+    host.grant_files(vec![folder.clone()]);
+    let e = refuse(vec![dropped(&folder)]).await;
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert!(e.message.contains("is not a file"), "{e}");
+
+    assert_eq!(refuse(Vec::new()).await.code, ErrorCode::InvalidInput);
+    let e = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: "p-unknown".into(),
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+
+    // Once granted, the same file is read.
+    assert_eq!(
+        prepare_one(&host, &secret).await.item.file_name,
+        "secret.txt"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_after_its_preview_is_not_pushed() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let path = fx.file("draft.txt", b"first words");
+    host.grant_files(vec![path.clone()]);
+    let item = prepare_one(&host, &path).await;
+    std::fs::write(&path, b"first words, and many more since the preview").unwrap();
+    let e = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id,
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Conflict);
+    assert!(e.message.contains("changed since it was previewed"), "{e}");
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_items_are_remembered_and_deleted_after_a_restart() {
+    let fx = Fixture::new();
+    let path = fx.file("handbook.txt", b"Employee handbook");
+    let document_id;
+    {
+        let host = fx.host().await;
+        host.grant_files(vec![path.clone()]);
+        let item = prepare_one(&host, &path).await;
+        let upload = host
+            .push_test_item(PushTestItemRequest {
+                preview_id: item.preview_id,
+                target: PushTarget::Sandbox,
+            })
+            .await
+            .unwrap();
+        fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
+        document_id = upload.document_id;
+        host.shutdown().await;
+    }
+    assert_eq!(fx.remembered()[0]["documentId"], document_id.as_str());
+    let host = fx.host().await;
+    assert_eq!(
+        sandbox_item(&host, &document_id).await.unwrap()["state"],
+        "INDEXED"
+    );
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 1);
+    host.drain_sandbox().await;
+    assert_eq!(
+        sandbox_item(&host, &document_id).await.unwrap()["state"],
+        "DELETED"
+    );
+    host.shutdown().await;
+}
