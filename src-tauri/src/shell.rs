@@ -37,17 +37,6 @@ macro_rules! call {
     };
 }
 
-macro_rules! not_yet {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tauri::command]
-            async fn $name() -> Reply<()> {
-                Err(Host::not_available(stringify!($name)))
-            }
-        )*
-    };
-}
-
 call!(get_app_state -> AppState);
 call!(dismiss_welcome -> AppState);
 call!(use_sandbox -> AppState);
@@ -68,6 +57,9 @@ call!(preview_rule(RuleChangeRequest) -> AccessChange);
 call!(save_rule(RuleChangeRequest) -> ());
 call!(permission_model(FileRef) -> PermissionModelView);
 call!(list_identities -> Vec<SecurityIdentity>);
+call!(save_identities(SaveIdentitiesRequest) -> ());
+call!(import_identities_csv(CsvImportRequest) -> CsvImport);
+call!(push_identities -> IdentityPushResult);
 call!(explain_access(ExplainRequest) -> AccessExplanation);
 call!(who_can_see(FileRef) -> Vec<UserAccess>);
 call!(what_can_user_see(UserRequest) -> TreeNode);
@@ -77,12 +69,6 @@ call!(get_sandbox_item(DocumentRef) -> SandboxItemDetail);
 call!(prepare_test_items(PrepareTestItemsRequest) -> Vec<TestItem>);
 call!(push_test_item(PushTestItemRequest) -> TestUpload);
 call!(delete_test_items -> DeletedCount);
-
-not_yet!(
-    save_identities,
-    import_identities_csv,
-    push_identities,
-);
 
 /// The native folder dialog; `None` when the person cancels.
 #[tauri::command]

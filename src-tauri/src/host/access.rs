@@ -121,31 +121,9 @@ impl Host {
 
     // ---- View as, who can see (permissions crate over the Sandbox's identities) --------------
 
-    /// The identity graph of the Sandbox's provider (members and granted identities).
+    /// The identity graph of the app's identity list, in both modes ([`Host::identity_graph`]).
     pub(crate) async fn sandbox_graph(&self) -> Result<permissions::IdentityGraph, HostError> {
-        if self.get_app_state().await?.mode == ConnectionMode::Organization {
-            return Err(not_yet(
-                "The access preview with an organization's identities",
-            ));
-        }
-        let answer = self
-            .inspect(&format!(
-                "/organizations/{SANDBOX_ORG}/providers/{SANDBOX_PROVIDER}/identities"
-            ))
-            .await?;
-        let mut graph = permissions::IdentityGraph::new();
-        for record in answer["identities"].as_array().into_iter().flatten() {
-            let body = serde_json::json!({
-                "identity": record["identity"],
-                "members": record["members"],
-                "wellKnowns": record["wellKnowns"],
-            });
-            match serde_json::from_value::<permissions::IdentityBody>(body) {
-                Ok(body) => graph.put_identity(SANDBOX_PROVIDER, &body),
-                Err(e) => tracing::warn!("skipping an identity the preview cannot read: {e}"),
-            }
-        }
-        Ok(graph)
+        self.identity_graph().await
     }
 
     /// The effective model of a file, `None` when no rule applies.
