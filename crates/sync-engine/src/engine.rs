@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, FolderMapping};
 use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
 use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
-use crate::scan::{scan, FileProblem, ScanRequest, SCAN_THREADS};
+use crate::scan::{scan_with_items, FileProblem, ScanRequest, SCAN_THREADS};
 use crate::state::{ItemState, StateError, Store};
 use crate::watch::{watch_folder, FolderWatcher, WatchHint, WatchMode};
 
@@ -1181,19 +1181,17 @@ struct RunJob {
 }
 
 async fn scan_and_plan(
-    // `&mut` although only read: `&Store` is not `Send` (rusqlite connections are not `Sync`).
-    store: &mut Store,
+    store: Store,
     mapping: &FolderMapping,
     scope: Vec<String>,
     mode: PlanMode,
-) -> Result<(Plan, crate::scan::Snapshot), EngineError> {
+) -> Result<(Plan, crate::scan::Snapshot, Store), EngineError> {
     let filters = mapping
         .compiled_filters()
         .map_err(EngineError::InvalidConfig)?;
     let permissions = mapping
         .compiled_permissions()
         .map_err(EngineError::InvalidConfig)?;
-    let known = store.known_files(&mapping.name)?;
     let request = ScanRequest {
         root: mapping.path.clone(),
         filters,
@@ -1201,10 +1199,19 @@ async fn scan_and_plan(
         scope,
         threads: SCAN_THREADS,
     };
-    let snapshot = tokio::task::spawn_blocking(move || scan(&request, &known))
-        .await
-        .map_err(|e| EngineError::State(format!("the scan stopped unexpectedly: {e}")))?;
-    let items = store.items(&mapping.name)?;
+    // The store's items load on another thread while the folder is walked (see
+    // `scan_with_items`); the store goes to the blocking task and comes back.
+    let name = mapping.name.clone();
+    let (scanned, store) = tokio::task::spawn_blocking(move || {
+        let mut store = store;
+        // `&mut` although only read: a `&Store` cannot cross threads (not `Sync`).
+        let loader = &mut store;
+        let scanned = scan_with_items(&request, move || loader.items(&name));
+        (scanned, store)
+    })
+    .await
+    .map_err(|e| EngineError::State(format!("the scan stopped unexpectedly: {e}")))?;
+    let (snapshot, items) = scanned?;
     let rules = PlanRules {
         folder: mapping,
         permissions: permissions.as_ref(),
@@ -1216,7 +1223,7 @@ async fn scan_and_plan(
         let stored = store.identity_fingerprint(&mapping.name, &loaded.provider)?;
         plan.identities = crate::plan::plan_identities(Some(loaded), stored.as_deref(), mode);
     }
-    Ok((plan, snapshot))
+    Ok((plan, snapshot, store))
 }
 
 /// Scans and plans one folder without an engine and without sending anything: what the UI
@@ -1232,14 +1239,16 @@ async fn dry_run(
     state_path: &std::path::Path,
     mapping: &FolderMapping,
 ) -> Result<(Plan, crate::scan::Snapshot), EngineError> {
-    let mut store = Store::open(state_path)?;
-    scan_and_plan(&mut store, mapping, Vec::new(), PlanMode::Incremental).await
+    let store = Store::open(state_path)?;
+    let (plan, snapshot, _) =
+        scan_and_plan(store, mapping, Vec::new(), PlanMode::Incremental).await?;
+    Ok((plan, snapshot))
 }
 
 async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError> {
-    let mut store = Store::open(&job.state_path)?;
-    let (mut plan, snapshot) =
-        scan_and_plan(&mut store, &job.mapping, job.scope.clone(), job.mode).await?;
+    let store = Store::open(&job.state_path)?;
+    let (mut plan, snapshot, mut store) =
+        scan_and_plan(store, &job.mapping, job.scope.clone(), job.mode).await?;
     // Items that failed recently wait for their retry time (backoff), unless they changed.
     let retries: HashMap<String, i64> = store
         .retries(&job.mapping.name)?

@@ -235,7 +235,24 @@ fn metadata_fingerprint(
 /// Compares the state store's items with a scan. Pure.
 pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) -> Plan {
     let folder = rules.folder;
-    let by_path: HashMap<&str, &ItemRecord> = items.iter().map(|i| (i.path.as_str(), i)).collect();
+    let by_path: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i.path.as_str(), n))
+        .collect();
+    // One look-up per file, reused below; the items no file matched are the only ones whose
+    // absence is then checked (a rescan with nothing gone checks none).
+    let mut matched = vec![false; items.len()];
+    let known_of: Vec<Option<&ItemRecord>> = snapshot
+        .files
+        .keys()
+        .map(|path| {
+            by_path.get(path.as_str()).map(|&n| {
+                matched[n] = true;
+                &items[n]
+            })
+        })
+        .collect();
     let problem_paths: HashSet<&str> = snapshot.problems.iter().map(|p| p.path.as_str()).collect();
     let mut plan = Plan {
         folder: folder.name.clone(),
@@ -252,6 +269,9 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
     // Items whose file is gone (or unrecorded pending pushes whose file is gone), in scope.
     let gone: Vec<&ItemRecord> = items
         .iter()
+        .zip(&matched)
+        .filter(|(_, matched)| !**matched)
+        .map(|(i, _)| i)
         .filter(|i| {
             snapshot.covers(&i.path)
                 && !snapshot.files.contains_key(&i.path)
@@ -274,22 +294,19 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
     // directory, which keeps a plan over 100,000 unchanged files cheap.
     let mut metadata_by_dir: HashMap<&str, (BTreeMap<String, serde_json::Value>, String)> =
         HashMap::new();
-    for (path, file) in &snapshot.files {
+    for ((path, file), known) in snapshot.files.iter().zip(known_of) {
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-        let (metadata, metadata_fp) = metadata_by_dir
-            .entry(dir)
-            .or_insert_with(|| {
-                let metadata = folder.metadata.metadata_for(path);
-                let fp = metadata_fingerprint(&metadata, folder);
-                (metadata, fp)
-            })
-            .clone();
+        // Borrowed: cloned only for an item that is pushed.
+        let (metadata, metadata_fp) = &*metadata_by_dir.entry(dir).or_insert_with(|| {
+            let metadata = folder.metadata.metadata_for(path);
+            let fp = metadata_fingerprint(&metadata, folder);
+            (metadata, fp)
+        });
         let resolved = rules.permissions.and_then(|r| r.resolve(path));
         let (permissions, permission_fp) = match resolved {
             Some(r) => (Some(r.model), r.fingerprint),
             None => (None, String::new()),
         };
-        let known = by_path.get(path.as_str()).copied();
         let change = match known {
             None => {
                 let key = (file.content_hash.as_str(), file.file_id);
@@ -308,7 +325,7 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
             Some(k) if k.state == ItemState::Pending => Some(Change::Retry),
             Some(k) => {
                 let content = k.content_hash != file.content_hash;
-                let meta = k.metadata_fp != metadata_fp;
+                let meta = k.metadata_fp != *metadata_fp;
                 let perms = k.permission_fp != permission_fp;
                 match (content, meta, perms) {
                     (true, _, _) => Some(Change::Content),
@@ -332,8 +349,8 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
                 mtime_ns: file.mtime_ns,
                 file_id: file.file_id,
                 content_hash: file.content_hash.clone(),
-                metadata,
-                metadata_fp,
+                metadata: metadata.clone(),
+                metadata_fp: metadata_fp.clone(),
                 permissions,
                 permission_fp,
             }),

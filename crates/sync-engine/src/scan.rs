@@ -10,17 +10,23 @@
 //! is collision resistant (a collision would silently skip an update), and `sha2` uses the CPU's
 //! SHA extensions when present (well over 1 GB/s), faster than the disks it reads from. Because
 //! only candidates are hashed, a rescan with nothing changed reads no file content at all.
+//!
+//! The engine calls [`scan_with_items`]: the walk only collects paths and stats (each walk
+//! thread in its own list), the state store's items load on another thread meanwhile, a
+//! sorted merge then decides which files are candidates, and those are hashed in parallel.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Filters;
+use crate::state::{ItemRecord, ItemState};
 
 /// Threads of the parallel walk. Two keeps a laptop responsive while still overlapping the
 /// directory reads of one thread with the hashing of the other.
@@ -251,42 +257,156 @@ pub fn hash_file(path: &Path) -> Result<(String, u64, i64), (ProblemKind, String
     ))
 }
 
-enum Found {
-    File(String, ScannedFile),
-    Problem(FileProblem),
-    Excluded,
-    Symlink,
+/// What the walk saw of one file, before any hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    size: u64,
+    mtime_ns: i64,
+    file_id: Option<FileId>,
+}
+
+/// What one walk thread found; merged once per thread (not sent per file: a channel send per
+/// file cost more than the comparison it fed).
+#[derive(Debug, Default)]
+struct Found {
+    files: Vec<(String, Stat)>,
+    problems: Vec<FileProblem>,
+    excluded: u64,
+    symlinks: u64,
+}
+
+impl Found {
+    fn absorb(&mut self, other: Found) {
+        if self.files.is_empty() {
+            self.files = other.files;
+        } else {
+            self.files.extend(other.files);
+        }
+        self.problems.extend(other.problems);
+        self.excluded += other.excluded;
+        self.symlinks += other.symlinks;
+    }
 }
 
 /// Checks the root, then walks it in parallel. Blocking: run it on a blocking thread.
+///
+/// `known` is what the state store knows (see [`Store::known_files`]); a file whose size,
+/// modification time and file id match keeps its known hash. The engine uses
+/// [`scan_with_items`], which loads the store while the walk runs.
+///
+/// [`Store::known_files`]: crate::state::Store::known_files
 pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapshot {
     let started = Instant::now();
-    let mut snapshot = Snapshot {
+    let (mut snapshot, found) = match walk(request) {
+        Ok(found) => (empty_snapshot(request), found),
+        Err(reason) => return vanished(request, reason, started),
+    };
+    let hashes = found
+        .files
+        .iter()
+        .map(|(path, stat)| {
+            known
+                .get(path)
+                .filter(|k| {
+                    !k.content_hash.is_empty()
+                        && k.size == stat.size
+                        && k.mtime_ns == stat.mtime_ns
+                        && k.file_id == stat.file_id
+                })
+                .map(|k| k.content_hash.clone())
+        })
+        .collect();
+    finish(request, &mut snapshot, found, hashes);
+    snapshot.stats.elapsed = started.elapsed();
+    snapshot
+}
+
+/// [`scan`] for the engine: `load` (the state store's items of the folder) runs on another
+/// thread while the walk runs, and the walk's sorted paths are compared with the items by a
+/// sorted merge (no map of known files is built). Returns the snapshot and the loaded items
+/// (sorted by path), which the planner needs too. Blocking: run it on a blocking thread.
+///
+/// An item is "known" (its hash reused, the file not read) when it is not pending, has a
+/// content hash, and its size, modification time and file id equal the file's.
+pub fn scan_with_items<E: Send>(
+    request: &ScanRequest,
+    load: impl FnOnce() -> Result<Vec<ItemRecord>, E> + Send,
+) -> Result<(Snapshot, Vec<ItemRecord>), E> {
+    let started = Instant::now();
+    let (walked, items) = std::thread::scope(|s| {
+        let loader = s.spawn(load);
+        let walked = walk(request);
+        let items = match loader.join() {
+            Ok(items) => items,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (walked, items)
+    });
+    let mut items = items?;
+    let found = match walked {
+        Ok(found) => found,
+        Err(reason) => return Ok((vanished(request, reason, started), items)),
+    };
+    // SQLite's `ORDER BY path` (BINARY collation) is byte order, Rust's `str` order too; the
+    // check makes the merge right whatever the caller's order.
+    if !items.windows(2).all(|w| w[0].path <= w[1].path) {
+        items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    }
+    let mut hashes = Vec::with_capacity(found.files.len());
+    let mut known = items.iter().peekable();
+    for (path, stat) in &found.files {
+        while known.next_if(|k| k.path.as_str() < path.as_str()).is_some() {}
+        let hash = known
+            .next_if(|k| k.path == *path)
+            .filter(|k| {
+                k.state != ItemState::Pending
+                    && !k.content_hash.is_empty()
+                    && k.size == stat.size
+                    && k.mtime_ns == stat.mtime_ns
+                    && k.file_id == stat.file_id
+            })
+            .map(|k| k.content_hash.clone());
+        hashes.push(hash);
+    }
+    let mut snapshot = empty_snapshot(request);
+    finish(request, &mut snapshot, found, hashes);
+    snapshot.stats.elapsed = started.elapsed();
+    Ok((snapshot, items))
+}
+
+fn empty_snapshot(request: &ScanRequest) -> Snapshot {
+    Snapshot {
         root_status: RootStatus::Present,
         scope: request.scope.clone(),
         files: BTreeMap::new(),
         problems: Vec::new(),
         stats: ScanStats::default(),
-    };
+    }
+}
+
+/// The snapshot of a folder that vanished (see [`RootStatus::Vanished`]).
+fn vanished(request: &ScanRequest, reason: String, started: Instant) -> Snapshot {
+    let mut s = empty_snapshot(request);
+    s.root_status = RootStatus::Vanished(reason);
+    s.stats.elapsed = started.elapsed();
+    s
+}
+
+/// Checks the root and walks it: every included file with its stat, sorted by path. `Err` is
+/// why the root is not usable (a vanished folder).
+fn walk(request: &ScanRequest) -> Result<Found, String> {
     match std::fs::metadata(&request.root) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            snapshot.root_status =
-                RootStatus::Vanished(format!("{} is not a folder", request.root.display()));
-            return snapshot;
-        }
+        Ok(_) => return Err(format!("{} is not a folder", request.root.display())),
         Err(e) => {
-            snapshot.root_status = RootStatus::Vanished(format!(
+            return Err(format!(
                 "{} cannot be opened ({e}); is the drive plugged in and the path right?",
                 request.root.display()
-            ));
-            return snapshot;
+            ))
         }
     }
     if let Err(e) = std::fs::read_dir(&request.root) {
-        snapshot.root_status =
-            RootStatus::Vanished(format!("{} cannot be listed ({e})", request.root.display()));
-        return snapshot;
+        return Err(format!("{} cannot be listed ({e})", request.root.display()));
     }
 
     let starts: Vec<PathBuf> = if request.scope.is_empty() {
@@ -305,11 +425,10 @@ pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapsh
             .filter(|p| p.is_dir())
             .collect()
     };
-    if starts.is_empty() {
-        snapshot.stats.elapsed = started.elapsed();
-        return snapshot;
-    }
-    let mut builder = ignore::WalkBuilder::new(&starts[0]);
+    let Some(first) = starts.first() else {
+        return Ok(Found::default());
+    };
+    let mut builder = ignore::WalkBuilder::new(first);
     for extra in &starts[1..] {
         builder.add(extra);
     }
@@ -317,40 +436,187 @@ pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapsh
         .standard_filters(false)
         .follow_links(request.follow_symlinks)
         .threads(request.threads.max(1));
-
-    let (tx, rx) = mpsc::channel::<Found>();
-    let root = Arc::new(request.root.clone());
-    let filters = Arc::new(request.filters.clone());
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            builder.build_parallel().run(|| {
-                let tx = tx.clone();
-                let root = Arc::clone(&root);
-                let filters = Arc::clone(&filters);
-                let mut dir_rules = HashMap::new();
-                Box::new(move |entry| visit(entry, &root, &filters, &mut dir_rules, known, &tx))
-            });
-            drop(tx);
-        });
-        for found in rx {
-            match found {
-                Found::File(path, file) => {
-                    snapshot.stats.files += 1;
-                    if file.hashed {
-                        snapshot.stats.hashed += 1;
-                        snapshot.stats.bytes_hashed += file.size;
-                    }
-                    snapshot.files.insert(path, file);
-                }
-                Found::Problem(p) => snapshot.problems.push(p),
-                Found::Excluded => snapshot.stats.excluded += 1,
-                Found::Symlink => snapshot.stats.symlinks_skipped += 1,
-            }
-        }
+    let shared = Mutex::new(Found::default());
+    builder.build_parallel().visit(&mut VisitorBuilder {
+        root: &request.root,
+        filters: &request.filters,
+        shared: &shared,
     });
-    snapshot.problems.sort_by(|a, b| a.path.cmp(&b.path));
-    snapshot.stats.elapsed = started.elapsed();
-    snapshot
+    // Every visitor was dropped (and flushed) when `visit` returned.
+    let mut found = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Hashes the files without a known hash (in parallel), and fills the snapshot. `hashes[i]`
+/// is the known hash of `found.files[i]`.
+fn finish(
+    request: &ScanRequest,
+    snapshot: &mut Snapshot,
+    found: Found,
+    hashes: Vec<Option<String>>,
+) {
+    let candidates: Vec<usize> = hashes
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let mut hashed = hash_all(request, &found.files, &candidates).into_iter();
+    let mut next_hashed = hashed.next();
+    let mut files = Vec::with_capacity(found.files.len());
+    let mut problems = found.problems;
+    for (i, ((path, stat), known)) in found.files.into_iter().zip(hashes).enumerate() {
+        let file = match known {
+            Some(content_hash) => ScannedFile {
+                size: stat.size,
+                mtime_ns: stat.mtime_ns,
+                file_id: stat.file_id,
+                content_hash,
+                hashed: false,
+            },
+            None => {
+                let result = match next_hashed.take() {
+                    Some((j, r)) if j == i => {
+                        next_hashed = hashed.next();
+                        r
+                    }
+                    other => {
+                        // Cannot happen (one result per candidate, in order); re-hash rather
+                        // than record a wrong hash.
+                        next_hashed = other;
+                        hash_file(&request.root.join(&path))
+                    }
+                };
+                match result {
+                    Ok((content_hash, size, mtime_ns)) => {
+                        snapshot.stats.hashed += 1;
+                        snapshot.stats.bytes_hashed += size;
+                        ScannedFile {
+                            size,
+                            mtime_ns,
+                            file_id: stat.file_id,
+                            content_hash,
+                            hashed: true,
+                        }
+                    }
+                    Err((kind, message)) => {
+                        problems.push(FileProblem {
+                            path,
+                            kind,
+                            message,
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        files.push((path, file));
+    }
+    snapshot.stats.files = files.len() as u64;
+    snapshot.stats.excluded = found.excluded;
+    snapshot.stats.symlinks_skipped = found.symlinks;
+    // Sorted input: `BTreeMap` builds it in bulk.
+    snapshot.files = files.into_iter().collect();
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
+    snapshot.problems = problems;
+}
+
+type HashResult = Result<(String, u64, i64), (ProblemKind, String)>;
+
+/// Hashes `files[i]` for each `i` of `candidates` on `request.threads` threads; results in
+/// the order of `candidates`.
+fn hash_all(
+    request: &ScanRequest,
+    files: &[(String, Stat)],
+    candidates: &[usize],
+) -> Vec<(usize, HashResult)> {
+    let hash_one = |i: usize| {
+        let mut abs = request.root.clone();
+        for part in files[i].0.split('/') {
+            abs.push(part);
+        }
+        (i, hash_file(&abs))
+    };
+    let threads = request.threads.max(1).min(candidates.len());
+    if threads <= 1 {
+        return candidates.iter().map(|&i| hash_one(i)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, HashResult)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = candidates.get(k) else {
+                            break out;
+                        };
+                        out.push(hash_one(i));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(out) => out,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results
+}
+
+struct VisitorBuilder<'a> {
+    root: &'a Path,
+    filters: &'a Filters,
+    shared: &'a Mutex<Found>,
+}
+
+impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
+    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 'a> {
+        Box::new(Visitor {
+            root: self.root,
+            filters: self.filters,
+            shared: self.shared,
+            dir_rules: HashMap::new(),
+            found: Found::default(),
+        })
+    }
+}
+
+/// One walk thread's visitor: collects locally, hands its findings over when dropped.
+struct Visitor<'a> {
+    root: &'a Path,
+    filters: &'a Filters,
+    shared: &'a Mutex<Found>,
+    dir_rules: HashMap<String, Option<usize>>,
+    found: Found,
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let found = std::mem::take(&mut self.found);
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .absorb(found);
+    }
+}
+
+impl ignore::ParallelVisitor for Visitor<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
+        visit(
+            entry,
+            self.root,
+            self.filters,
+            &mut self.dir_rules,
+            &mut self.found,
+        )
+    }
 }
 
 fn visit(
@@ -358,13 +624,8 @@ fn visit(
     root: &Path,
     filters: &Filters,
     dir_rules: &mut HashMap<String, Option<usize>>,
-    known: &HashMap<String, KnownFile>,
-    tx: &mpsc::Sender<Found>,
+    found: &mut Found,
 ) -> ignore::WalkState {
-    let send = |f: Found| {
-        // The receiver lives until the walk ends; a send error cannot happen before that.
-        let _ = tx.send(f);
-    };
     let entry = match entry {
         Ok(e) => e,
         Err(err) => {
@@ -376,7 +637,7 @@ fn visit(
                         .map(|r| r.to_string_lossy().into_owned())
                 })
                 .unwrap_or_default();
-            send(Found::Problem(FileProblem {
+            found.problems.push(FileProblem {
                 path,
                 kind: if is_loop {
                     ProblemKind::SymlinkLoop
@@ -384,7 +645,7 @@ fn visit(
                     ProblemKind::Unreadable
                 },
                 message: err.to_string(),
-            }));
+            });
             return ignore::WalkState::Continue;
         }
     };
@@ -392,11 +653,11 @@ fn visit(
         return ignore::WalkState::Continue;
     };
     let Some(rel_str) = rel_path_string(rel) else {
-        send(Found::Problem(FileProblem {
+        found.problems.push(FileProblem {
             path: rel.to_string_lossy().into_owned(),
             kind: ProblemKind::NameNotUtf8,
             message: "the name is not valid UTF-8".into(),
-        }));
+        });
         return if entry.file_type().is_some_and(|t| t.is_dir()) {
             ignore::WalkState::Skip
         } else {
@@ -413,7 +674,7 @@ fn visit(
         return ignore::WalkState::Continue;
     }
     if file_type.is_symlink() {
-        send(Found::Symlink);
+        found.symlinks += 1;
         return ignore::WalkState::Continue;
     }
     if !file_type.is_file() {
@@ -422,52 +683,23 @@ fn visit(
     let parent = rel_str.rsplit_once('/').map_or("", |(p, _)| p);
     let dir_rule = dir_rule_cached(filters, dir_rules, parent);
     if !filters.includes_file(&rel_str, dir_rule) {
-        send(Found::Excluded);
+        found.excluded += 1;
         return ignore::WalkState::Continue;
     }
-    let meta = match entry.metadata() {
-        Ok(m) => m,
-        Err(e) => {
-            send(Found::Problem(FileProblem {
-                path: rel_str,
-                kind: ProblemKind::Unreadable,
-                message: e.to_string(),
-            }));
-            return ignore::WalkState::Continue;
-        }
-    };
-    let (size, mtime, id) = (meta.len(), mtime_ns(&meta), file_id(&meta));
-    if let Some(k) = known.get(&rel_str) {
-        if k.size == size && k.mtime_ns == mtime && k.file_id == id && !k.content_hash.is_empty() {
-            send(Found::File(
-                rel_str,
-                ScannedFile {
-                    size,
-                    mtime_ns: mtime,
-                    file_id: id,
-                    content_hash: k.content_hash.clone(),
-                    hashed: false,
-                },
-            ));
-            return ignore::WalkState::Continue;
-        }
-    }
-    match hash_file(entry.path()) {
-        Ok((hash, size, mtime)) => send(Found::File(
+    match entry.metadata() {
+        Ok(meta) => found.files.push((
             rel_str,
-            ScannedFile {
-                size,
-                mtime_ns: mtime,
-                file_id: id,
-                content_hash: hash,
-                hashed: true,
+            Stat {
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+                file_id: file_id(&meta),
             },
         )),
-        Err((kind, message)) => send(Found::Problem(FileProblem {
+        Err(e) => found.problems.push(FileProblem {
             path: rel_str,
-            kind,
-            message,
-        })),
+            kind: ProblemKind::Unreadable,
+            message: e.to_string(),
+        }),
     }
     ignore::WalkState::Continue
 }
@@ -597,10 +829,77 @@ mod tests {
         assert!(third.files["two.txt"].hashed);
     }
 
+    fn item(path: &str, f: &ScannedFile, hash: &str, state: ItemState) -> ItemRecord {
+        ItemRecord {
+            path: path.into(),
+            document_id: format!("file:///{path}"),
+            content_hash: hash.into(),
+            size: f.size,
+            mtime_ns: f.mtime_ns,
+            file_id: f.file_id,
+            permission_fp: String::new(),
+            metadata_fp: String::new(),
+            ordering_id: Some(1),
+            state,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn scan_with_items_reuses_only_matching_settled_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        for name in ["a.txt", "b.txt", "c.txt", "d.txt", "sub/e.txt"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let first = scan(&request(dir.path()), &HashMap::new());
+        let f = |p: &str| first.files[p].clone();
+        let mut grown = f("c.txt");
+        grown.size += 1;
+        // Deliberately not sorted; "gone.txt" has no file; "d.txt" is unknown.
+        let items = vec![
+            item("sub/e.txt", &f("sub/e.txt"), "known-e", ItemState::Indexed),
+            item("gone.txt", &f("a.txt"), "known-gone", ItemState::Accepted),
+            item("c.txt", &grown, "known-c", ItemState::Accepted),
+            item("b.txt", &f("b.txt"), "known-b", ItemState::Pending),
+            item("a.txt", &f("a.txt"), "known-a", ItemState::Rejected),
+        ];
+        let (snapshot, loaded) =
+            scan_with_items(&request(dir.path()), || Ok::<_, ()>(items.clone())).unwrap();
+        let paths: Vec<&str> = loaded.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["a.txt", "b.txt", "c.txt", "gone.txt", "sub/e.txt"]);
+        let hashes: Vec<(&str, &str, bool)> = snapshot
+            .files
+            .iter()
+            .map(|(p, f)| (p.as_str(), f.content_hash.as_str(), f.hashed))
+            .collect();
+        assert_eq!(
+            hashes,
+            [
+                ("a.txt", "known-a", false),
+                ("b.txt", first.files["b.txt"].content_hash.as_str(), true),
+                ("c.txt", first.files["c.txt"].content_hash.as_str(), true),
+                ("d.txt", first.files["d.txt"].content_hash.as_str(), true),
+                ("sub/e.txt", "known-e", false),
+            ]
+        );
+        assert_eq!((snapshot.stats.files, snapshot.stats.hashed), (5, 3));
+        // A vanished root still hands the items back (the planner's brake needs them).
+        let (gone, loaded) = scan_with_items(&request(&dir.path().join("nope")), || {
+            Ok::<_, ()>(items.clone())
+        })
+        .unwrap();
+        assert!(matches!(gone.root_status, RootStatus::Vanished(_)));
+        assert_eq!(loaded.len(), 5);
+        // A failed load is the scan's error.
+        assert!(scan_with_items(&request(dir.path()), || Err::<Vec<ItemRecord>, _>("db")).is_err());
+    }
+
     #[test]
     fn a_file_written_while_hashed_is_a_problem_not_a_hash() {
         use std::io::Write;
         use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("growing.log");
         std::fs::write(&path, vec![b'x'; 8 * 1024 * 1024]).unwrap();

@@ -268,7 +268,8 @@ impl Store {
             let device: Option<i64> = r.get(5)?;
             let inode: Option<i64> = r.get(6)?;
             let ordering: Option<i64> = r.get(9)?;
-            let state: String = r.get(10)?;
+            // Borrowed: no String per row for a word that is parsed at once.
+            let state = ItemState::parse(r.get_ref(10)?.as_str().unwrap_or(""));
             Ok(ItemRecord {
                 path: r.get(0)?,
                 document_id: r.get(1)?,
@@ -285,7 +286,7 @@ impl Store {
                 permission_fp: r.get(7)?,
                 metadata_fp: r.get(8)?,
                 ordering_id: ordering.map(|o| o as u64),
-                state: ItemState::parse(&state),
+                state,
                 reason: r.get(11)?,
             })
         })?;
