@@ -355,7 +355,7 @@ async fn only_paths_the_shell_granted_are_read() {
     };
 
     let e = refuse(vec![dropped(&secret)]).await;
-    assert_eq!(e.code, ErrorCode::Forbidden);
+    assert_eq!(e.code, ErrorCode::InvalidInput);
     assert!(
         e.message
             .contains("only files you dropped on its window or chose in its file dialog"),
@@ -373,7 +373,7 @@ async fn only_paths_the_shell_granted_are_read() {
         .join("secret.txt");
     assert_eq!(
         refuse(vec![dropped(&sneaky)]).await.code,
-        ErrorCode::Forbidden
+        ErrorCode::InvalidInput
     );
 
     // A file the page received (a browser drop) has no path.

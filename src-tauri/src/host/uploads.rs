@@ -395,8 +395,10 @@ impl Host {
                 };
                 let path = PathBuf::from(path);
                 if !granted.contains(&path) {
+                    // `invalidInput`, not `forbidden` (which is about the API key): the person
+                    // fixes it by dropping or choosing the file.
                     return Err(HostError::new(
-                        ErrorCode::Forbidden,
+                        ErrorCode::InvalidInput,
                         format!(
                             "Pushdeck reads only files you dropped on its window or chose in its file dialog, and {} is neither; drop it on the window or click the drop zone to choose it",
                             path.display()
