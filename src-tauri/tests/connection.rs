@@ -445,6 +445,39 @@ async fn connect_creates_the_source_and_provider_and_keeps_the_key_in_the_keyrin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_source_is_attached_to_the_existing_provider_picked() {
+    let fx = Fixture::new().await;
+    let host = fx.host().await;
+    let request = fx.request(
+        &fx.key,
+        TargetChoice::Create {
+            name: "Pushdeck documents".into(),
+        },
+        TargetChoice::Existing {
+            id: PROVIDER.into(),
+        },
+    );
+    let conn = host.connect(request).await.unwrap().connection.unwrap();
+    assert_eq!(conn.provider_id, PROVIDER);
+    assert_ne!(conn.source_id, SOURCE);
+    let source = fx.platform(&format!("sources/{}", conn.source_id)).await;
+    assert_eq!(source["name"], "Pushdeck documents");
+    assert_eq!(source["securityProviders"], serde_json::json!([PROVIDER]));
+    let provider = fx.platform(&format!("securityproviders/{PROVIDER}")).await;
+    let refs: Vec<&str> = provider["referencedBy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        refs.contains(&SOURCE) && refs.contains(&conn.source_id.as_str()),
+        "{refs:?}"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connected_folder_syncs_to_the_organization_through_the_origin_override() {
     let fx = Fixture::new().await;
     let host = fx.host().await;

@@ -808,6 +808,42 @@ impl PushClient {
         self.send(req).await.map(|_| ())
     }
 
+    /// Makes an existing provider secure the items of `source_id` too: reads the provider,
+    /// adds the source to its `referencedBy` and writes it back
+    /// (`PUT /rest/organizations/{org}/securityproviders/{id}`, the whole model as read, so
+    /// nothing else changes). Does nothing when the source is already listed.
+    pub async fn attach_security_provider(
+        &self,
+        provider_id: &str,
+        source_id: &str,
+    ) -> Result<(), Error> {
+        let op = format!("attach security provider {provider_id} to source {source_id}");
+        let url = self.platform_url(&format!("securityproviders/{}", enc(provider_id)));
+        let req = Request::new(Method::GET, url.clone(), op.clone());
+        let mut model: serde_json::Value = self.send(req).await?.json(&op)?;
+        let Some(obj) = model.as_object_mut() else {
+            return Err(Error::new(
+                ErrorKind::ServerError { status: 200 },
+                op,
+                "the provider was not a JSON object",
+            ));
+        };
+        let refs = obj
+            .entry("referencedBy")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if !refs.is_array() {
+            *refs = serde_json::Value::Array(Vec::new());
+        }
+        if let Some(list) = refs.as_array_mut() {
+            if list.iter().any(|r| r["id"] == source_id) {
+                return Ok(());
+            }
+            list.push(serde_json::json!({"id": source_id, "type": "SOURCE"}));
+        }
+        let req = Request::new(Method::PUT, url, op).json(to_json(&model)?);
+        self.send(req).await.map(|_| ())
+    }
+
     /// Lists every index field (`GET /rest/organizations/{org}/indexes/page/fields`, all pages).
     pub async fn list_fields(&self) -> Result<Vec<FieldSpec>, Error> {
         #[derive(Deserialize)]

@@ -149,3 +149,60 @@ async fn a_key_without_the_privilege_gets_forbidden_and_a_wrong_key_unauthorized
     let err = wrong.list_sources().await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthorized, "{err}");
 }
+
+#[tokio::test]
+async fn an_existing_provider_is_attached_to_a_new_source_once() {
+    let emu = start().await;
+    let client = client(&emu, emu.api_key());
+    let source = client
+        .create_push_source("Pushdeck documents", SourceVisibility::Secured)
+        .await
+        .unwrap();
+    client
+        .attach_security_provider("sandbox", &source.id)
+        .await
+        .unwrap();
+    // A second time changes nothing (no duplicate reference).
+    client
+        .attach_security_provider("sandbox", &source.id)
+        .await
+        .unwrap();
+    let provider: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/organizations/sandbox/securityproviders/sandbox",
+            emu.url()
+        ))
+        .bearer_auth(emu.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refs: Vec<&str> = provider["referencedBy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs.iter().filter(|r| **r == source.id).count(),
+        1,
+        "{refs:?}"
+    );
+    assert!(
+        refs.contains(&"documents"),
+        "the old reference is kept: {refs:?}"
+    );
+    let read = client.get_source(&source.id).await.unwrap();
+    assert_eq!(
+        read.other["securityProviders"],
+        serde_json::json!(["sandbox"])
+    );
+
+    let missing = client
+        .attach_security_provider("nope", &source.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing.kind(), ErrorKind::NotFound { .. }));
+}

@@ -302,8 +302,9 @@ impl Host {
     }
 
     /// "What can this user see": the folder's tree with, per file, whether `user` sees it, and
-    /// per folder how many of its files. Big folders are cut ([`MAX_TREE_NODES`]); a folder
-    /// cut short says how many files it does not list (`omittedFiles`), its counts stay whole.
+    /// per folder how many of its files. Big folders are cut ([`MAX_TREE_NODES`],
+    /// [`MAX_TREE_FILES_PER_FOLDER`]); a folder cut short says how many files it does not
+    /// list (`omittedFiles`), its counts stay whole.
     pub async fn what_can_user_see(&self, request: UserRequest) -> Result<TreeNode, HostError> {
         let user = request.user.trim().to_owned();
         if user.is_empty() {
@@ -386,6 +387,9 @@ fn scanned_files(mapping: &FolderMapping) -> Result<Vec<String>, HostError> {
 /// first, so the top of the tree shows first). More shows more of a big folder but makes the
 /// answer (about 150 bytes an entry) and the window's tree slower; the counts are always whole.
 pub(crate) const MAX_TREE_NODES: usize = 5_000;
+/// And at most this many files of one folder, so that one crowded folder does not use up
+/// [`MAX_TREE_NODES`] before its neighbours are listed.
+pub(crate) const MAX_TREE_FILES_PER_FOLDER: usize = 1_000;
 
 /// A folder's files grouped by the rules that apply to them. The model of a file depends only
 /// on that list of rules, so access questions are answered once per group, not per file.
@@ -633,30 +637,26 @@ pub(crate) fn user_tree(
     dirs.insert(String::new(), DirTally::default());
     for (i, path) in files.iter().enumerate() {
         let seen = visible.get(i).copied().unwrap_or(false);
+        // Count the file in its folder and every folder above; a folder seen for the first
+        // time is listed in its parent (the next step up).
         let mut dir = parent_of(path);
+        let mut new_child: Option<&str> = None;
         loop {
-            match dirs.get_mut(dir) {
-                Some(tally) => {
-                    tally.total += 1;
-                    tally.visible += u64::from(seen);
-                }
-                None => {
-                    let tally = DirTally {
-                        total: 1,
-                        visible: u64::from(seen),
-                        ..DirTally::default()
-                    };
-                    dirs.insert(dir.to_owned(), tally);
-                    // A new folder: its parent (counted at the next step) lists it.
-                    dirs.entry(parent_of(dir).to_owned())
-                        .or_default()
-                        .subdirs
-                        .insert(dir.to_owned());
+            let created = !dirs.contains_key(dir);
+            if created {
+                dirs.insert(dir.to_owned(), DirTally::default());
+            }
+            if let Some(tally) = dirs.get_mut(dir) {
+                tally.total += 1;
+                tally.visible += u64::from(seen);
+                if let Some(child) = new_child.take() {
+                    tally.subdirs.insert(child.to_owned());
                 }
             }
             if dir.is_empty() {
                 break;
             }
+            new_child = created.then_some(dir);
             dir = parent_of(dir);
         }
         if let Some(tally) = dirs.get_mut(parent_of(path)) {
@@ -681,7 +681,7 @@ pub(crate) fn user_tree(
             queue.push_back(sub.as_str());
         }
         budget -= subdirs.len();
-        let shown = tally.files.len().min(budget);
+        let shown = tally.files.len().min(MAX_TREE_FILES_PER_FOLDER).min(budget);
         budget -= shown;
         listed.insert(dir, (subdirs, shown));
     }

@@ -563,7 +563,21 @@ impl Host {
             }
         };
         let provider_id = match &request.provider {
-            TargetChoice::Existing { id } => id.trim().to_owned(),
+            TargetChoice::Existing { id } => {
+                let id = id.trim().to_owned();
+                if matches!(request.source, TargetChoice::Create { .. }) {
+                    // The new source's item permissions are resolved by this provider.
+                    client
+                        .attach_security_provider(&id, &source_id)
+                        .await
+                        .map_err(|e| {
+                            let mut err = push_error(&e);
+                            err.message = format!("{} The new source was created (id {source_id}) but is not attached to the provider {id}: attach it in the Administration console, or pick the source next time instead of creating another.", err.message);
+                            err
+                        })?;
+                }
+                id
+            }
             TargetChoice::Create { name } => {
                 let name = name.trim().to_owned();
                 client
