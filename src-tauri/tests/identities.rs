@@ -549,6 +549,50 @@ async fn an_organization_gets_the_same_list_in_its_own_provider() {
         "Email Security Provider"
     );
 
+    // The access preview reads the same list in the organization's provider: a folder of the
+    // organization whose Team folder only Staff may see (bob directly, ana through Editors).
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(docs.path().join("Team")).unwrap();
+    std::fs::write(docs.path().join("Team/plan.txt"), "Plan").unwrap();
+    std::fs::write(docs.path().join("open.txt"), "Open").unwrap();
+    host.add_folder(AddFolderRequest {
+        path: docs.path().display().to_string(),
+        name: "Acme".into(),
+        source_id: String::new(),
+        include: vec![],
+        exclude: vec![],
+    })
+    .await
+    .unwrap();
+    host.save_rule(RuleChangeRequest {
+        folder_id: "Acme".into(),
+        path: "Team".into(),
+        rule: Some(FolderRule::Only {
+            identities: vec![member("Staff", IdentityKind::Group)],
+        }),
+        mode: RuleMode::Replace,
+    })
+    .await
+    .unwrap();
+    for (user, sees_team) in [
+        ("ana@example.com", true),
+        ("bob@example.com", true),
+        ("carl@example.com", false),
+    ] {
+        let tree = host
+            .what_can_user_see(UserRequest {
+                folder_id: "Acme".into(),
+                user: user.into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (tree.visible_files, tree.total_files),
+            (1 + u64::from(sees_team), 2),
+            "{user}: {tree:?}"
+        );
+    }
+
     // The Sandbox's provider got nothing: the push went to the organization.
     let (sandbox, _) = provider_holds(host.sandbox_url(), "sandbox", "sandbox").await;
     assert!(sandbox.is_empty(), "{sandbox:?}");
