@@ -470,3 +470,96 @@ async fn test_items_are_remembered_and_deleted_after_a_restart() {
     );
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_item_goes_to_a_chosen_source_of_the_connected_organization() {
+    const ORG: &str = "acmetest1x2y3z";
+    const SOURCE: &str = "acme-documents";
+    const PROVIDER: &str = "acme-identities";
+    let key = format!("xx-acme-{}", uuid::Uuid::new_v4().simple());
+    // A push-emulator stands in for Coveo through the origin override (read when a host starts).
+    let coveo = push_emulator::Emulator::start(push_emulator::EmulatorConfig {
+        api_key: key.clone(),
+        organizations: vec![push_emulator::OrgConfig::new(ORG, SOURCE, PROVIDER)],
+        ..push_emulator::EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let fx = Fixture::new();
+    std::env::set_var(pushdeck_app::host::COVEO_ORIGIN_ENV, coveo.url());
+    let host = fx.host().await;
+    std::env::remove_var(pushdeck_app::host::COVEO_ORIGIN_ENV);
+
+    let path = fx.file("policy.txt", b"Travel policy");
+    host.grant_files(vec![path.clone()]);
+    let item = prepare_one(&host, &path).await;
+    let target = PushTarget::Source { id: SOURCE.into() };
+    let e = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id.clone(),
+            target: target.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert!(e.message.contains("no organization is connected"), "{e}");
+
+    host.connect(ConnectionRequest {
+        organization_id: ORG.into(),
+        region: Region::Us,
+        source: TargetChoice::Existing { id: SOURCE.into() },
+        provider: TargetChoice::Existing {
+            id: PROVIDER.into(),
+        },
+        api_key: key.clone(),
+        key_storage: KeyStorage::ThisRunOnly,
+    })
+    .await
+    .unwrap();
+    let upload = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id,
+            target,
+        })
+        .await
+        .unwrap();
+    assert!(
+        upload.steps[0].detail.starts_with(&format!(
+            "PUT /push/v1/organizations/{ORG}/sources/{SOURCE}/documents"
+        )),
+        "{:?}",
+        upload.steps
+    );
+    fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
+    let url = format!(
+        "{}/_emulator/v1/organizations/{ORG}/sources/{SOURCE}/item",
+        coveo.url()
+    );
+    let stored = |url: String, document_id: String| async move {
+        reqwest::Client::new()
+            .get(url)
+            .query(&[("documentId", document_id.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        stored(url.clone(), upload.document_id.clone()).await["state"],
+        "INDEXED"
+    );
+    assert_eq!(
+        sandbox_item(&host, &upload.document_id).await,
+        None,
+        "the Sandbox did not receive it"
+    );
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 1);
+    coveo.drain().await;
+    assert_eq!(
+        stored(url, upload.document_id.clone()).await["state"],
+        "DELETED"
+    );
+    host.shutdown().await;
+}
