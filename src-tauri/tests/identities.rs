@@ -3,14 +3,14 @@
 //! inspection API, and a second emulator posing as a real organization.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pushdeck_app::dto::*;
 use pushdeck_app::host::{Host, HostPaths, COVEO_ORIGIN_ENV};
 
 /// `Host::start` reads [`COVEO_ORIGIN_ENV`]; the one test that sets it holds this lock while
 /// it does, so no other host of this binary starts with it.
-static START: Mutex<()> = Mutex::new(());
+static START: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Fixture {
     _dirs: tempfile::TempDir,
@@ -32,7 +32,7 @@ impl Fixture {
     }
 
     async fn host_with_origin(&self, origin: Option<&str>) -> Arc<Host> {
-        let _start = START.lock().unwrap_or_else(|p| p.into_inner());
+        let _start = START.lock().await;
         match origin {
             Some(o) => std::env::set_var(COVEO_ORIGIN_ENV, o),
             None => std::env::remove_var(COVEO_ORIGIN_ENV),
