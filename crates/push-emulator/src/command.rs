@@ -115,6 +115,7 @@ impl FaultArgs {
             upload_failure_share: self.fault_upload_failure_share,
             daily_item_quota: self.fault_daily_item_quota,
             item_limit: self.fault_item_limit,
+            reject_items: Vec::new(),
         }
     }
 }

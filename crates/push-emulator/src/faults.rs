@@ -35,6 +35,34 @@ pub struct Faults {
     pub daily_item_quota: Option<u64>,
     /// Items a source may hold; once reached, item writes answer `412 DOCUMENT_LIMIT_EXCEEDED`.
     pub item_limit: Option<u64>,
+    /// Items that processing rejects although the write was accepted (see [`RejectRule`]).
+    pub reject_items: Vec<RejectRule>,
+}
+
+/// Makes processing reject matching items, as the real pipeline does for content it cannot
+/// index: the write is accepted (202) as usual, then the item is not stored and the Source
+/// Logs record it `REJECTED` at the `PROCESSING` task with `reason` as its error. Lets a client
+/// test that it learns a rejection from the Source Logs (a client's own checks usually keep
+/// the other rejection cases from ever being sent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RejectRule {
+    /// A documentId matches when it contains this text (an extension such as `.bin`, a
+    /// folder, a whole id); an empty text matches every item.
+    pub document_id_contains: String,
+    /// The error the Source Logs give.
+    pub reason: String,
+}
+
+impl Faults {
+    /// Why processing rejects `document_id`: the reason of the first [`RejectRule`] that
+    /// matches it, if any.
+    pub fn rejection(&self, document_id: &str) -> Option<&str> {
+        self.reject_items
+            .iter()
+            .find(|r| document_id.contains(r.document_id_contains.as_str()))
+            .map(|r| r.reason.as_str())
+    }
 }
 
 /// What to do with one request.
@@ -125,5 +153,26 @@ mod tests {
         assert!(run(&Faults::default())
             .iter()
             .all(|d| *d == FaultDecision::Pass));
+    }
+
+    #[test]
+    fn reject_rules_match_by_documentid_text_first_rule_first() {
+        let faults: Faults = serde_json::from_value(serde_json::json!({
+            "rejectItems": [
+                {"documentIdContains": ".bin", "reason": "binary content is not indexed"},
+                {"documentIdContains": "/drafts/", "reason": "drafts are refused"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            faults.rejection("file:///r/drafts/a.bin"),
+            Some("binary content is not indexed")
+        );
+        assert_eq!(
+            faults.rejection("file:///r/drafts/a.txt"),
+            Some("drafts are refused")
+        );
+        assert_eq!(faults.rejection("file:///r/a.txt"), None);
+        assert_eq!(Faults::default().rejection("file:///r/a.bin"), None);
     }
 }

@@ -239,9 +239,23 @@ fn process(shared: &Shared, op: Op, scheduled: &mut Vec<Op>) {
                 let mut doc = doc.clone();
                 let mat = wire::materialize(&mut doc, container.as_deref());
                 let mut state = shared.lock_state();
-                match mat {
-                    Ok(mat) => state.put_item(&ctx, source, doc, mat, &mut changes),
-                    Err(e) => changes.logs.push(ctx.log(
+                // A `rejectItems` fault rejects the item here, as the pipeline would.
+                let rejection = state
+                    .faults
+                    .faults
+                    .rejection(&doc.document_id)
+                    .map(str::to_owned);
+                match (mat, rejection) {
+                    (Ok(_), Some(reason)) => changes.logs.push(ctx.log(
+                        source,
+                        &doc.document_id,
+                        "ADD",
+                        "PROCESSING",
+                        "REJECTED",
+                        Some(reason),
+                    )),
+                    (Ok(mat), None) => state.put_item(&ctx, source, doc, mat, &mut changes),
+                    (Err(e), _) => changes.logs.push(ctx.log(
                         source,
                         &doc.document_id,
                         "ADD",
@@ -585,7 +599,23 @@ fn process_item_batch(
     }
     let mut state = shared.lock_state();
     for (doc, mat) in ready {
-        state.put_item(ctx, source, doc, mat, changes);
+        // A `rejectItems` fault rejects the item here, as the pipeline would.
+        match state
+            .faults
+            .faults
+            .rejection(&doc.document_id)
+            .map(str::to_owned)
+        {
+            Some(reason) => changes.logs.push(ctx.log(
+                source,
+                &doc.document_id,
+                "ADD",
+                "PROCESSING",
+                "REJECTED",
+                Some(reason),
+            )),
+            None => state.put_item(ctx, source, doc, mat, changes),
+        }
     }
     for (index, entry) in deletes.iter().enumerate() {
         let obj = entry.as_object();

@@ -745,3 +745,84 @@ async fn identities_are_pushed_before_items_and_only_when_they_change() {
         "{ids:?}"
     );
 }
+
+#[tokio::test]
+async fn an_item_rejected_in_processing_is_learned_from_the_source_logs() {
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("sub/b.txt", "b");
+    env.write("blob.bin", [0u8, 1, 2, 3]);
+    // The engine's own checks let this item through; the emulator's processing rejects it.
+    env.set_faults(serde_json::json!({"rejectItems": [
+        {"documentIdContains": ".bin", "reason": "binary content cannot be indexed"}
+    ]}))
+    .await;
+    let mut config = env.engine_config();
+    config.poll_source_logs = true;
+    config.source_log_interval = Duration::from_millis(100);
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    let mut events = engine.subscribe();
+    // The API accepted all three (202): the run itself is complete.
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.run.as_ref().map(|r| r.pushed.len()), Some(3));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut rejected_event = None;
+    loop {
+        while let Ok(e) = events.try_recv() {
+            if let Event::Item {
+                path,
+                result: ItemResult::Rejected { reason },
+                ..
+            } = e
+            {
+                rejected_event = Some((path, reason));
+            }
+        }
+        let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+        let states: Vec<(String, sync_engine::state::ItemState, Option<String>)> = store
+            .items("docs")
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.path, i.state, i.reason))
+            .collect();
+        use sync_engine::state::ItemState::{Indexed, Rejected};
+        let expected = vec![
+            ("a.txt".to_string(), Indexed, None),
+            (
+                "blob.bin".to_string(),
+                Rejected,
+                Some("binary content cannot be indexed".to_string()),
+            ),
+            ("sub/b.txt".to_string(), Indexed, None),
+        ];
+        if states == expected && rejected_event.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not learned from the Source Logs: {states:?}, event {rejected_event:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        rejected_event,
+        Some((
+            "blob.bin".to_string(),
+            "binary content cannot be indexed".to_string()
+        ))
+    );
+    // The emulator holds the other two only.
+    let held: Vec<String> = env.emulator_items().await.into_keys().collect();
+    let want: Vec<String> = ["a.txt", "sub/b.txt"]
+        .iter()
+        .map(|p| sync_engine::plan::document_id(env.root(), p))
+        .collect();
+    assert_eq!(held, want);
+    // An unchanged rejected file is not pushed again by the next run.
+    let again = engine.sync_now("docs").await.unwrap();
+    assert_eq!(again.run.map(|r| r.pushed.len()), Some(0));
+}
