@@ -226,6 +226,14 @@ async fn a_damaged_store_is_reported_and_never_overwritten() {
     let e = host.save_identities(save(sample())).await.unwrap_err();
     assert!(e.message.contains("cannot be read"), "{e:?}");
     assert!(host.push_identities().await.is_err());
+    // Reading a CSV does not need the saved list.
+    let import = host
+        .import_identities_csv(CsvImportRequest {
+            text: "ana@example.com,user\n".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(import.identities, vec![user("ana@example.com", &[])]);
     assert!(host
         .explain_access(ExplainRequest {
             folder_id: "none".into(),

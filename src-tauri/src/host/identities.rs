@@ -198,9 +198,11 @@ pub(crate) fn read_store(path: &Path) -> Result<Option<IdentityStore>, HostError
             ),
         ));
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| store_error(path, e))
+    let mut store: IdentityStore =
+        serde_json::from_value(value).map_err(|e| store_error(path, e))?;
+    // Older formats read as this one (none differs yet); the next write records the version.
+    store.version = STORE_VERSION;
+    Ok(Some(store))
 }
 
 /// Writes the store atomically: a temporary file beside it, flushed, then renamed over it.
@@ -808,9 +810,14 @@ impl Host {
         &self,
         request: CsvImportRequest,
     ) -> Result<CsvImport, HostError> {
+        // The saved list only sharpens the guess of member kinds: a store that cannot be read
+        // (reported by list and save) does not stop reading the CSV.
         let known = {
             let _guard = STORE_LOCK.lock().await;
-            self.load_identities().await?.identities
+            self.load_identities()
+                .await
+                .map(|store| store.identities)
+                .unwrap_or_default()
         };
         let text = request.text;
         tokio::task::spawn_blocking(move || parse_csv(&text, &known))
