@@ -45,11 +45,10 @@ impl Fixture {
         .unwrap()
     }
 
-    /// A file in the fixture's own folder (outside the app's folders).
+    /// A file under the fixture's own folder `desktop` (`name` may hold `/`).
     fn file(&self, name: &str, content: &[u8]) -> PathBuf {
-        let dir = self.dirs.path().join("desktop");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+        let path = self.dirs.path().join("desktop").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, content).unwrap();
         path
     }
@@ -561,5 +560,99 @@ async fn a_test_item_goes_to_a_chosen_source_of_the_connected_organization() {
         stored(url, upload.document_id.clone()).await["state"],
         "DELETED"
     );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_of_a_synced_folder_keeps_the_folder_rules_and_is_not_deleted_as_a_test_item() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    let leave = fx.file("HR/leave.txt", b"Leave policy");
+    let docs = leave.parent().unwrap().parent().unwrap().to_path_buf();
+    host.add_folder(AddFolderRequest {
+        path: docs.display().to_string(),
+        name: "Docs".into(),
+        source_id: String::new(),
+        include: vec![],
+        exclude: vec![],
+    })
+    .await
+    .unwrap();
+    let hr = IdentityRef {
+        name: "HR".into(),
+        kind: IdentityKind::Group,
+    };
+    host.save_rule(RuleChangeRequest {
+        folder_id: "Docs".into(),
+        path: "HR".into(),
+        rule: Some(FolderRule::Only {
+            identities: vec![hr.clone()],
+        }),
+        mode: RuleMode::Replace,
+    })
+    .await
+    .unwrap();
+    host.grant_files(vec![leave.clone()]);
+    let item = prepare_one(&host, &leave).await;
+    // The folder's rule, not "everyone": a test upload never widens who sees a synced file.
+    assert_eq!(item.item.permissions.levels[0].sets[0].allowed, vec![hr]);
+    assert!(!item.item.permissions.levels[0].sets[0].allow_anonymous);
+    let shown: serde_json::Value = serde_json::from_str(&item.item.json).unwrap();
+    assert_eq!(shown["permissions"][0]["allowAnonymous"], false);
+    assert_eq!(
+        item.item.document_id,
+        coveo_push::file_uri_from_path(&leave).unwrap()
+    );
+
+    let upload = host
+        .push_test_item(PushTestItemRequest {
+            preview_id: item.preview_id,
+            target: PushTarget::Sandbox,
+        })
+        .await
+        .unwrap();
+    fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
+    // The folder pushes to the same source: the item is the folder's too, so it stays.
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 0);
+    host.drain_sandbox().await;
+    let stored = sandbox_item(&host, &upload.document_id).await.unwrap();
+    assert_eq!(stored["state"], "INDEXED");
+    let kept = fx
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            HostEvent::TestUpload { upload: u } if u.upload_id == upload.upload_id => {
+                Some(u.clone())
+            }
+            _ => None,
+        });
+    let kept = kept.unwrap();
+    assert_eq!(kept.stage, UploadStage::Indexed);
+    assert!(
+        kept.steps
+            .last()
+            .unwrap()
+            .detail
+            .contains("synced folder Docs"),
+        "{:?}",
+        kept.steps
+    );
+    assert_eq!(fx.remembered(), json!([]));
+
+    // A file of the same folder left out by its filters is built as a plain test item.
+    host.save_patterns(SavePatternsRequest {
+        folder_id: "Docs".into(),
+        include: vec![],
+        exclude: vec!["*.md".into()],
+    })
+    .await
+    .unwrap();
+    let notes = fx.file("HR/notes.md", b"# notes");
+    host.grant_files(vec![notes.clone()]);
+    let item = prepare_one(&host, &notes).await;
+    assert!(item.item.permissions.levels[0].sets[0].allow_anonymous);
     host.shutdown().await;
 }

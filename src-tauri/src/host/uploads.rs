@@ -8,9 +8,11 @@
 //!
 //! The item is built by the sync engine's own code (`sync_engine::execute::build_document`, the
 //! folder's default rule "everyone") and previewed by the client's encoder
-//! ([`PushClient::preview_document`]), so what is shown is what is sent. Items accepted (202)
-//! are remembered in `DATA_DIR/test-uploads.json` until `delete_test_items` removes them, also
-//! after a restart.
+//! ([`PushClient::preview_document`]), so what is shown is what is sent. A file inside a synced
+//! folder is built with that folder's rules and metadata instead (its documentId is the synced
+//! item's, so a test upload must not widen who sees it), and "delete test items" leaves such an
+//! item when the folder pushes to the same source. Items accepted (202) are remembered in
+//! `DATA_DIR/test-uploads.json` until `delete_test_items` removes them, also after a restart.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +52,8 @@ struct Prepared {
     doc: Document,
     path: PathBuf,
     file_name: String,
+    /// The synced folder the file belongs to, whose rules built the item.
+    folder: Option<String>,
     size: u64,
     mtime_ns: i64,
 }
@@ -63,6 +67,10 @@ struct PushedItem {
     source: String,
     sandbox: bool,
     ordering_id: u64,
+    /// The synced folder the file belongs to: the item is that folder's too, so "delete test
+    /// items" leaves it when the folder pushes to the same source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    folder: Option<String>,
 }
 
 /// The state of test uploads (a field of [`Host`]).
@@ -225,6 +233,27 @@ async fn remember(
     write_pushed(path, &items).await
 }
 
+/// The synced folder a file belongs to (the deepest one whose filters include it) and the
+/// file's path relative to it, `/`-separated.
+fn synced_folder(mappings: &[FolderMapping], path: &Path) -> Option<(FolderMapping, String)> {
+    mappings
+        .iter()
+        .filter_map(|m| {
+            let rel = path.strip_prefix(&m.path).ok()?;
+            let parts: Option<Vec<&str>> = rel
+                .components()
+                .map(|c| match c {
+                    std::path::Component::Normal(part) => part.to_str(),
+                    _ => None,
+                })
+                .collect();
+            let rel = parts?.join("/");
+            let included = !rel.is_empty() && m.compiled_filters().ok()?.decide(&rel).included;
+            included.then(|| (m.clone(), rel))
+        })
+        .max_by_key(|(m, _)| m.path.components().count())
+}
+
 impl Host {
     // ---- test uploads ----------------------------------------------------------------------
 
@@ -254,6 +283,18 @@ impl Host {
                 granted.insert(path);
                 file
             })
+            .collect()
+    }
+
+    /// The uploads of an item that reached the service (accepted or indexed).
+    fn upload_ids(&self, document_id: &str) -> Vec<String> {
+        lock(&self.uploads.uploads)
+            .values()
+            .filter(|u| {
+                u.document_id == document_id
+                    && matches!(u.stage, UploadStage::Accepted | UploadStage::Indexed)
+            })
+            .map(|u| u.upload_id.clone())
             .collect()
     }
 
@@ -306,9 +347,28 @@ impl Host {
         }
     }
 
-    /// The document a sync would send for one granted file, as a one-file folder with the
-    /// default rule (everyone).
-    fn build_test_document(&self, path: &Path) -> Result<Prepared, HostError> {
+    /// The folders synced or waiting for their first plan.
+    async fn folder_mappings(&self) -> Result<Vec<FolderMapping>, HostError> {
+        let mut all: Vec<FolderMapping> = self
+            .engine
+            .status()
+            .await
+            .map_err(engine_error)?
+            .into_iter()
+            .map(|s| s.mapping)
+            .collect();
+        all.extend(lock(&self.settings).awaiting.iter().cloned());
+        Ok(all)
+    }
+
+    /// The document a sync would send for one granted file: built with the rules of the synced
+    /// folder it belongs to, if any (so a test upload never widens who may see a synced
+    /// item), otherwise as a one-file folder with the default rule (everyone).
+    fn build_test_document(
+        &self,
+        path: &Path,
+        synced: Option<(FolderMapping, String)>,
+    ) -> Result<Prepared, HostError> {
         let meta = std::fs::metadata(path).map_err(|e| {
             HostError::new(
                 ErrorCode::NotFound,
@@ -333,19 +393,33 @@ impl Host {
                 path.display()
             )));
         };
-        let (organization, source, provider) = self.target("");
-        let mut mapping = FolderMapping::new(TEST_FOLDER_NAME, dir, organization, source);
-        mapping.provider = provider.clone();
-        mapping.permission_rules = vec![rule_domain(
-            "",
-            &FolderRule::Everyone,
-            RuleMode::Replace,
-            provider,
-        )?];
+        let (mapping, rel, folder) = match synced {
+            Some((mapping, rel)) => {
+                let folder = Some(mapping.name.clone());
+                (mapping, rel, folder)
+            }
+            None => {
+                let (organization, source, provider) = self.target("");
+                let mut mapping = FolderMapping::new(TEST_FOLDER_NAME, dir, organization, source);
+                mapping.provider = provider.clone();
+                mapping.permission_rules = vec![rule_domain(
+                    "",
+                    &FolderRule::Everyone,
+                    RuleMode::Replace,
+                    provider,
+                )?];
+                (mapping, name.clone(), None)
+            }
+        };
         let resolved = mapping
             .compiled_permissions()
-            .map_err(|e| internal("the default permission rule", e))?
-            .and_then(|rules| rules.resolve(&name));
+            .map_err(|e| {
+                HostError::new(
+                    ErrorCode::InvalidInput,
+                    format!("the permission rules of {}: {e}", mapping.name),
+                )
+            })?
+            .and_then(|rules| rules.resolve(&rel));
         let size = meta.len();
         let mtime_ns = mtime_ns(&meta);
         let (permissions, permission_fp) = match resolved {
@@ -353,14 +427,14 @@ impl Host {
             None => (None, String::new()),
         };
         let item = PlannedItem {
-            document_id: sync_engine::plan::document_id(dir, &name),
-            path: name.clone(),
+            document_id: sync_engine::plan::document_id(&mapping.path, &rel),
+            path: rel.clone(),
             change: Change::New,
             size,
             mtime_ns,
             file_id: None,
             content_hash: String::new(),
-            metadata: mapping.metadata.metadata_for(&name),
+            metadata: mapping.metadata.metadata_for(&rel),
             metadata_fp: String::new(),
             permissions,
             permission_fp,
@@ -369,6 +443,7 @@ impl Host {
             doc: sync_engine::execute::build_document(&mapping, &item),
             path: path.to_path_buf(),
             file_name: name,
+            folder,
             size,
             mtime_ns,
         })
@@ -409,9 +484,10 @@ impl Host {
             }
         }
         let (client, _, _) = self.test_client(&PushTarget::Sandbox)?;
+        let mappings = self.folder_mappings().await?;
         let mut items = Vec::with_capacity(paths.len());
         for path in paths {
-            let prepared = self.build_test_document(&path)?;
+            let prepared = self.build_test_document(&path, synced_folder(&mappings, &path))?;
             let preview = client
                 .preview_document(&prepared.doc)
                 .await
@@ -533,6 +609,7 @@ impl Host {
                 source: source.clone(),
                 sandbox,
                 ordering_id,
+                folder: prepared.folder.clone(),
             };
             if let Err(e) = remember(&file_lock, &file, &record, true).await {
                 tracing::warn!("cannot remember the test item {document_id}: {e}");
@@ -553,10 +630,35 @@ impl Host {
         let file = self.test_uploads_file();
         let _guard = self.uploads.file_lock.lock().await;
         let items = read_pushed(&file).await;
+        let mappings = self.folder_mappings().await?;
         let mut kept = Vec::new();
         let mut deleted = 0u64;
         let mut failure: Option<HostError> = None;
         for item in items {
+            let synced = item.folder.as_ref().and_then(|name| {
+                mappings.iter().find(|m| {
+                    &m.name == name
+                        && m.organization == item.organization
+                        && m.source == item.source
+                })
+            });
+            if let Some(folder) = synced {
+                // Deleting it would take a synced file out of the index behind the sync's back.
+                for id in self.upload_ids(&item.document_id) {
+                    set_stage(
+                        &self.uploads.uploads,
+                        &self.uploads.sink,
+                        &id,
+                        UploadStage::Indexed,
+                        format!(
+                            "Not deleted: this file is also an item of the synced folder {}, which keeps it in the index.",
+                            folder.name
+                        ),
+                        None,
+                    );
+                }
+                continue;
+            }
             let target = if item.sandbox {
                 PushTarget::Sandbox
             } else {
@@ -587,15 +689,7 @@ impl Host {
             {
                 Ok(()) => {
                     deleted += 1;
-                    let ids: Vec<String> = lock(&self.uploads.uploads)
-                        .values()
-                        .filter(|u| {
-                            u.document_id == item.document_id
-                                && matches!(u.stage, UploadStage::Accepted | UploadStage::Indexed)
-                        })
-                        .map(|u| u.upload_id.clone())
-                        .collect();
-                    for id in ids {
+                    for id in self.upload_ids(&item.document_id) {
                         set_stage(
                             &self.uploads.uploads,
                             &self.uploads.sink,
