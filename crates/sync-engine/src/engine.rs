@@ -8,7 +8,12 @@
 //!
 //! Contracts:
 //! - At most one run per folder at a time; a run is scan → plan → brakes → execute.
-//! - Pause takes effect at the end of the current run (a batch already sent is recorded).
+//! - Pause takes effect between batches of the current run: no further item is handed to the
+//!   batcher, the batches already formed go out and are recorded (an item is recorded only
+//!   once its batch was accepted), and what was not sent is sent at resume (its rows stay
+//!   pending, so the resumed run's plan has them).
+//! - [`EngineHandle::status`] and the events agree: a run's progress (`Syncing n of N`) goes
+//!   through the loop, which keeps it as the folder's state and emits it.
 //! - Events go to a broadcast channel: a subscriber that lags more than [`EVENT_BUFFER`] events
 //!   loses the oldest ones (it can always ask [`EngineHandle::status`]).
 //! - Dropping the handle (or [`EngineHandle::shutdown`]) stops the loop and the watchers; a
@@ -18,6 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -234,7 +240,8 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
-    /// Every change was accepted: no brake, no halt, no problem, nothing left waiting.
+    /// Every change was accepted: no brake, no halt, no pause, no problem, nothing left
+    /// waiting.
     pub fn is_complete(&self) -> bool {
         self.brake.is_none()
             && self.scan_problems.is_empty()
@@ -242,7 +249,7 @@ impl SyncReport {
             && self
                 .run
                 .as_ref()
-                .is_none_or(|r| r.halted.is_none() && r.problems.is_empty())
+                .is_none_or(|r| r.halted.is_none() && r.problems.is_empty() && !r.paused)
     }
 }
 
@@ -303,6 +310,8 @@ enum Outcome {
         folder: String,
         result: Result<(usize, Vec<FileProblem>), String>,
     },
+    /// A run's progress (`Syncing`), to keep as the folder's state and emit.
+    Progress { folder: String, state: FolderState },
 }
 
 /// The closed set of inputs of the loop.
@@ -341,6 +350,8 @@ struct FolderRuntime {
     attention: Option<String>,
     confirmed: bool,
     running: bool,
+    /// Set by a pause while a run is in flight: the run stops between batches.
+    stop_run: Option<Arc<AtomicBool>>,
     pending: Pending,
     rebuild: bool,
     next_full_ms: u64,
@@ -589,6 +600,7 @@ impl Loop {
                 attention: record.attention,
                 confirmed: false,
                 running: false,
+                stop_run: None,
                 pending: if scheduled {
                     Pending::Full
                 } else {
@@ -786,6 +798,9 @@ impl Loop {
                 f.paused = true;
                 // A person's pause lasts until a person resumes.
                 f.resume_at_ms = None;
+                if let Some(stop) = &f.stop_run {
+                    stop.store(true, Ordering::SeqCst);
+                }
                 self.set_state(&name, FolderState::Paused { reason: None });
                 Ok(())
             }
@@ -901,6 +916,8 @@ impl Loop {
         };
         let confirmed = std::mem::take(&mut f.confirmed);
         f.running = true;
+        let stop = Arc::new(AtomicBool::new(false));
+        f.stop_run = Some(Arc::clone(&stop));
         let forced = !f.waiters.is_empty();
         f.run_waiters = std::mem::take(&mut f.waiters);
         let mapping = f.mapping.clone();
@@ -913,7 +930,8 @@ impl Loop {
             state_path: self.config.state_path.clone(),
             options: self.config.execute.clone(),
             now_ms: now,
-            events: self.events.clone(),
+            internal: self.internal.clone(),
+            stop,
             forced,
         };
         self.set_state(name, FolderState::Scanning);
@@ -956,6 +974,7 @@ impl Loop {
                     return;
                 };
                 f.running = false;
+                f.stop_run = None;
                 if full {
                     f.next_full_ms = next_full;
                 }
@@ -1029,11 +1048,33 @@ impl Loop {
                     self.report_items(&folder, report);
                 }
                 self.set_state(&folder, new_state);
+                if let Some(run) = result.as_ref().ok().and_then(|r| r.run.as_ref()) {
+                    if run.paused {
+                        self.activity(
+                            &folder,
+                            format!(
+                                "paused during a run: {} pushed and {} deleted before it stopped; the rest is sent at resume",
+                                run.pushed.len(),
+                                run.deleted.len()
+                            ),
+                        );
+                    }
+                }
                 if let Some(message) = unreachable {
                     self.activity(
                         &folder,
                         format!("could not reach the service: {message}; trying again later"),
                     );
+                }
+            }
+            Outcome::Progress { folder, state } => {
+                // A pause already shows; the run's last batches do not undo it.
+                if self
+                    .folders
+                    .get(&folder)
+                    .is_some_and(|f| f.running && !f.paused)
+                {
+                    self.set_state(&folder, state);
                 }
             }
             Outcome::Logs { folder, result } => match result {
@@ -1174,7 +1215,10 @@ struct RunJob {
     state_path: PathBuf,
     options: ExecuteOptions,
     now_ms: u64,
-    events: broadcast::Sender<Event>,
+    /// The loop's input: the run's progress goes through it (see [`Outcome::Progress`]).
+    internal: mpsc::UnboundedSender<Input>,
+    /// Set when the folder is paused during the run.
+    stop: Arc<AtomicBool>,
     /// Asked for by a person ([`EngineHandle::sync_now`]): failed items are retried now
     /// instead of waiting for their backoff.
     forced: bool,
@@ -1282,14 +1326,14 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         }
     }
     let folder = job.mapping.name.clone();
-    let events = job.events.clone();
+    let internal = job.internal.clone();
     let started = Instant::now();
     let mut progress = move |p: RunProgress| {
         let elapsed = started.elapsed().as_secs_f64();
         let eta_secs = (p.bytes_done > 0 && p.bytes_total >= p.bytes_done).then(|| {
             (elapsed * (p.bytes_total - p.bytes_done) as f64 / p.bytes_done as f64) as u64
         });
-        let _ = events.send(Event::FolderState {
+        let _ = internal.send(Input::Outcome(Outcome::Progress {
             folder: folder.clone(),
             state: FolderState::Syncing {
                 done: p.done,
@@ -1298,7 +1342,7 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
                 bytes_total: p.bytes_total,
                 eta_secs,
             },
-        });
+        }));
     };
     let run = execute(
         &plan,
@@ -1307,11 +1351,13 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         &mut store,
         &job.options,
         job.now_ms,
+        &job.stop,
         &mut progress,
     )
     .await
     .map_err(|e| EngineError::State(e.to_string()))?;
-    if snapshot.scope.is_empty() {
+    // A paused run did not sync everything: not a full sync.
+    if snapshot.scope.is_empty() && !run.paused {
         let mut problems = snapshot.problems.clone();
         problems.extend(run.problems.iter().cloned());
         store.record_full_sync(&job.mapping.name, now, &problems)?;

@@ -24,6 +24,7 @@
 //! recorded only once the API accepted them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,6 +150,10 @@ pub struct RunReport {
     /// For a [`Halt::Quota`]: when the folder may try again by itself (ms since the epoch);
     /// `None` = a person must resume it (the item limit). See [`quota_resume_at`].
     pub resume_at_ms: Option<u64>,
+    /// The folder was paused during the run: it stopped handing items to the batcher, its
+    /// last batch and those in flight went out and were recorded, the rest was not sent (it
+    /// is sent at resume: those items stay pending, and the next run's plan has them).
+    pub paused: bool,
 }
 
 /// The executor failed locally (the state store); nothing more was sent.
@@ -332,8 +337,12 @@ impl Recorder<'_> {
 }
 
 /// Runs a plan. `now_ms` seeds the run's orderingId (injected: tests and clocks).
-/// `progress` is called after each accepted batch. Per-item problems are in the report; an
-/// error is returned only when the state store fails.
+/// `progress` is called once items are about to be sent (nothing done yet) and after each
+/// accepted batch. `pause` is read before each item: once set, no further item goes to the
+/// batcher, the batches already formed are sent and recorded, and the report says `paused`
+/// (no delete, no rebuild's delete-older-than). Per-item problems are in the report; an error
+/// is returned only when the state store fails.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     plan: &Plan,
     folder: &FolderMapping,
@@ -341,8 +350,10 @@ pub async fn execute(
     store: &mut Store,
     options: &ExecuteOptions,
     now_ms: u64,
+    pause: &AtomicBool,
     progress: &mut (dyn FnMut(RunProgress) + Send),
 ) -> Result<RunReport, ExecuteError> {
+    let paused = || pause.load(Ordering::SeqCst);
     let ordering_id = store.next_ordering_id(&folder.organization, &folder.source, now_ms)?;
     let mut rec = Recorder {
         folder: &folder.name,
@@ -366,6 +377,10 @@ pub async fn execute(
         bytes_total: plan.pushes.iter().map(|p| p.size).sum(),
     };
     if plan.is_empty() && plan.mode == PlanMode::Incremental {
+        return Ok(rec.report);
+    }
+    if paused() {
+        rec.report.paused = true;
         return Ok(rec.report);
     }
     let status = if plan.mode == PlanMode::Rebuild {
@@ -438,6 +453,14 @@ pub async fn execute(
         .map(|p| (p.path.clone(), p.document_id.clone()))
         .collect();
     store.mark_pending(&folder.name, &pending)?;
+    if rec.total > 0 {
+        progress(RunProgress {
+            done: 0,
+            total: rec.total,
+            bytes_done: 0,
+            bytes_total: rec.bytes_total,
+        });
+    }
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
     let sink: coveo_push::ProgressSink = Arc::new(move |e| {
@@ -450,6 +473,10 @@ pub async fn execute(
 
     let mut fatal: Option<coveo_push::Error> = None;
     for item in &plan.pushes {
+        if paused() {
+            rec.report.paused = true;
+            break;
+        }
         if let Err(e) = batcher.add(build_document(folder, item)).await {
             fatal = Some(e);
             break;
@@ -458,8 +485,12 @@ pub async fn execute(
             rec.on_event(store, event, progress)?;
         }
     }
-    if fatal.is_none() {
+    if fatal.is_none() && !rec.report.paused {
         for d in &plan.deletes {
+            if paused() {
+                rec.report.paused = true;
+                break;
+            }
             if let Err(e) = batcher.delete(d.document_id.clone(), false).await {
                 fatal = Some(e);
                 break;
@@ -528,6 +559,7 @@ pub async fn execute(
     if plan.mode == PlanMode::Rebuild
         && rec.report.halted.is_none()
         && rec.report.problems.is_empty()
+        && !rec.report.paused
     {
         match client
             .delete_older_than(

@@ -826,3 +826,198 @@ async fn an_item_rejected_in_processing_is_learned_from_the_source_logs() {
     let again = engine.sync_now("docs").await.unwrap();
     assert_eq!(again.run.map(|r| r.pushed.len()), Some(0));
 }
+
+/// 640 hex characters that compress poorly (distinct per `i`), so that batches fill up.
+fn noise(i: usize) -> String {
+    use sha2::{Digest, Sha256};
+    (0..10)
+        .map(|k| hex::encode(Sha256::digest(format!("{i}/{k}").as_bytes())))
+        .collect()
+}
+
+/// A folder of `n` text files big enough that, with `max_batch_bytes` of 2,000, a run takes
+/// many batches (a few items each); the emulator answers every Push request after
+/// `latency_ms`.
+async fn slow_many_batches(n: usize, latency_ms: u64) -> (Env, sync_engine::engine::EngineHandle) {
+    let env = Env::start().await;
+    for i in 0..n {
+        env.write(&format!("f{i:02}.txt"), noise(i));
+    }
+    env.set_faults(serde_json::json!({"latencyMs": latency_ms}))
+        .await;
+    let mut config = env.engine_config();
+    config.execute.max_batch_bytes = 2_000;
+    // Only the runs the test asks for.
+    config.scheduled_runs = false;
+    let engine = sync_engine::engine::Engine::start(config, vec![env.mapping()])
+        .await
+        .unwrap();
+    (env, engine)
+}
+
+#[tokio::test]
+async fn pause_during_a_run_stops_between_batches_and_resume_sends_the_rest() {
+    use sync_engine::state::ItemState;
+    let (env, engine) = slow_many_batches(30, 40).await;
+    let engine = std::sync::Arc::new(engine);
+    let mut events = engine.subscribe();
+    let run = tokio::spawn({
+        let engine = std::sync::Arc::clone(&engine);
+        async move { engine.sync_now("docs").await }
+    });
+    // Pause once the first batch was accepted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("a batch is accepted")
+            .unwrap();
+        if let Event::FolderState {
+            state: FolderState::Syncing { done, .. },
+            ..
+        } = e
+        {
+            if done > 0 {
+                break;
+            }
+        }
+    }
+    engine.pause("docs").await.unwrap();
+    let report = run.await.unwrap().unwrap();
+    let ran = report.run.clone().unwrap();
+    assert!(ran.paused, "{report:?}");
+    assert!(!report.is_complete());
+    assert!(
+        !ran.pushed.is_empty() && ran.pushed.len() < 30,
+        "pushed {} of 30",
+        ran.pushed.len()
+    );
+    // After the pause, no progress shows: the folder stays paused.
+    let mut after_pause = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let Event::FolderState { state, .. } = e {
+            after_pause.push(state);
+        }
+    }
+    let paused_at = after_pause
+        .iter()
+        .position(|s| *s == FolderState::Paused { reason: None })
+        .expect("a paused state event");
+    assert!(
+        after_pause[paused_at..]
+            .iter()
+            .all(|s| *s == FolderState::Paused { reason: None }),
+        "{after_pause:?}"
+    );
+    assert_eq!(
+        engine.status().await.unwrap()[0].state,
+        FolderState::Paused { reason: None }
+    );
+
+    // Nothing half-recorded: what the store records as accepted is exactly what the run
+    // reports and what the emulator holds; the rest waits as pending.
+    let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+    let items = store.items("docs").unwrap();
+    let accepted: Vec<&str> = items
+        .iter()
+        .filter(|i| i.state == ItemState::Accepted)
+        .map(|i| i.path.as_str())
+        .collect();
+    let mut pushed: Vec<&str> = ran.pushed.iter().map(String::as_str).collect();
+    pushed.sort();
+    assert_eq!(accepted, pushed);
+    assert!(items
+        .iter()
+        .all(|i| i.state == ItemState::Accepted || i.state == ItemState::Pending));
+    let held: Vec<String> = env.emulator_items().await.into_keys().collect();
+    let mut want: Vec<String> = pushed
+        .iter()
+        .map(|p| sync_engine::plan::document_id(env.root(), p))
+        .collect();
+    want.sort();
+    assert_eq!(held, want);
+    // Paused means paused: nothing is sent while it lasts.
+    let requests = env.requests().await.len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.requests().await.len(), requests);
+
+    // Resume: the rest goes, and the source equals the folder.
+    engine.resume("docs").await.unwrap();
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    let store = sync_engine::state::Store::open(&env.state_path()).unwrap();
+    assert!(store
+        .items("docs")
+        .unwrap()
+        .iter()
+        .all(|i| i.state == ItemState::Accepted));
+}
+
+#[tokio::test]
+async fn status_shows_syncing_n_of_n_while_the_run_uploads() {
+    let (env, engine) = slow_many_batches(20, 40).await;
+    let bytes_total: u64 = (0..20).map(|i| noise(i).len() as u64).sum();
+    let engine = std::sync::Arc::new(engine);
+    let mut events = engine.subscribe();
+    let run = tokio::spawn({
+        let engine = std::sync::Arc::clone(&engine);
+        async move { engine.sync_now("docs").await }
+    });
+    let mut seen = Vec::new();
+    while !run.is_finished() {
+        let state = engine.status().await.unwrap()[0].state.clone();
+        if let FolderState::Syncing { .. } = state {
+            seen.push(state);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(run.await.unwrap().unwrap().is_complete());
+    assert!(!seen.is_empty(), "status never said syncing");
+    for s in &seen {
+        let FolderState::Syncing {
+            done,
+            total,
+            bytes_done,
+            bytes_total: bt,
+            ..
+        } = s
+        else {
+            unreachable!()
+        };
+        assert_eq!((*total, *bt), (20, bytes_total), "{s:?}");
+        assert!(*done <= 20 && *bytes_done <= bytes_total, "{s:?}");
+    }
+    // Part-way figures were seen, with a time left once something was sent.
+    assert!(
+        seen.iter().any(|s| matches!(s, FolderState::Syncing { done, eta_secs: Some(_), .. } if *done > 0 && *done < 20)),
+        "{seen:?}"
+    );
+    // The events said the same things, in order: 0 of 20 first, 20 of 20 last.
+    let mut syncing = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let Event::FolderState {
+            state: s @ FolderState::Syncing { .. },
+            ..
+        } = e
+        {
+            syncing.push(s);
+        }
+    }
+    for s in &seen {
+        assert!(syncing.contains(s), "status {s:?} was never an event");
+    }
+    assert!(matches!(
+        syncing.first(),
+        Some(FolderState::Syncing { done: 0, .. })
+    ));
+    assert!(matches!(
+        syncing.last(),
+        Some(FolderState::Syncing { done: 20, .. })
+    ));
+    assert!(matches!(
+        engine.status().await.unwrap()[0].state,
+        FolderState::UpToDate { .. }
+    ));
+    drop(env);
+}
