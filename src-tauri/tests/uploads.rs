@@ -656,3 +656,62 @@ async fn a_file_of_a_synced_folder_keeps_the_folder_rules_and_is_not_deleted_as_
     assert!(item.item.permissions.levels[0].sets[0].allow_anonymous);
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_processing_rejects_is_followed_to_rejected_and_another_to_indexed() {
+    let fx = Fixture::new();
+    let host = fx.host().await;
+    // The Sandbox's pipeline refuses .exe content after accepting the write (push-emulator's
+    // rejectItems fault), as Coveo's converter does for file types it cannot index.
+    let reason = "the converter refused the file type .exe";
+    reqwest::Client::new()
+        .post(format!("{}/_emulator/v1/faults", host.sandbox_url()))
+        .json(&json!({"rejectItems": [{"documentIdContains": ".exe", "reason": reason}]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let exe = fx.file("installer.exe", &[0x4d, 0x5a, 0x90, 0x00, 0x03]);
+    let txt = fx.file("readme.txt", b"Read me first");
+    let granted = host.grant_files(vec![exe.clone(), txt.clone()]);
+    let items = host
+        .prepare_test_items(PrepareTestItemsRequest { files: granted })
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 2);
+    let mut uploads = Vec::new();
+    for item in &items {
+        uploads.push(
+            host.push_test_item(PushTestItemRequest {
+                preview_id: item.preview_id.clone(),
+                target: PushTarget::Sandbox,
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    let rejected = fx
+        .wait_stage(&uploads[0].upload_id, UploadStage::Rejected)
+        .await;
+    assert_eq!(
+        steps(&rejected),
+        [
+            UploadStage::Requested,
+            UploadStage::Accepted,
+            UploadStage::Rejected
+        ]
+    );
+    assert_eq!(rejected.reason.as_deref(), Some(reason));
+    let indexed = fx
+        .wait_stage(&uploads[1].upload_id, UploadStage::Indexed)
+        .await;
+    assert!(indexed.reason.is_none());
+    assert_eq!(sandbox_item(&host, &uploads[0].document_id).await, None);
+    // Only the indexed one is left to delete.
+    let remembered = fx.remembered();
+    assert_eq!(remembered.as_array().unwrap().len(), 1);
+    assert_eq!(remembered[0]["documentId"], uploads[1].document_id.as_str());
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 1);
+    host.shutdown().await;
+}
