@@ -389,10 +389,14 @@ async fn the_sandbox_seeds_the_store_once_and_only_what_the_app_knew_is_removed(
         .with_endpoint(Endpoint::custom(announce["url"].as_str().unwrap()).unwrap()),
     )
     .unwrap();
-    // What a sample set up before the app had a store: a group, and an alias of a user.
+    // What a sample set up before the app had a store: a group, a group with a granted
+    // identity (which the editor does not show), and an alias of a user.
     let hr = IdentityBody::new(Identity::new("HR", IdentityType::Group))
         .members(vec![Identity::new("hlee@example.com", IdentityType::User)]);
     client.put_identity("sandbox", &hr, None).await.unwrap();
+    let staff = IdentityBody::new(Identity::new("Staff", IdentityType::Group))
+        .well_knowns(vec![Identity::new("Everyone", IdentityType::VirtualGroup)]);
+    client.put_identity("sandbox", &staff, None).await.unwrap();
     let alias = MappedIdentityBody {
         identity: Identity::new("MysteryUserX", IdentityType::User),
         mappings: vec![coveo_push::Mapping::user("emitchell@example.com", None)],
@@ -407,6 +411,7 @@ async fn the_sandbox_seeds_the_store_once_and_only_what_the_app_knew_is_removed(
         vec![
             user("emitchell@example.com", &["MysteryUserX"]),
             group("HR", vec![member("hlee@example.com", IdentityKind::User)]),
+            group("Staff", vec![]),
         ]
     );
     assert!(fx.store().exists());
@@ -418,21 +423,30 @@ async fn the_sandbox_seeds_the_store_once_and_only_what_the_app_knew_is_removed(
     assert_eq!(host.list_identities().await.unwrap(), seeded);
 
     // ...and removing HR in the app removes HR from the Sandbox, never Crawled.
-    host.save_identities(save(vec![user("emitchell@example.com", &["MysteryUserX"])]))
-        .await
-        .unwrap();
+    host.save_identities(save(vec![
+        user("emitchell@example.com", &["MysteryUserX"]),
+        group("Staff", vec![]),
+    ]))
+    .await
+    .unwrap();
     let result = host.push_identities().await.unwrap();
-    assert_eq!(result.pushed, 1);
+    assert_eq!(result.pushed, 2);
     assert!(result.message.contains("and 1 removed"), "{result:?}");
     host.drain_sandbox().await;
-    let (held, _) = provider_holds(host.sandbox_url(), "sandbox", "sandbox").await;
+    let (held, answer) = provider_holds(host.sandbox_url(), "sandbox", "sandbox").await;
     assert_eq!(
         held,
         pairs(&[
             ("MysteryUserX", "USER"),
             ("emitchell@example.com", "USER"),
             ("Crawled", "GROUP"),
+            ("Staff", "GROUP"),
         ])
+    );
+    // Staff kept its granted identity through the save and the push.
+    assert_eq!(
+        record(&answer, "Staff")["wellKnowns"][0]["name"],
+        "Everyone"
     );
 }
 

@@ -12,13 +12,16 @@
 //!   Sandbox mode, while no store exists, the store is seeded from what the Sandbox's provider
 //!   holds (the emulator's inspection API), so nothing set up there before is lost. An empty
 //!   provider seeds nothing and writes nothing: the store appears with the first identities.
+//!   Granted identities (`wellKnowns`) found there are kept through saves and pushes.
 //! - **Pushing** sends one identity batch (reference §2.6 and §5): every user and group in
 //!   `members`, every alias in `mappings`, and in `deleted` the identities this app pushed (or
 //!   seeded from) to that provider before and that are gone from the list since. The reference
 //!   puts deletions in the batch file ("there is no separate batch delete endpoint"); it is
 //!   also safer than `permissions/olderthan`, which would disable every identity of the provider
 //!   that the app did not push (a crawler's, another tool's) and that the app cannot list first.
-//!   What was pushed is recorded per target (`organization/provider`) in the store.
+//!   What was pushed is recorded per target (`organization/provider`) in the store. An alias
+//!   maps to its user in the cascaded provider for an organization (as Coveo expects), and in
+//!   the Sandbox's own provider in the Sandbox (so its "search as" agrees with the preview).
 //! - **The graph** ([`Host::identity_graph`]) is built from the store, keyed by the target's
 //!   provider, so the preview shows what the list says, saved or not yet pushed.
 //!
@@ -125,6 +128,11 @@ pub(crate) struct StoredIdentity {
     /// Other names of a user (empty for a group).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Granted identities (`wellKnowns`) found in the Sandbox's provider when seeding. The
+    /// editor does not show them; they are kept through saves (by name and kind) and sent on
+    /// every push, because a push without them detaches them (reference §5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub well_knowns: Vec<StoredRef>,
 }
 
 impl StoredIdentity {
@@ -305,6 +313,7 @@ pub(crate) fn validate_identities(
             kind,
             members,
             aliases,
+            well_knowns: Vec::new(),
         });
     }
     // References, once every name is known.
@@ -530,11 +539,40 @@ struct ProviderRecord {
     members: Vec<Identity>,
     #[serde(default)]
     mappings: Vec<ProviderMapping>,
+    #[serde(default)]
+    well_knowns: Vec<Identity>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ProviderMapping {
     identity: Identity,
+}
+
+fn refs(identities: &[Identity]) -> Vec<StoredRef> {
+    identities
+        .iter()
+        .filter_map(|i| {
+            StoredKind::of_type(i.identity_type).map(|kind| StoredRef {
+                name: i.name.clone(),
+                kind,
+            })
+        })
+        .collect()
+}
+
+/// Carries the granted identities of `old` over to the identities of `new` with the same name
+/// and kind (the editor neither shows nor sends them).
+pub(crate) fn keep_well_knowns(new: &mut [StoredIdentity], old: &[StoredIdentity]) {
+    let granted: HashMap<(&str, StoredKind), &Vec<StoredRef>> = old
+        .iter()
+        .filter(|i| !i.well_knowns.is_empty())
+        .map(|i| ((i.name.as_str(), i.kind), &i.well_knowns))
+        .collect();
+    for identity in new.iter_mut() {
+        if let Some(w) = granted.get(&(identity.name.as_str(), identity.kind)) {
+            identity.well_knowns = (*w).clone();
+        }
+    }
 }
 
 /// The store seeded from the identities a provider holds: users, groups with their members,
@@ -574,17 +612,9 @@ pub(crate) fn seed_store(answer: &serde_json::Value, target: &str) -> IdentitySt
         identities.push(StoredIdentity {
             name,
             kind,
-            members: record
-                .members
-                .iter()
-                .filter_map(|m| {
-                    StoredKind::of_type(m.identity_type).map(|kind| StoredRef {
-                        name: m.name.clone(),
-                        kind,
-                    })
-                })
-                .collect(),
+            members: refs(&record.members),
             aliases: Vec::new(),
+            well_knowns: refs(&record.well_knowns),
         });
     }
     for (user, alias) in aliases {
@@ -600,6 +630,7 @@ pub(crate) fn seed_store(answer: &serde_json::Value, target: &str) -> IdentitySt
                     kind: StoredKind::User,
                     members: Vec::new(),
                     aliases: Vec::new(),
+                    well_knowns: Vec::new(),
                 });
                 identities.len() - 1
             }
@@ -644,14 +675,16 @@ pub(crate) fn plan_push(
     let mut alias_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for i in identities {
         let identity = Identity::new(i.name.clone(), i.kind.identity_type());
-        let members = i
-            .members
-            .iter()
-            .map(|m| Identity::new(m.name.clone(), m.kind.identity_type()))
-            .collect();
-        batch
-            .members
-            .push(IdentityBody::new(identity).members(members));
+        let identities_of = |refs: &[StoredRef]| {
+            refs.iter()
+                .map(|r| Identity::new(r.name.clone(), r.kind.identity_type()))
+                .collect()
+        };
+        batch.members.push(
+            IdentityBody::new(identity)
+                .members(identities_of(&i.members))
+                .well_knowns(identities_of(&i.well_knowns)),
+        );
         present.insert(StoredRef {
             name: i.name.clone(),
             kind: i.kind,
@@ -703,6 +736,10 @@ pub(crate) fn graph_of(identities: &[StoredIdentity], provider: &str) -> Identit
         }
         for alias in &i.aliases {
             graph.add_mapping(&IdentityKey::user(provider, alias.clone()), &key);
+        }
+        for w in &i.well_knowns {
+            let granted = IdentityKey::new(provider, w.name.clone(), w.kind.identity_type());
+            graph.add_well_known(&key, &granted);
         }
     }
     graph
@@ -797,9 +834,10 @@ impl Host {
 
     /// Replaces the list after checking it (see [`validate_identities`]); nothing is pushed.
     pub async fn save_identities(&self, request: SaveIdentitiesRequest) -> Result<(), HostError> {
-        let identities = validate_identities(&request.identities)?;
+        let mut identities = validate_identities(&request.identities)?;
         let _guard = STORE_LOCK.lock().await;
         let mut store = self.load_identities().await?;
+        keep_well_knowns(&mut identities, &store.identities);
         store.identities = identities;
         write_store(&self.identities_path(), &store)
     }
@@ -1152,7 +1190,8 @@ mod tests {
     #[test]
     fn seeding_turns_mappings_into_aliases_of_their_user() {
         let answer = serde_json::json!({"identities": [
-            {"identity": {"name": "HR", "type": "GROUP"}, "members": [{"name": "ana@x.com", "type": "USER"}], "mappings": []},
+            {"identity": {"name": "HR", "type": "GROUP"}, "members": [{"name": "ana@x.com", "type": "USER"}], "mappings": [],
+             "wellKnowns": [{"name": "Everyone", "type": "VIRTUAL_GROUP"}]},
             {"identity": {"name": "MysteryUserX", "type": "USER"}, "members": [], "mappings": [
                 {"identity": {"name": "emitchell@x.com", "type": "USER"}, "provider": "Email Security Provider"}]},
             {"identity": {"name": "bob@x.com", "type": "USER"}, "members": [], "mappings": []},
@@ -1187,6 +1226,18 @@ mod tests {
         let plan = plan_push(&store.identities, pushed, None);
         assert!(plan.batch.deleted.is_empty(), "{:?}", plan.batch.deleted);
         assert_eq!(plan.batch.mappings[0].identity.name, "MysteryUserX");
+        // HR's granted identity is pushed again, and kept when the editor saves HR.
+        let hr = plan.batch.members.iter().find(|b| b.identity.name == "HR");
+        assert_eq!(hr.unwrap().well_knowns[0].name, "Everyone");
+        let mut saved = validate_identities(&[SecurityIdentity {
+            name: "HR".into(),
+            kind: IdentityKind::Group,
+            members: vec![],
+            aliases: vec![],
+        }])
+        .unwrap();
+        keep_well_knowns(&mut saved, &store.identities);
+        assert_eq!(saved[0].well_knowns.len(), 1);
     }
 
     #[test]
