@@ -15,9 +15,11 @@ if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
 fi
 [ -d ui/node_modules ] || npm ci --ignore-scripts --no-audit --no-fund --prefix ui
 npm --prefix ui run build
-cargo build --locked -p pushdeck-app --features custom-protocol
-APP_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/pushdeck-app"
-case "${CARGO_TARGET_DIR:-}" in /*) APP_BIN="$CARGO_TARGET_DIR/debug/pushdeck-app" ;; esac
-export APP_BIN TAURI_DRIVER="$TOOLS/bin/tauri-driver" NO_AT_BRIDGE=1
+# The app, and the CLI whose `pushdeck emulator` stands in for a real organization (key test).
+cargo build --locked -p pushdeck-app -p pushdeck-cli --features pushdeck-app/custom-protocol
+BIN_DIR="$(pwd)/${CARGO_TARGET_DIR:-target}/debug"
+case "${CARGO_TARGET_DIR:-}" in /*) BIN_DIR="$CARGO_TARGET_DIR/debug" ;; esac
+export APP_BIN="$BIN_DIR/pushdeck-app" PUSHDECK_BIN="$BIN_DIR/pushdeck"
+export TAURI_DRIVER="$TOOLS/bin/tauri-driver" NO_AT_BRIDGE=1
 export E2E_SCREENSHOTS="$(pwd)/docs/screenshots"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 tests-e2e/*.e2e.mjs

@@ -112,8 +112,62 @@ export class Session {
     }
   }
 
-  click(element) {
-    return this.cmd("POST", `/element/${element}/click`, {});
+  /** The first element matching an XPath expression (waits for it like `find`). */
+  async findXPath(xpath, timeout = WAIT_MS) {
+    const start = Date.now();
+    for (;;) {
+      try {
+        const el = await this.cmd("POST", "/element", { using: "xpath", value: xpath });
+        return el[ELEMENT] ?? el.ELEMENT ?? Object.values(el)[0];
+      } catch (e) {
+        if (Date.now() - start > timeout) throw new Error(`no element ${xpath}: ${e.message}`);
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Chooses `value` in the <select> matching `css`, as a person would (a change event). */
+  async select(css, value, timeout = WAIT_MS) {
+    const start = Date.now();
+    for (;;) {
+      const ok = await this.exec(
+        `const el = document.querySelector(arguments[0]);
+         if (!el || ![...el.options].some((o) => o.value === arguments[1])) return false;
+         el.value = arguments[1];
+         el.dispatchEvent(new Event("change", { bubbles: true }));
+         return true;`,
+        css,
+        value,
+      );
+      if (ok) return;
+      if (Date.now() - start > timeout) throw new Error(`${css} has no option ${JSON.stringify(value)}`);
+      await sleep(250);
+    }
+  }
+
+  /** Types `text` into an element (WebDriver "element send keys"). */
+  type(element, text) {
+    return this.cmd("POST", `/element/${element}/value`, { text });
+  }
+
+  /** Clears an input. */
+  clear(element) {
+    return this.cmd("POST", `/element/${element}/clear`, {});
+  }
+
+  /** Clicks an element after scrolling it to the middle of the window. A notice in the
+   *  corner can still cover a button at the very bottom ("element click intercepted"): then
+   *  the notices are dismissed, as a person would, and the click is tried once more. */
+  async click(element) {
+    await this.exec(`arguments[0].scrollIntoView({ block: "center", inline: "nearest" });`, { [ELEMENT]: element }).catch(() => {});
+    try {
+      return await this.cmd("POST", `/element/${element}/click`, {});
+    } catch (e) {
+      if (!/intercepted/.test(e.message)) throw e;
+      await this.exec(`document.querySelectorAll("[data-testid=notice] button").forEach((b) => b.click());`);
+      await sleep(300);
+      return this.cmd("POST", `/element/${element}/click`, {});
+    }
   }
 
   text(element) {

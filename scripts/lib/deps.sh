@@ -9,7 +9,7 @@ PUSHDECK_TEST_PACKAGES=(
   build-essential pkg-config libssl-dev file
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
-  dbus dbus-x11 gnome-keyring keyutils at-spi2-core
+  dbus dbus-x11 gnome-keyring libsecret-tools keyutils at-spi2-core
   xvfb xauth webkit2gtk-driver chromium fonts-dejavu-core
 )
 
