@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use push_emulator::{Emulator, EmulatorConfig, OrgConfig};
 use pushdeck_app::dto::*;
-use pushdeck_app::host::{Host, HostPaths, COVEO_ORIGIN_ENV};
+use pushdeck_app::host::{Host, HostOptions, HostPaths, COVEO_ORIGIN_ENV};
 use serde_json::Value;
 
 const ORG: &str = "acmeproduction1x2y3z";
@@ -52,11 +52,15 @@ impl Fixture {
 
     /// A host whose organization calls go to the emulator.
     async fn host(&self) -> Arc<Host> {
-        let _env = ENV_LOCK.lock().await;
-        std::env::set_var(COVEO_ORIGIN_ENV, self.emu.url());
-        let host = Host::start(self.paths.clone(), Arc::new(|_| {})).await;
-        std::env::remove_var(COVEO_ORIGIN_ENV);
-        host.unwrap()
+        Host::start_with(
+            self.paths.clone(),
+            Arc::new(|_| {}),
+            HostOptions {
+                coveo_origin: Some(self.emu.url().to_owned()),
+            },
+        )
+        .await
+        .unwrap()
     }
 
     fn request(

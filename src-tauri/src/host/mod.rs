@@ -165,6 +165,23 @@ impl std::fmt::Debug for Host {
     }
 }
 
+/// How a [`Host`] starts, beyond its folders.
+#[derive(Debug, Clone, Default)]
+pub struct HostOptions {
+    /// Where every organization's calls go instead of Coveo's region hosts (an origin such as
+    /// `http://127.0.0.1:8080`): for tests, the end-to-end suite and private deployments.
+    pub coveo_origin: Option<String>,
+}
+
+impl HostOptions {
+    /// The options the environment asks for ([`COVEO_ORIGIN_ENV`]).
+    pub fn from_env() -> Self {
+        Self {
+            coveo_origin: std::env::var(COVEO_ORIGIN_ENV).ok(),
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -195,7 +212,17 @@ fn region_endpoint(region: Region, origin: Option<&Endpoint>) -> Endpoint {
 impl Host {
     /// Starts the Sandbox and the engine, loads the settings, and forwards engine events to
     /// `sink`. Must run inside a tokio runtime.
+    /// Reads [`COVEO_ORIGIN_ENV`] from the environment; the tests use [`Host::start_with`].
     pub async fn start(paths: HostPaths, sink: EventSink) -> Result<Arc<Self>, HostError> {
+        Self::start_with(paths, sink, HostOptions::from_env()).await
+    }
+
+    /// [`Host::start`] with explicit options (no environment read).
+    pub async fn start_with(
+        paths: HostPaths,
+        sink: EventSink,
+        options: HostOptions,
+    ) -> Result<Arc<Self>, HostError> {
         for dir in [&paths.config_dir, &paths.data_dir, &paths.sandbox()] {
             std::fs::create_dir_all(dir)
                 .map_err(|e| internal(&format!("cannot create the folder {}", dir.display()), e))?;
@@ -228,8 +255,8 @@ impl Host {
             tracing::warn!("cannot announce the Sandbox: {e}");
         }
         let keyring_available = probe_keyring().await;
-        let coveo_origin = match std::env::var(COVEO_ORIGIN_ENV) {
-            Ok(origin) if !origin.trim().is_empty() => {
+        let coveo_origin = match options.coveo_origin {
+            Some(origin) if !origin.trim().is_empty() => {
                 let endpoint = Endpoint::custom(origin.trim()).map_err(|e| {
                     HostError::new(
                         ErrorCode::InvalidInput,
