@@ -263,12 +263,7 @@ impl Host {
         let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
         let (changed, new_index) =
             with_rule(&mapping, &request.path, draft.as_ref(), request.mode)?;
-        let path = changed
-            .permission_rules
-            .last()
-            .filter(|_| new_index.is_some())
-            .map(|r| r.path.clone())
-            .unwrap_or_else(|| request.path.trim_matches('/').to_owned());
+        let path = request.path.trim_matches('/').to_owned();
         let old_indexes: Vec<usize> = mapping
             .permission_rules
             .iter()
@@ -276,9 +271,8 @@ impl Host {
             .filter(|(_, r)| r.path.trim_matches('/') == path)
             .map(|(i, _)| i)
             .collect();
-        let invalid = |e| HostError::new(ErrorCode::InvalidInput, e);
-        let before = mapping.compiled_permissions().map_err(invalid)?;
-        let after = changed.compiled_permissions().map_err(invalid)?;
+        let before = FolderRules::of(&mapping)?;
+        let after = FolderRules::of(&changed)?;
         let files = self.folder_files(&mapping, awaiting).await?;
         let graph = self.sandbox_graph().await?;
         let provider = default_provider(&mapping);
@@ -288,14 +282,7 @@ impl Host {
                 old: &old_indexes,
                 new: new_index,
             };
-            rule_change(
-                &graph,
-                &provider,
-                before.as_ref(),
-                after.as_ref(),
-                &files,
-                &scope,
-            )
+            rule_change(&graph, &provider, &before, &after, &files, &scope)
         })
         .await
         .map_err(|e| internal("the access preview stopped", e))
@@ -314,14 +301,12 @@ impl Host {
             ));
         }
         let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
-        let rules = mapping
-            .compiled_permissions()
-            .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
+        let rules = FolderRules::of(&mapping)?;
         let files = self.folder_files(&mapping, awaiting).await?;
         let graph = self.sandbox_graph().await?;
         let provider = default_provider(&mapping);
         tokio::task::spawn_blocking(move || {
-            let visible = visible_files(&graph, &provider, rules.as_ref(), &files, &user);
+            let visible = visible_files(&graph, &provider, &rules, &files, &user);
             user_tree(&mapping.name, &files, &visible, MAX_TREE_NODES)
         })
         .await
@@ -402,28 +387,82 @@ pub(crate) struct FileClasses {
     pub of_file: Vec<u32>,
 }
 
-pub(crate) fn classify(
-    rules: Option<&permissions::CompiledRules>,
-    files: &[String],
-) -> FileClasses {
-    let mut groups: std::collections::HashMap<Vec<usize>, u32> = std::collections::HashMap::new();
+/// A folder's rules, compiled, and what lets its files be grouped folder by folder.
+pub(crate) struct FolderRules {
+    pub compiled: Option<permissions::CompiledRules>,
+    /// The rules' paths (normalized), when none is a glob. Then a file gets the rules of its
+    /// folder, unless a rule names the file itself. A glob may match a file by its name, so
+    /// with one, every file is matched on its own.
+    plain_paths: Option<std::collections::HashSet<String>>,
+}
+
+fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '[', '{'])
+}
+
+/// `./a//b/` and `a\b` → `a/b`, as the permissions crate reads rule paths.
+fn normalized(path: &str) -> String {
+    path.split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl FolderRules {
+    pub(crate) fn of(mapping: &FolderMapping) -> Result<Self, HostError> {
+        let compiled = mapping
+            .compiled_permissions()
+            .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
+        let rules = &mapping.permission_rules;
+        let plain_paths = (!rules.iter().any(|r| is_glob(&r.path)))
+            .then(|| rules.iter().map(|r| normalized(&r.path)).collect());
+        Ok(Self {
+            compiled,
+            plain_paths,
+        })
+    }
+}
+
+pub(crate) fn classify(rules: &FolderRules, files: &[String]) -> FileClasses {
     let mut classes = FileClasses {
         rules: Vec::new(),
         models: Vec::new(),
         of_file: Vec::with_capacity(files.len()),
     };
+    let Some(compiled) = &rules.compiled else {
+        classes.rules.push(Vec::new());
+        classes.models.push(None);
+        classes.of_file.resize(files.len(), 0);
+        return classes;
+    };
+    let mut groups: std::collections::HashMap<Vec<usize>, u32> = std::collections::HashMap::new();
+    let mut by_folder: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut group_of = |applied: Vec<usize>, path: &str, classes: &mut FileClasses| -> u32 {
+        if let Some(group) = groups.get(&applied) {
+            return *group;
+        }
+        let group = u32::try_from(classes.models.len()).unwrap_or(u32::MAX);
+        classes.models.push(compiled.resolve(path).map(|r| r.model));
+        classes.rules.push(applied.clone());
+        groups.insert(applied, group);
+        group
+    };
     for path in files {
-        let applied = rules.map(|r| r.matching_rules(path)).unwrap_or_default();
-        let group = match groups.get(&applied) {
-            Some(group) => *group,
-            None => {
-                let group = u32::try_from(classes.models.len()).unwrap_or(u32::MAX);
-                classes
-                    .models
-                    .push(rules.and_then(|r| r.resolve(path)).map(|r| r.model));
-                classes.rules.push(applied.clone());
-                groups.insert(applied, group);
-                group
+        let own = rules
+            .plain_paths
+            .as_ref()
+            .is_none_or(|plain| plain.contains(path.as_str()));
+        let group = if own {
+            group_of(compiled.matching_rules(path), path, &mut classes)
+        } else {
+            let folder = parent_of(path);
+            match by_folder.get(folder) {
+                Some(group) => *group,
+                None => {
+                    let group = group_of(compiled.matching_rules(folder), path, &mut classes);
+                    by_folder.insert(folder, group);
+                    group
+                }
             }
         };
         classes.of_file.push(group);
@@ -489,8 +528,7 @@ pub(crate) struct RuleScope<'a> {
 
 impl RuleScope<'_> {
     fn under_path(&self, file: &str) -> bool {
-        let glob = self.path.contains(['*', '?', '[', '{']);
-        !glob
+        !is_glob(self.path)
             && (self.path.is_empty()
                 || file == self.path
                 || file
@@ -505,8 +543,8 @@ impl RuleScope<'_> {
 pub(crate) fn rule_change(
     graph: &permissions::IdentityGraph,
     default_provider: &str,
-    before: Option<&permissions::CompiledRules>,
-    after: Option<&permissions::CompiledRules>,
+    before: &FolderRules,
+    after: &FolderRules,
     files: &[String],
     scope: &RuleScope<'_>,
 ) -> AccessChange {
@@ -562,10 +600,14 @@ pub(crate) fn rule_change(
         loses.extend(was.iter().filter(|i| !will.contains(*i)).map(name));
     }
     // The model at the rule's path once saved (for a glob: the first file it concerns).
-    let model = if scope.path.contains(['*', '?', '[', '{']) {
+    let model = if is_glob(scope.path) {
         first_affected.and_then(|a| new.models[a as usize].clone())
     } else {
-        after.and_then(|r| r.resolve(scope.path)).map(|r| r.model)
+        after
+            .compiled
+            .as_ref()
+            .and_then(|r| r.resolve(scope.path))
+            .map(|r| r.model)
     };
     AccessChange {
         gains: gains.into_iter().collect(),
@@ -580,7 +622,7 @@ pub(crate) fn rule_change(
 pub(crate) fn visible_files(
     graph: &permissions::IdentityGraph,
     default_provider: &str,
-    rules: Option<&permissions::CompiledRules>,
+    rules: &FolderRules,
     files: &[String],
     user: &str,
 ) -> Vec<bool> {
