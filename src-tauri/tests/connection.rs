@@ -409,6 +409,21 @@ async fn connect_creates_the_source_and_provider_and_keeps_the_key_in_the_keyrin
     assert_eq!(conn.provider_id, "Pushdeck identities");
     let wire = serde_json::to_string(&state).unwrap();
     assert!(!wire.contains(&fx.key), "the key came back in {wire}");
+    assert!(!state.first_launch, "connecting ends the welcome");
+    let activity = host
+        .list_activity(ActivityQuery {
+            after_id: None,
+            before_id: None,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    assert!(
+        activity
+            .iter()
+            .any(|e| e.message == format!("Connected to organization {ORG}")),
+        "{activity:?}"
+    );
 
     // The emulator has both, the provider attached to the new source.
     let sources = fx.platform("sources").await;

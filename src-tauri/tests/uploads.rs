@@ -232,6 +232,28 @@ async fn a_granted_text_file_is_shown_exactly_pushed_indexed_and_deleted() {
         0,
         "nothing left to delete"
     );
+    let lines: Vec<String> = host
+        .list_activity(ActivityQuery {
+            after_id: None,
+            before_id: None,
+            limit: 100,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Test upload of ") && l.ends_with(" requested")),
+        "the push is in the activity log: {lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| *l == "Deleted 1 test item").count(),
+        1,
+        "one delete line, none for the empty second delete: {lines:?}"
+    );
     host.shutdown().await;
 }
 

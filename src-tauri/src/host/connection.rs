@@ -597,7 +597,7 @@ impl Host {
             keyring_store(org.clone(), key.clone()).await?;
         }
         let summary = ConnectionSummary {
-            organization_id: org,
+            organization_id: org.clone(),
             region: request.region,
             source_id,
             provider_id,
@@ -612,8 +612,16 @@ impl Host {
             let mut s = lock(&self.settings);
             s.connection = Some(summary);
             s.use_organization = true;
+            // Connecting is a deliberate first step: the welcome has done its job.
+            s.welcome_dismissed = true;
             self.save_settings(&s)?;
         }
+        self.log_activity(
+            ActivityKind::Info,
+            None,
+            format!("Connected to organization {org}"),
+            0,
+        );
         self.get_app_state().await
     }
 

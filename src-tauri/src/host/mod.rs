@@ -131,6 +131,45 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// The activity log kept in memory (the last [`ACTIVITY_CAPACITY`] lines), with ids 1, 2, ...
+/// in time order so the UI can page by id.
+#[derive(Debug, Default)]
+struct ActivityLog {
+    inner: Mutex<(u64, VecDeque<ActivityEntry>)>,
+}
+
+impl ActivityLog {
+    fn push(
+        &self,
+        kind: ActivityKind,
+        folder: Option<&str>,
+        message: String,
+        at_ms: f64,
+        count: u64,
+    ) -> ActivityEntry {
+        let mut guard = lock(&self.inner);
+        let (last_id, entries) = &mut *guard;
+        *last_id += 1;
+        let entry = ActivityEntry {
+            id: *last_id,
+            at_ms,
+            kind,
+            folder_id: folder.map(str::to_owned),
+            message,
+            count,
+        };
+        if entries.len() >= ACTIVITY_CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(entry.clone());
+        entry
+    }
+
+    fn with_entries<T>(&self, f: impl FnOnce(&VecDeque<ActivityEntry>) -> T) -> T {
+        f(&lock(&self.inner).1)
+    }
+}
+
 /// Sends a [`HostEvent`] to the UI (the Tauri app emits it on [`EVENT_CHANNEL`]).
 pub type EventSink = Arc<dyn Fn(HostEvent) + Send + Sync>;
 
@@ -147,7 +186,9 @@ pub struct Host {
     http: reqwest::Client,
     settings: Mutex<Settings>,
     credentials: Arc<Mutex<Credentials>>,
-    activity: Arc<Mutex<VecDeque<ActivityEntry>>>,
+    activity: Arc<ActivityLog>,
+    /// Where events for the UI go (engine events are forwarded by `forward_events`).
+    sink: EventSink,
     plans: Mutex<BTreeMap<String, PlanTicket>>,
     /// Test uploads: granted paths, prepared items, uploads being followed (uploads.rs).
     uploads: TestUploads,
@@ -324,7 +365,8 @@ impl Host {
             http: reqwest::Client::new(),
             settings: Mutex::new(settings),
             credentials,
-            activity: Arc::new(Mutex::new(VecDeque::new())),
+            activity: Arc::new(ActivityLog::default()),
+            sink: sink.clone(),
             plans: Mutex::new(BTreeMap::new()),
             uploads: TestUploads::new(sink.clone()),
             keyring_available,
@@ -356,7 +398,6 @@ impl Host {
         let weak = Arc::downgrade(self);
         let activity = self.activity.clone();
         tokio::spawn(async move {
-            let mut next_id: u64 = 1;
             // Items accepted per folder since the last line: one "pushed"/"deleted" line per
             // run (with its count, for the chart) instead of one line per item.
             let mut tally: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -369,22 +410,8 @@ impl Host {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let mut log_n = |kind, folder: &str, message: String, at_ms: f64, count: u64| {
-                    let entry = ActivityEntry {
-                        id: next_id,
-                        at_ms,
-                        kind,
-                        folder_id: Some(folder.to_owned()),
-                        message,
-                        count,
-                    };
-                    next_id += 1;
-                    let mut a = lock(&activity);
-                    if a.len() >= ACTIVITY_CAPACITY {
-                        a.pop_front();
-                    }
-                    a.push_back(entry.clone());
-                    entry
+                let log_n = |kind, folder: &str, message: String, at_ms: f64, count: u64| {
+                    activity.push(kind, Some(folder), message, at_ms, count)
                 };
                 if let Event::FolderState { folder, .. } | Event::Activity { folder, .. } = &event {
                     if let Some((pushed, deleted)) = tally.remove(folder) {
@@ -400,7 +427,7 @@ impl Host {
                         }
                     }
                 }
-                let mut log = |kind, folder: &str, message: String, at_ms: f64| {
+                let log = |kind, folder: &str, message: String, at_ms: f64| {
                     log_n(kind, folder, message, at_ms, 1)
                 };
                 match event {
@@ -473,6 +500,18 @@ impl Host {
                 }
             }
         });
+    }
+
+    /// Adds a line to the activity log and shows it in the UI at once.
+    pub(crate) fn log_activity(
+        &self,
+        kind: ActivityKind,
+        folder: Option<&str>,
+        message: String,
+        count: u64,
+    ) {
+        let entry = self.activity.push(kind, folder, message, now_ms(), count);
+        (self.sink)(HostEvent::Activity { entry });
     }
 
     fn save_settings(&self, settings: &Settings) -> Result<(), HostError> {

@@ -6,27 +6,28 @@ impl Host {
     // ---- activity ------------------------------------------------------------------------
 
     pub async fn list_activity(&self, q: ActivityQuery) -> Result<Vec<ActivityEntry>, HostError> {
-        let a = lock(&self.activity);
         let limit = q.limit.max(1) as usize;
-        let out: Vec<ActivityEntry> = match (q.after_id, q.before_id) {
-            (Some(after), _) => a
-                .iter()
-                .filter(|e| e.id > after && q.before_id.is_none_or(|b| e.id < b))
-                .take(limit)
-                .cloned()
-                .collect(),
-            (None, before) => {
-                let mut newest: Vec<ActivityEntry> = a
-                    .iter()
-                    .rev()
-                    .filter(|e| before.is_none_or(|b| e.id < b))
-                    .take(limit)
-                    .cloned()
-                    .collect();
-                newest.reverse();
-                newest
-            }
-        };
+        let out: Vec<ActivityEntry> =
+            self.activity
+                .with_entries(|a| match (q.after_id, q.before_id) {
+                    (Some(after), _) => a
+                        .iter()
+                        .filter(|e| e.id > after && q.before_id.is_none_or(|b| e.id < b))
+                        .take(limit)
+                        .cloned()
+                        .collect(),
+                    (None, before) => {
+                        let mut newest: Vec<ActivityEntry> = a
+                            .iter()
+                            .rev()
+                            .filter(|e| before.is_none_or(|b| e.id < b))
+                            .take(limit)
+                            .cloned()
+                            .collect();
+                        newest.reverse();
+                        newest
+                    }
+                });
         Ok(out)
     }
 

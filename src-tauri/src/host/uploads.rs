@@ -586,6 +586,12 @@ impl Host {
         let file_lock = self.uploads.file_lock.clone();
         let file = self.test_uploads_file();
         let upload_id = upload.upload_id.clone();
+        self.log_activity(
+            ActivityKind::Info,
+            prepared.folder.as_deref(),
+            format!("Test upload of {} requested", prepared.file_name),
+            1,
+        );
         tokio::spawn(async move {
             let stage = |stage, detail: String, reason: Option<String>| {
                 set_stage(&uploads, &sink, &upload_id, stage, detail, reason)
@@ -707,6 +713,15 @@ impl Host {
             }
         }
         write_pushed(&file, &kept).await?;
+        if deleted > 0 {
+            let items = if deleted == 1 { "item" } else { "items" };
+            self.log_activity(
+                ActivityKind::Deleted,
+                None,
+                format!("Deleted {deleted} test {items}"),
+                deleted,
+            );
+        }
         match failure {
             Some(e) if deleted == 0 => Err(e),
             Some(e) => Err(HostError::new(
