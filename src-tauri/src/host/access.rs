@@ -126,23 +126,28 @@ impl Host {
         self.identity_graph().await
     }
 
-    /// The effective model of a file, `None` when no rule applies.
+    /// The effective model of a file (`None` when no rule applies), and the folder's provider
+    /// (that of the entries that name none).
     pub(crate) async fn file_model(
         &self,
         folder_id: &str,
         path: &str,
-    ) -> Result<Option<permissions::PermissionModel>, HostError> {
+    ) -> Result<(Option<permissions::PermissionModel>, String), HostError> {
         let (mapping, _) = self.mapping(folder_id).await?;
         let compiled = mapping
             .compiled_permissions()
             .map_err(|e| HostError::new(ErrorCode::InvalidInput, e))?;
-        Ok(compiled
+        let model = compiled
             .and_then(|c| c.resolve(path.trim_matches('/')))
-            .map(|r| r.model))
+            .map(|r| r.model);
+        Ok((model, default_provider(&mapping)))
     }
 
+    /// Whether `user` sees an item with `model`, and why; the user is found as the preview
+    /// finds them ([`viewer_named`]), so View as and the preview always agree.
     pub(crate) fn explain_one(
         graph: &permissions::IdentityGraph,
+        provider: &str,
         model: Option<&permissions::PermissionModel>,
         user: &str,
     ) -> AccessExplanation {
@@ -158,9 +163,8 @@ impl Host {
                 model: empty_model(),
             };
         };
-        let ctx = permissions::AccessContext::new(graph, SANDBOX_PROVIDER);
-        let viewer =
-            permissions::Viewer::Identity(permissions::IdentityKey::user(SANDBOX_PROVIDER, user));
+        let ctx = permissions::AccessContext::new(graph, provider);
+        let viewer = viewer_named(graph, provider, user);
         let explanation = permissions::explain(&ctx, model, &viewer);
         AccessExplanation::from_explanation(&explanation, model)
     }
@@ -170,10 +174,11 @@ impl Host {
         &self,
         request: ExplainRequest,
     ) -> Result<AccessExplanation, HostError> {
-        let model = self.file_model(&request.folder_id, &request.path).await?;
+        let (model, provider) = self.file_model(&request.folder_id, &request.path).await?;
         let graph = self.sandbox_graph().await?;
         Ok(Self::explain_one(
             &graph,
+            &provider,
             model.as_ref(),
             request.user.trim(),
         ))
@@ -181,7 +186,7 @@ impl Host {
 
     /// Every user the Sandbox's provider knows, with whether they see the file.
     pub async fn who_can_see(&self, request: FileRef) -> Result<Vec<UserAccess>, HostError> {
-        let model = self.file_model(&request.folder_id, &request.path).await?;
+        let (model, provider) = self.file_model(&request.folder_id, &request.path).await?;
         let graph = self.sandbox_graph().await?;
         let mut out: Vec<UserAccess> = graph
             .users()
@@ -191,7 +196,7 @@ impl Host {
                 permissions::Viewer::Anonymous => None,
             })
             .map(|user| {
-                let e = Self::explain_one(&graph, model.as_ref(), &user);
+                let e = Self::explain_one(&graph, &provider, model.as_ref(), &user);
                 UserAccess {
                     user,
                     visible: e.visible,
