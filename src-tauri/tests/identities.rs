@@ -6,11 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use pushdeck_app::dto::*;
-use pushdeck_app::host::{Host, HostPaths, COVEO_ORIGIN_ENV};
-
-/// `Host::start` reads [`COVEO_ORIGIN_ENV`]; the one test that sets it holds this lock while
-/// it does, so no other host of this binary starts with it.
-static START: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use pushdeck_app::host::{Host, HostOptions, HostPaths};
 
 struct Fixture {
     _dirs: tempfile::TempDir,
@@ -32,14 +28,12 @@ impl Fixture {
     }
 
     async fn host_with_origin(&self, origin: Option<&str>) -> Arc<Host> {
-        let _start = START.lock().await;
-        match origin {
-            Some(o) => std::env::set_var(COVEO_ORIGIN_ENV, o),
-            None => std::env::remove_var(COVEO_ORIGIN_ENV),
-        }
-        let host = Host::start(self.paths.clone(), Arc::new(|_| {})).await;
-        std::env::remove_var(COVEO_ORIGIN_ENV);
-        host.unwrap()
+        let options = HostOptions {
+            coveo_origin: origin.map(str::to_owned),
+        };
+        Host::start_with(self.paths.clone(), Arc::new(|_| {}), options)
+            .await
+            .unwrap()
     }
 
     fn store(&self) -> std::path::PathBuf {
@@ -312,6 +306,20 @@ async fn push_puts_exactly_the_list_in_the_sandbox_and_removes_what_was_removed(
     assert_eq!(
         result.message,
         "4 security identities were sent to provider sandbox. The Sandbox applies them at once."
+    );
+    let activity = host
+        .list_activity(ActivityQuery {
+            after_id: None,
+            before_id: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let line = activity.last().expect("an activity line for the push");
+    assert_eq!(line.kind, ActivityKind::Identities);
+    assert_eq!(
+        line.message,
+        "Pushed 4 security identities to provider sandbox"
     );
     host.drain_sandbox().await;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use pushdeck_app::dto::*;
-use pushdeck_app::host::{Host, HostPaths};
+use pushdeck_app::host::{Host, HostOptions, HostPaths};
 use serde_json::json;
 
 /// How long a test upload may take to reach its final stage on a loaded 2-core machine.
@@ -36,10 +36,15 @@ impl Fixture {
     }
 
     async fn host(&self) -> Arc<Host> {
+        self.host_with(HostOptions::default()).await
+    }
+
+    async fn host_with(&self, options: HostOptions) -> Arc<Host> {
         let events = self.events.clone();
-        Host::start(
+        Host::start_with(
             self.paths.clone(),
             Arc::new(move |e| events.lock().unwrap().push(e)),
+            options,
         )
         .await
         .unwrap()
@@ -498,7 +503,7 @@ async fn a_test_item_goes_to_a_chosen_source_of_the_connected_organization() {
     const SOURCE: &str = "acme-documents";
     const PROVIDER: &str = "acme-identities";
     let key = format!("xx-acme-{}", uuid::Uuid::new_v4().simple());
-    // A push-emulator stands in for Coveo through the origin override (read when a host starts).
+    // A push-emulator stands in for Coveo through the origin override.
     let coveo = push_emulator::Emulator::start(push_emulator::EmulatorConfig {
         api_key: key.clone(),
         organizations: vec![push_emulator::OrgConfig::new(ORG, SOURCE, PROVIDER)],
@@ -507,9 +512,11 @@ async fn a_test_item_goes_to_a_chosen_source_of_the_connected_organization() {
     .await
     .unwrap();
     let fx = Fixture::new();
-    std::env::set_var(pushdeck_app::host::COVEO_ORIGIN_ENV, coveo.url());
-    let host = fx.host().await;
-    std::env::remove_var(pushdeck_app::host::COVEO_ORIGIN_ENV);
+    let host = fx
+        .host_with(HostOptions {
+            coveo_origin: Some(coveo.url().to_owned()),
+        })
+        .await;
 
     let path = fx.file("policy.txt", b"Travel policy");
     host.grant_files(vec![path.clone()]);

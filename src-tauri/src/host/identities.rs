@@ -963,6 +963,15 @@ impl Host {
         } else {
             "Coveo applies them within a few minutes."
         };
+        self.log_activity(
+            ActivityKind::Identities,
+            None,
+            format!(
+                "Pushed {pushed} security identities to provider {}",
+                target.provider
+            ),
+            pushed as u64,
+        );
         Ok(IdentityPushResult {
             pushed: pushed as u64,
             message: format!("{sent} to provider {}{removed}. {when}", target.provider),
