@@ -24,10 +24,6 @@ const newKey = () => `xx${randomBytes(16).toString("hex").replace(/^(.{8})(.{4})
 const FIRST_KEY = newKey();
 const SECOND_KEY = newKey();
 
-// Remove once the host's list_catalog and PUSHDECK_COVEO_ORIGIN have landed (connect needs a
-// source and a provider picked from the organization's catalog).
-const SKIP = "waiting for the host's list_catalog and PUSHDECK_COVEO_ORIGIN";
-
 let emulator;
 let origin;
 let app;
@@ -97,6 +93,10 @@ async function connectWith(s, key) {
   await s.select("select[name=source]", "documents");
   await s.select("select[name=provider]", "identities");
   await s.click(await s.find("input[name=storage][value=keyring]"));
+  // "Test connection" says in plain words that the key works for this organization.
+  await s.click(await s.find("[data-testid=test-connection]"));
+  const result = await s.find("[data-testid=connection-result]");
+  assert.equal(await s.exec(`return document.querySelector("[data-testid=connection-result]").classList.contains("ok");`), true, await s.text(result));
   await s.click(await s.findByText("button", "Connect"));
   await s.waitFor(`document.querySelector("[data-testid=connected]")?.textContent.includes(${JSON.stringify(ORG)})`, "Connected");
   // The form forgets the key once it is handed over.
@@ -105,7 +105,7 @@ async function connectWith(s, key) {
 
 before(async () => {
   assert.ok(PUSHDECK, "PUSHDECK_BIN must be set (run scripts/test-e2e.sh)");
-  if (!SKIP) origin = await startOrganization();
+  origin = await startOrganization();
   process.env.PUSHDECK_COVEO_ORIGIN = origin;
   app = await launch(PORT);
   await ready(app.s);
@@ -122,7 +122,7 @@ test("the keyring answers and holds no key for the organization yet", async () =
   assert.equal(state, true, "the app says no keyring answered");
 });
 
-test("connecting stores the key in the keyring, and nowhere else", { skip: SKIP }, async () => {
+test("connecting stores the key in the keyring, and nowhere else", async () => {
   const { s } = app;
   await connectWith(s, FIRST_KEY);
   assert.equal(keyringLookup(), FIRST_KEY);
@@ -132,7 +132,7 @@ test("connecting stores the key in the keyring, and nowhere else", { skip: SKIP 
   await s.screenshot(join(SHOTS, "app-connected.png"));
 });
 
-test("connecting again with a new key replaces it: the new one is stored, the old one is gone", { skip: SKIP }, async () => {
+test("connecting again with a new key replaces it: the new one is stored, the old one is gone", async () => {
   const { s } = app;
   // The organization accepts the second key too (an extra key with every privilege).
   await inspect(origin, "/keys", {
@@ -147,7 +147,7 @@ test("connecting again with a new key replaces it: the new one is stored, the ol
   await assertKeyNowhere(s, FIRST_KEY);
 });
 
-test("the Sandbox is one click away, and the stored key stays in the keyring", { skip: SKIP }, async () => {
+test("the Sandbox is one click away, and the stored key stays in the keyring", async () => {
   const { s } = app;
   await s.click(await s.findByText("button", "Go back to the Sandbox"));
   await s.waitFor(`document.querySelector("[data-testid=mode]")?.textContent.trim() === "Sandbox"`, "Sandbox mode", WAIT_MS);

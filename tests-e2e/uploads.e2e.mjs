@@ -19,9 +19,6 @@ const CONTENT = "Release notes: the desktop app follows test uploads to Indexed.
 writeFileSync(join(dir, FILE), CONTENT);
 process.env.PUSHDECK_E2E_PICK_FILES = join(dir, FILE);
 
-// Remove once the host's pick_files command and its PUSHDECK_E2E_PICK_FILES seam have landed.
-const SKIP = "waiting for the host's pick_files command (PUSHDECK_E2E_PICK_FILES seam)";
-
 let app;
 let box;
 let documentId;
@@ -29,7 +26,6 @@ let documentId;
 const itemCard = `[data-testid=test-item][data-file="${FILE}"]`;
 
 before(async () => {
-  if (SKIP) return;
   app = await launch(PORT);
   await ready(app.s);
   box = sandbox(dataDir);
@@ -42,7 +38,7 @@ async function sandboxItem(id) {
   return r.status === 404 ? null : r.json();
 }
 
-test("a chosen file is shown as the exact item that would be sent, and nothing is sent yet", { skip: SKIP }, async () => {
+test("a chosen file is shown as the exact item that would be sent, and nothing is sent yet", async () => {
   const { s } = app;
   await s.click(await s.find("#tab-uploads"));
   await s.click(await s.find("[data-testid=drop-zone]"));
@@ -56,7 +52,7 @@ test("a chosen file is shown as the exact item that would be sent, and nothing i
   await s.screenshot(join(SHOTS, "app-upload-prepared.png"));
 });
 
-test("Push sends it to the Sandbox, and the card follows it to Indexed", { skip: SKIP }, async () => {
+test("Push sends it to the Sandbox, and the card follows it to Indexed", async () => {
   const { s } = app;
   await s.click(await s.find(`${itemCard} [data-testid=push]`));
   await s.waitFor(`document.querySelector(${JSON.stringify(`${itemCard} [data-testid=upload-stage]`)})?.dataset.stage === "indexed"`, "the Indexed stage", WAIT_MS);
@@ -70,7 +66,7 @@ test("Push sends it to the Sandbox, and the card follows it to Indexed", { skip:
   await s.screenshot(join(SHOTS, "app-upload-indexed.png"));
 });
 
-test("Delete all test items removes it from the Sandbox", { skip: SKIP }, async () => {
+test("Delete all test items removes it from the Sandbox", async () => {
   const { s } = app;
   await s.click(await s.find("[data-testid=delete-test-items]"));
   const start = Date.now();

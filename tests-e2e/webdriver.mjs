@@ -155,11 +155,10 @@ export class Session {
     return this.cmd("POST", `/element/${element}/clear`, {});
   }
 
-  /** Clicks an element after scrolling it to the middle of the window. A notice in the
-   *  corner can still cover a button at the very bottom ("element click intercepted"): then
-   *  the notices are dismissed, as a person would, and the click is tried once more. */
+  /** Clicks an element (WebDriver scrolls it into view). A notice in the corner can cover a
+   *  button at the very bottom of the page ("element click intercepted"): then the notices
+   *  are dismissed, as a person would, and the click is tried once more. */
   async click(element) {
-    await this.exec(`arguments[0].scrollIntoView({ block: "center", inline: "nearest" });`, { [ELEMENT]: element }).catch(() => {});
     try {
       return await this.cmd("POST", `/element/${element}/click`, {});
     } catch (e) {
