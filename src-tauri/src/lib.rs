@@ -9,8 +9,7 @@
 //!
 //! What it is not: a second engine. Scanning, planning, pushing and permissions live in the
 //! domain crates (`sync-engine`, `coveo-push`, `permissions`); conversions to the wire
-//! formats live here, at the boundary. Calls this version does not implement answer an
-//! honest `internal` error ([`host::Host::not_available`]), never made-up data.
+//! formats live here, at the boundary.
 //!
 //! Start with [`host::Host`] (every command body), then [`shell::run`] (the app), then
 //! [`dto::HOST_CALLS`] (the list of commands the UI calls).

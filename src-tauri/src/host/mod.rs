@@ -51,14 +51,7 @@ const CONTENT_PREVIEW_CHARS: usize = 4_000;
 /// The filter that ends an include list: a file no include matched is left out.
 const EXCLUDE_REST: &str = "- *";
 
-/// The three command errors the UI must show honestly.
-fn not_yet(what: &str) -> HostError {
-    HostError::new(
-        ErrorCode::Internal,
-        format!("{what} is not available yet in this version of the desktop app; use the `pushdeck` command line for it"),
-    )
-}
-
+/// The errors shared by every area: the engine's, and what cannot happen in normal use.
 fn engine_error(e: EngineError) -> HostError {
     let code = match &e {
         EngineError::UnknownFolder(_) => ErrorCode::NotFound,
@@ -588,25 +581,6 @@ impl Host {
             self.save_settings(&s)?;
         }
         self.get_app_state().await
-    }
-
-    // ---- not yet ---------------------------------------------------------------------------
-
-    /// The calls this version does not implement: an honest `internal` error naming them.
-    pub fn not_available(command: &str) -> HostError {
-        let what = match command {
-            "list_catalog" => "Listing the organization's sources and providers",
-            "test_connection" => "Test connection",
-            "save_identities" | "import_identities_csv" | "push_identities" => {
-                "Editing security identities"
-            }
-            "preview_rule" | "what_can_user_see" => {
-                "The permission preview (who gains or loses access, View as)"
-            }
-            "prepare_test_items" | "push_test_item" | "delete_test_items" => "Test uploads",
-            _ => "This action",
-        };
-        not_yet(what)
     }
 }
 

@@ -134,7 +134,9 @@ impl Host {
             let user = user.trim();
             let encoded: String = url_encode(user);
             let seen = self
-                .inspect(&format!("{base}/search?user={encoded}&visibleOnly=true"))
+                .inspect(&format!(
+                    "{base}/search?user={encoded}&provider={SANDBOX_PROVIDER}&visibleOnly=true"
+                ))
                 .await?;
             let visible: std::collections::HashSet<String> = seen["items"]
                 .as_array()
