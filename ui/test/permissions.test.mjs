@@ -97,6 +97,9 @@ test("a rule change shows who gains and who loses access before it is saved", as
     "asmith@example.com", "bjones@example.com", "cbrown@example.com", "dmoore@example.com", "emitchell@example.com",
   ]);
   assert.equal(await page.getByTestId("loses").count(), 0);
+  // every file under HR changes from "only HR" to everyone, so each is sent again
+  const applies = (await page.getByTestId("access-change").textContent()).match(/applies to ([\d,]+) files/)[1];
+  assert.equal(await page.getByTestId("files-changed").textContent(), `${applies} files are sent again with the new permissions at the next sync.`);
   // now the other way: only Contractors — HR people lose access, dmoore gains it
   await page.getByLabel("Only these groups and users").check();
   await page.getByLabel("Find a group or user").fill("");

@@ -663,11 +663,13 @@ export function createFakeHost(options: FakeOptions): Host {
           if (was && !will) loses.add(u);
         }
       }
+      const filesChanged = affected.filter((f) => JSON.stringify(modelFor(r, f.path)) !== JSON.stringify(modelFor(r, f.path, next))).length;
       return {
         gains: [...gains].sort(),
         loses: [...loses].sort(),
         filesAffected: affected.length,
         model: modelFor(r, path, next),
+        filesChanged,
       };
     },
     async saveRule({ folderId, path, rule, mode }) {
