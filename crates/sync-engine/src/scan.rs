@@ -1,6 +1,8 @@
 //! Scan: what is in a folder right now, cheaply.
 //!
-//! The walk is parallel (`ignore::WalkParallel`). A file whose size, modification time and
+//! The walk is parallel: its own directory walk by default (each file stat'ed relative to its
+//! open directory, as `find` does), `ignore::WalkParallel` when symlinks are followed (loop
+//! detection). A file whose size, modification time and
 //! file id equal what the state store knows keeps its known content hash; only the others
 //! (the candidates) are read and hashed. Problems with single files (unreadable, changed while
 //! read, a name that is not UTF-8, a symlink loop) are data in [`Snapshot::problems`]: the scan
@@ -11,9 +13,10 @@
 //! SHA extensions when present (well over 1 GB/s), faster than the disks it reads from. Because
 //! only candidates are hashed, a rescan with nothing changed reads no file content at all.
 //!
-//! The engine calls [`scan_with_items`]: the walk only collects paths and stats (each walk
-//! thread in its own list), the state store's items load on another thread meanwhile, a
-//! sorted merge then decides which files are candidates, and those are hashed in parallel.
+//! The engine calls [`scan_with_items`]: the walk (on other threads) only collects paths and
+//! stats (each walk thread in its own list), the state store's items load on the calling
+//! thread meanwhile, a sorted merge then decides which files are candidates, and those are
+//! hashed in parallel.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -321,8 +324,8 @@ pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapsh
     snapshot
 }
 
-/// [`scan`] for the engine: `load` (the state store's items of the folder) runs on another
-/// thread while the walk runs, and the walk's sorted paths are compared with the items by a
+/// [`scan`] for the engine: `load` (the state store's items of the folder) runs on the calling
+/// thread while the folder is walked on others, and the walk's sorted paths are compared with the items by a
 /// sorted merge (no map of known files is built). Returns the snapshot and the loaded items
 /// (sorted by path), which the planner needs too. Blocking: run it on a blocking thread.
 ///
@@ -333,11 +336,14 @@ pub fn scan_with_items<E: Send>(
     load: impl FnOnce() -> Result<Vec<ItemRecord>, E> + Send,
 ) -> Result<(Snapshot, Vec<ItemRecord>), E> {
     let started = Instant::now();
+    // The items (the larger allocation) load on the calling thread, which then merges and
+    // frees them: one allocator arena serves them run after run, which keeps the memory of a
+    // long-lived process near that of one scan.
     let (walked, items) = std::thread::scope(|s| {
-        let loader = s.spawn(load);
-        let walked = walk(request);
-        let items = match loader.join() {
-            Ok(items) => items,
+        let walker = s.spawn(|| walk(request));
+        let items = load();
+        let walked = match walker.join() {
+            Ok(walked) => walked,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         (walked, items)
