@@ -1,8 +1,6 @@
 //! Scan: what is in a folder right now, cheaply.
 //!
-//! The walk is parallel: its own directory walk by default (each file stat'ed relative to its
-//! open directory, as `find` does), `ignore::WalkParallel` when symlinks are followed (loop
-//! detection). A file whose size, modification time and
+//! The walk is parallel (`ignore::WalkParallel`). A file whose size, modification time and
 //! file id equal what the state store knows keeps its known content hash; only the others
 //! (the candidates) are read and hashed. Problems with single files (unreadable, changed while
 //! read, a name that is not UTF-8, a symlink loop) are data in [`Snapshot::problems`]: the scan
@@ -434,13 +432,6 @@ fn walk(request: &ScanRequest) -> Result<Found, String> {
     let Some(first) = starts.first() else {
         return Ok(Found::default());
     };
-    if !request.follow_symlinks {
-        let mut found = walk_dirs(request, &starts);
-        found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Overlapping scopes ("a" and "a/b") find some files twice.
-        found.files.dedup_by(|a, b| a.0 == b.0);
-        return Ok(found);
-    }
     let mut builder = ignore::WalkBuilder::new(first);
     for extra in &starts[1..] {
         builder.add(extra);
@@ -460,168 +451,6 @@ fn walk(request: &ScanRequest) -> Result<Found, String> {
     found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     found.files.dedup_by(|a, b| a.0 == b.0);
     Ok(found)
-}
-
-/// Directories waiting to be read by [`walk_dirs`], and how many are being read.
-struct DirQueue {
-    dirs: Vec<(PathBuf, String)>,
-    busy: usize,
-}
-
-/// The walk when symlinks are not followed (the default), on `request.threads` threads.
-///
-/// Why not `ignore`'s walker here: it stats every file by its full path, and the kernel's
-/// path lookup (one step per component) was the largest cost of a rescan with nothing
-/// changed. `std::fs::DirEntry::metadata` stats relative to the open directory (one step),
-/// as `find` does, and the entry's type comes from the directory listing. Without followed
-/// symlinks there can be no loop, so nothing else is needed; a walk that follows symlinks
-/// uses `ignore` (its loop detection).
-fn walk_dirs(request: &ScanRequest, starts: &[PathBuf]) -> Found {
-    let queue = Mutex::new(DirQueue {
-        dirs: starts
-            .iter()
-            .map(|p| {
-                let rel = p
-                    .strip_prefix(&request.root)
-                    .ok()
-                    .and_then(rel_path_string)
-                    .unwrap_or_default();
-                (p.clone(), rel)
-            })
-            .collect(),
-        busy: 0,
-    });
-    let wake = std::sync::Condvar::new();
-    let lock = || queue.lock().unwrap_or_else(|e| e.into_inner());
-    let worker = || {
-        let mut found = Found::default();
-        let mut dir_rules = HashMap::new();
-        let mut subdirs = Vec::new();
-        let mut q = lock();
-        loop {
-            let Some((dir, rel)) = q.dirs.pop() else {
-                if q.busy == 0 {
-                    wake.notify_all();
-                    return found;
-                }
-                q = wake.wait(q).unwrap_or_else(|e| e.into_inner());
-                continue;
-            };
-            q.busy += 1;
-            drop(q);
-            read_one_dir(
-                request,
-                &dir,
-                &rel,
-                &mut dir_rules,
-                &mut found,
-                &mut subdirs,
-            );
-            q = lock();
-            q.busy -= 1;
-            q.dirs.append(&mut subdirs);
-            wake.notify_all();
-        }
-    };
-    let threads = request.threads.max(1);
-    std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
-        let mut found = worker();
-        for h in helpers {
-            match h.join() {
-                Ok(f) => found.absorb(f),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        found
-    })
-}
-
-/// Lists one directory for [`walk_dirs`]: files (filtered, stat'ed) into `found`,
-/// subdirectories (unless pruned) into `subdirs`.
-fn read_one_dir(
-    request: &ScanRequest,
-    dir: &Path,
-    rel: &str,
-    dir_rules: &mut HashMap<String, Option<usize>>,
-    found: &mut Found,
-    subdirs: &mut Vec<(PathBuf, String)>,
-) {
-    let unreadable = |found: &mut Found, path: &str, e: std::io::Error| {
-        found.problems.push(FileProblem {
-            path: path.to_owned(),
-            kind: ProblemKind::Unreadable,
-            message: format!("{}: {e}", dir.display()),
-        })
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => return unreadable(found, rel, e),
-    };
-    let dir_rule = dir_rule_cached(&request.filters, dir_rules, rel);
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                unreadable(found, rel, e);
-                continue;
-            }
-        };
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            let lossy = name.to_string_lossy();
-            found.problems.push(FileProblem {
-                path: if rel.is_empty() {
-                    lossy.into_owned()
-                } else {
-                    format!("{rel}/{lossy}")
-                },
-                kind: ProblemKind::NameNotUtf8,
-                message: "the name is not valid UTF-8".into(),
-            });
-            continue;
-        };
-        let child = if rel.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let file_type = match entry.file_type() {
-            Ok(t) => t,
-            Err(e) => {
-                unreadable(found, &child, e);
-                continue;
-            }
-        };
-        if file_type.is_dir() {
-            if !request.filters.prunes_dir(&child) {
-                subdirs.push((entry.path(), child));
-            }
-        } else if file_type.is_symlink() {
-            found.symlinks += 1;
-        } else if file_type.is_file() {
-            if !request.filters.includes_file(&child, dir_rule) {
-                found.excluded += 1;
-                continue;
-            }
-            // Relative to the open directory: no path lookup from the root.
-            match entry.metadata() {
-                Ok(meta) => found.files.push((
-                    child,
-                    Stat {
-                        size: meta.len(),
-                        mtime_ns: mtime_ns(&meta),
-                        file_id: file_id(&meta),
-                    },
-                )),
-                Err(e) => found.problems.push(FileProblem {
-                    path: child,
-                    kind: ProblemKind::Unreadable,
-                    message: e.to_string(),
-                }),
-            }
-        }
-    }
 }
 
 /// Hashes the files without a known hash (in parallel), and fills the snapshot. `hashes[i]`
