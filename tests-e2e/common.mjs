@@ -15,13 +15,16 @@ export const SHOTS = resolve(process.env.E2E_SCREENSHOTS ?? "docs/screenshots");
 export const APP_ID = "io.pushdeck.app";
 
 /**
- * Gives this process (and so the app that tauri-driver starts from it) fresh XDG config and
- * data homes. Call before `launch`. Returns the app's config and data folders.
+ * Gives this process (and so the app that tauri-driver starts from it) fresh XDG config, data
+ * and cache homes. Call before `launch`. Returns the temporary home and the app's config and
+ * data folders.
  */
 export function freshAppHome(prefix) {
   const home = mkdtempSync(join(tmpdir(), `pushdeck-${prefix}-`));
   process.env.XDG_CONFIG_HOME = join(home, "config");
   process.env.XDG_DATA_HOME = join(home, "data");
+  // The webview's caches too, so that a check of "every file the app wrote" sees them.
+  process.env.XDG_CACHE_HOME = join(home, "cache");
   return { home, configDir: join(home, "config", APP_ID), dataDir: join(home, "data", APP_ID) };
 }
 
