@@ -153,3 +153,19 @@ test("the Sandbox is one click away, and the stored key stays in the keyring", a
   await s.waitFor(`document.querySelector("[data-testid=mode]")?.textContent.trim() === "Sandbox"`, "Sandbox mode", WAIT_MS);
   assert.equal(keyringLookup(), SECOND_KEY);
 });
+
+test("after a restart the app reads the key back from the keyring: Test connection passes with the key field left empty", async () => {
+  await close(app, dataDir);
+  app = await launch(PORT + 2);
+  const { s } = app;
+  await ready(s);
+  await s.click(await s.find("#tab-connection"));
+  const orgInput = await s.find("input[name=organization]");
+  await s.type(orgInput, ORG);
+  assert.equal(await s.exec(`return document.querySelector("input[name=apiKey]").value;`), "");
+  await s.click(await s.find("[data-testid=test-connection]"));
+  await s.find("[data-testid=connection-result]");
+  const ok = await s.exec(`return document.querySelector("[data-testid=connection-result]").classList.contains("ok");`);
+  assert.equal(ok, true, await s.text(await s.find("[data-testid=connection-result]")));
+  await assertKeyNowhere(s, SECOND_KEY);
+});
