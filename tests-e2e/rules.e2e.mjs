@@ -114,7 +114,12 @@ test("after the sync, the Sandbox's permissions agree with the preview, user by 
     await inspect(box.url, "/drain", { method: "POST" });
     const { items } = await inspect(box.url, "/organizations/sandbox/sources/documents/items");
     const item = items.find((i) => i.documentId.endsWith(`/${SECRET}`));
-    if (item && Array.isArray(item.permissions) && item.permissions.length > 0) break;
+    if (item && Array.isArray(item.permissions) && item.permissions.length > 0) {
+      // The item as pushed names the group, allowed (the model the preview drew).
+      const allowed = item.permissions.flatMap((level) => (level.permissionSets ?? [level]).flatMap((set) => set.allowedPermissions ?? []));
+      assert.deepEqual(allowed.map((p) => [p.identity, p.identityType, p.securityProvider]), [[HR_GROUP, "Group", "sandbox"]], JSON.stringify(item.permissions));
+      break;
+    }
     assert.ok(Date.now() - start < WAIT_MS, `the Sandbox's ${SECRET} never got permissions: ${JSON.stringify(item?.permissions)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
