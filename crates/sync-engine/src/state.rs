@@ -244,12 +244,22 @@ impl Store {
             .enumerate()
             .skip(usize::try_from(current).unwrap_or(0))
         {
-            let tx = self.conn.transaction()?;
+            let tx = self.write_tx()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// A write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), so it
+    /// waits its turn (the busy timeout) behind another connection's write. A deferred one
+    /// that reads first and writes after another connection wrote fails at once with
+    /// "database is locked" (WAL: its read snapshot is stale), which the busy timeout cannot
+    /// help: the engine, the Source Logs follow-up and the app each open their own `Store`.
+    fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>, rusqlite::Error> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
     fn ensure_folder(conn: &Connection, folder: &str) -> Result<(), rusqlite::Error> {
@@ -328,7 +338,7 @@ impl Store {
         folder: &str,
         items: &[(String, String)],
     ) -> Result<(), StateError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         Self::ensure_folder(&tx, folder)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -350,7 +360,7 @@ impl Store {
         items: &[AcceptedItem],
         ordering_id: Option<u64>,
     ) -> Result<(), StateError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         Self::ensure_folder(&tx, folder)?;
         {
             let mut stmt = tx.prepare_cached(
@@ -391,7 +401,7 @@ impl Store {
 
     /// Forgets items whose delete the API accepted.
     pub fn record_deleted(&mut self, folder: &str, paths: &[String]) -> Result<(), StateError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         {
             let mut stmt =
                 tx.prepare_cached("DELETE FROM items WHERE folder = ?1 AND path = ?2")?;
@@ -462,7 +472,7 @@ impl Store {
         problems: &[FileProblem],
     ) -> Result<(), StateError> {
         let json = serde_json::to_string(problems).unwrap_or_else(|_| "[]".into());
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         Self::ensure_folder(&tx, folder)?;
         tx.execute(
             "UPDATE folders SET last_full_sync_ms = ?2, last_problems = ?3 WHERE name = ?1",
@@ -549,7 +559,7 @@ impl Store {
         source: &str,
         now_ms: u64,
     ) -> Result<u64, StateError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let last: Option<i64> = tx
             .query_row(
                 "SELECT last_ordering_id FROM sources WHERE organization = ?1 AND source = ?2",
@@ -603,7 +613,7 @@ impl Store {
     }
 
     pub fn remove_folder(&mut self, folder: &str) -> Result<(), StateError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute("DELETE FROM items WHERE folder = ?1", [folder])?;
         tx.execute("DELETE FROM retries WHERE folder = ?1", [folder])?;
         tx.execute("DELETE FROM identities WHERE folder = ?1", [folder])?;
@@ -616,6 +626,36 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_then_write_waits_for_another_connections_write_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite3");
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.next_ordering_id("org", "src", 1_000).unwrap(), 1_000);
+        // Another connection (the app, the Source Logs follow-up) holds the write lock and
+        // commits a little later, while `next_ordering_id` (a read, then a write) runs.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        other
+            .execute(
+                "UPDATE sources SET last_ordering_id = 5000 WHERE organization = 'org'",
+                [],
+            )
+            .unwrap();
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        // A deferred transaction would read the old row, then fail at its write with
+        // "database is locked" once the other commit made its snapshot stale.
+        let next = store.next_ordering_id("org", "src", 1_000).unwrap();
+        committer.join().unwrap();
+        assert_eq!(
+            next, 5_001,
+            "the id follows the other connection's committed write"
+        );
+    }
 
     fn accepted(path: &str, hash: &str) -> AcceptedItem {
         AcceptedItem {
