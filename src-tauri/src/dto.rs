@@ -928,7 +928,20 @@ pub enum HostEvent {
         #[serde(rename = "folderId")]
         folder_id: String,
     },
-    /// One item was pushed, deleted or failed (high rate: the UI coalesces per frame).
+    /// Items that settled in a folder since its last `items` event (sent at most every
+    /// 100 ms per folder, so a large sync costs the window a few events a second, not one
+    /// per file). The counts are exact.
+    Items {
+        #[serde(rename = "folderId")]
+        folder_id: String,
+        pushed: u64,
+        deleted: u64,
+        indexed: u64,
+        rejected: u64,
+        failed: u64,
+    },
+    /// One item that was rejected or failed, with why: at most 20 per folder and 100 ms (the
+    /// `items` counts include every one; the activity log has a line for each).
     Item {
         #[serde(rename = "folderId")]
         folder_id: String,

@@ -386,7 +386,27 @@ impl Host {
         }
     }
 
+    /// Forwards engine events to the UI, coalesced: every webview event is a script run in the
+    /// window, so a 10,000-file sync sending one event per item stalls the window for a third
+    /// of a second. Item outcomes go out as counts per folder ([`HostEvent::Items`]) and a
+    /// folder's card as its latest state ([`HostEvent::Folder`]), each at most once per
+    /// `FLUSH_INTERVAL`; the last state is always sent. Items with a reason (rejected, failed)
+    /// also go out one by one, at most `DETAILS_PER_FLUSH` per folder and interval.
     fn forward_events(self: &Arc<Self>, sink: EventSink) {
+        /// How often the UI hears of a busy folder: shorter follows progress more closely,
+        /// longer sends fewer events (each one a script run in the webview).
+        const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+        /// Individual `item` events per folder and interval (failures with their reason);
+        /// the counts stay exact beyond it, and every failure is in the activity log.
+        const DETAILS_PER_FLUSH: u32 = 20;
+
+        #[derive(Default)]
+        struct Pending {
+            counts: [u64; 5],
+            details: u32,
+            state: Option<sync_engine::engine::FolderState>,
+        }
+
         let mut events = self.engine.subscribe();
         let weak = Arc::downgrade(self);
         let activity = self.activity.clone();
@@ -394,14 +414,58 @@ impl Host {
             // Items accepted per folder since the last line: one "pushed"/"deleted" line per
             // run (with its count, for the chart) instead of one line per item.
             let mut tally: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-            loop {
-                let event = match events.recv().await {
-                    Ok(e) => e,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!("the UI missed {n} engine events");
+            let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
+            let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut open = true;
+            while open {
+                let event = tokio::select! {
+                    received = events.recv() => match received {
+                        Ok(e) => Some(e),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!("the UI missed {n} engine events");
+                            continue;
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            open = false;
+                            None
+                        }
+                    },
+                    _ = ticker.tick() => None,
+                };
+                let Some(event) = event else {
+                    // A tick (or the end): send what piled up, counts before cards.
+                    if pending.is_empty() {
                         continue;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    let Some(host) = weak.upgrade() else { break };
+                    for (folder, p) in std::mem::take(&mut pending) {
+                        let [pushed, deleted, indexed, rejected, failed] = p.counts;
+                        if p.counts.iter().any(|&n| n > 0) {
+                            sink(HostEvent::Items {
+                                folder_id: folder.clone(),
+                                pushed,
+                                deleted,
+                                indexed,
+                                rejected,
+                                failed,
+                            });
+                        }
+                        let Some(state) = p.state else { continue };
+                        if let Ok(summary) = host.folder_summary(&folder, &state).await {
+                            if let FolderState::NeedsAttention { problems, reasons } =
+                                &summary.state
+                            {
+                                sink(HostEvent::Attention {
+                                    folder_id: folder.clone(),
+                                    problems: *problems,
+                                    message: reasons.join(" "),
+                                });
+                            }
+                            sink(HostEvent::Folder { folder: summary });
+                        }
+                    }
+                    continue;
                 };
                 let log_n = |kind, folder: &str, message: String, at_ms: f64, count: u64| {
                     activity.push(kind, Some(folder), message, at_ms, count)
@@ -425,19 +489,7 @@ impl Host {
                 };
                 match event {
                     Event::FolderState { folder, state } => {
-                        let Some(host) = weak.upgrade() else { break };
-                        if let Ok(summary) = host.folder_summary(&folder, &state).await {
-                            if let FolderState::NeedsAttention { problems, reasons } =
-                                &summary.state
-                            {
-                                sink(HostEvent::Attention {
-                                    folder_id: folder.clone(),
-                                    problems: *problems,
-                                    message: reasons.join(" "),
-                                });
-                            }
-                            sink(HostEvent::Folder { folder: summary });
-                        }
+                        pending.entry(folder).or_default().state = Some(state);
                     }
                     Event::Item {
                         folder,
@@ -449,38 +501,43 @@ impl Host {
                             ItemResult::Deleted => tally.entry(folder.clone()).or_default().1 += 1,
                             _ => {}
                         }
-                        let (outcome, detail) = match &result {
-                            ItemResult::Pushed => (ItemOutcome::Pushed, None),
-                            ItemResult::Deleted => (ItemOutcome::Deleted, None),
-                            ItemResult::Indexed => (ItemOutcome::Indexed, None),
+                        let (slot, outcome, detail) = match &result {
+                            ItemResult::Pushed => (0, ItemOutcome::Pushed, None),
+                            ItemResult::Deleted => (1, ItemOutcome::Deleted, None),
+                            ItemResult::Indexed => (2, ItemOutcome::Indexed, None),
                             ItemResult::Rejected { reason } => {
-                                (ItemOutcome::Rejected, Some(reason.clone()))
+                                (3, ItemOutcome::Rejected, Some(reason.clone()))
                             }
                             ItemResult::Problem {
                                 message,
                                 what_to_do,
                                 ..
                             } => (
+                                4,
                                 ItemOutcome::Failed,
                                 Some(format!("{message}; {what_to_do}")),
                             ),
                         };
-                        if let Some(detail) = &detail {
-                            let entry = log(
-                                ActivityKind::Failed,
-                                &folder,
-                                format!("{path}: {detail}"),
-                                now_ms(),
-                            );
-                            sink(HostEvent::Activity { entry });
+                        let p = pending.entry(folder.clone()).or_default();
+                        p.counts[slot] += 1;
+                        let Some(detail) = detail else { continue };
+                        let entry = log(
+                            ActivityKind::Failed,
+                            &folder,
+                            format!("{path}: {detail}"),
+                            now_ms(),
+                        );
+                        sink(HostEvent::Activity { entry });
+                        if p.details < DETAILS_PER_FLUSH {
+                            p.details += 1;
+                            sink(HostEvent::Item {
+                                folder_id: folder,
+                                path,
+                                outcome,
+                                bytes: 0,
+                                detail: Some(detail),
+                            });
                         }
-                        sink(HostEvent::Item {
-                            folder_id: folder,
-                            path,
-                            outcome,
-                            bytes: 0,
-                            detail,
-                        });
                     }
                     Event::Activity {
                         folder,

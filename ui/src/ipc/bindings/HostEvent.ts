@@ -7,7 +7,7 @@ import type { TestUpload } from "./TestUpload";
 /**
  * Every event the UI listens to, on the single channel [`EVENT_CHANNEL`].
  */
-export type HostEvent = { "kind": "folder", folder: FolderSummary, } | { "kind": "folderRemoved", folderId: string, } | { "kind": "item", folderId: string, path: string, outcome: ItemOutcome, bytes: number, 
+export type HostEvent = { "kind": "folder", folder: FolderSummary, } | { "kind": "folderRemoved", folderId: string, } | { "kind": "items", folderId: string, pushed: number, deleted: number, indexed: number, rejected: number, failed: number, } | { "kind": "item", folderId: string, path: string, outcome: ItemOutcome, bytes: number, 
 /**
  * Why, for `rejected` and `failed`.
  */

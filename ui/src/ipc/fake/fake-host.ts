@@ -304,10 +304,9 @@ export function createFakeHost(options: FakeOptions): Host {
         if (n === 0) continue;
         const batch = record.queue.splice(0, n);
         let bytes = 0;
-        for (const file of batch) {
-          bytes += file.size;
-          emit({ kind: "item", folderId: record.summary.id, path: file.path, outcome: "pushed", bytes: file.size, detail: null });
-        }
+        for (const file of batch) bytes += file.size;
+        // Like the real host: item outcomes as counts per folder, once per tick.
+        if (batch.length) emit({ kind: "items", folderId: record.summary.id, pushed: batch.length, deleted: 0, indexed: 0, rejected: 0, failed: 0 });
         const done = state.done + batch.length;
         if (batch.length) emit({ kind: "activity", entry: log("pushed", `Pushed ${items(batch.length)} from ${record.summary.name}`, batch.length, record.summary.id) });
         if (record.queue.length === 0) {
@@ -890,12 +889,20 @@ export function createFakeHost(options: FakeOptions): Host {
       r.summary.state = { kind: "syncing", done: 0, total, bytes: 0, bytesTotal: total * 50_000, etaSeconds: null };
       return new Promise((resolve) => {
         const timer = setInterval(() => {
+          // Like the real host: one `items` count per burst, an `item` only for a failure
+          // (with its reason), and the card's latest state once.
+          let pushed = 0;
+          let failures = 0;
           for (let k = 0; k < burst && done < total; k++, done++) {
             const failed = done % 500 === 499;
-            emit({ kind: "item", folderId: r.summary.id, path: `stream/file-${done}.txt`, outcome: failed ? "failed" : "pushed", bytes: 50_000, detail: failed ? "Pushdeck could not read the file: permission denied." : null });
-            r.summary.state = { kind: "syncing", done: done + 1, total, bytes: (done + 1) * 50_000, bytesTotal: total * 50_000, etaSeconds: ((total - done) * everyMs) / burst / 1000 };
-            publish(r);
+            if (failed) {
+              failures++;
+              emit({ kind: "item", folderId: r.summary.id, path: `stream/file-${done}.txt`, outcome: "failed", bytes: 0, detail: "Pushdeck could not read the file: permission denied." });
+            } else pushed++;
           }
+          emit({ kind: "items", folderId: r.summary.id, pushed, deleted: 0, indexed: 0, rejected: 0, failed: failures });
+          r.summary.state = { kind: "syncing", done, total, bytes: done * 50_000, bytesTotal: total * 50_000, etaSeconds: ((total - done) * everyMs) / burst / 1000 };
+          publish(r);
           emit({ kind: "activity", entry: log("pushed", `Pushed ${burst} items from ${r.summary.name}`, burst, r.summary.id) });
           if (done >= total) {
             clearInterval(timer);

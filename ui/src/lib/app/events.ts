@@ -1,5 +1,6 @@
-// Host events reach the views once per animation frame: a sync can send thousands of item
-// events per second, and applying each on arrival would re-render for every one.
+// Host events reach the views once per animation frame. The host already coalesces a sync's
+// item outcomes into `items` counts (a few per second per folder) and a folder's card into its
+// latest state; several of them still arrive between two frames.
 
 import type { ActivityEntry, FolderSummary, HostEvent, TestUpload } from "../../ipc";
 import { host } from "./host";
@@ -54,9 +55,12 @@ export function receive(event: HostEvent): void {
     case "folderRemoved":
       removed.add(event.folderId);
       break;
+    case "items":
+      pushed += event.pushed + event.deleted + event.indexed + event.rejected;
+      failed += event.failed;
+      break;
     case "item":
-      if (event.outcome === "failed") failed++;
-      else pushed++;
+      // A failure's reason; it is counted in `items` and has its line in `activity`.
       break;
     case "activity":
       lines.push(event.entry);
