@@ -10,6 +10,9 @@ use pushdeck_app::host::{Host, HostOptions, HostPaths};
 
 /// How long the folder may take to sync on a loaded 2-core machine.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+/// Fewer than the engine's event buffer (`sync_engine::engine::EVENT_BUFFER`, 4,096): with
+/// 10,000 small files the engine emits one batch's item events faster than any subscriber
+/// reads them, and the counts fall short (4,093 of 10,000 when tried; reported, not fixed here).
 const FILES: usize = 600;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -410,6 +410,35 @@ impl Host {
         let mut events = self.engine.subscribe();
         let weak = Arc::downgrade(self);
         let activity = self.activity.clone();
+        // Cards are built on their own task (a summary reads the engine and the state store):
+        // the receiving loop never waits, or it would fall behind the engine's event buffer
+        // during a large sync and lose item counts.
+        let (cards, mut card_rx) =
+            tokio::sync::mpsc::unbounded_channel::<(String, sync_engine::engine::FolderState)>();
+        let card_sink = sink.clone();
+        tokio::spawn(async move {
+            while let Some((folder, state)) = card_rx.recv().await {
+                // Only the latest state of each folder waiting here matters.
+                let mut latest = BTreeMap::from([(folder, state)]);
+                while let Ok((folder, state)) = card_rx.try_recv() {
+                    latest.insert(folder, state);
+                }
+                let Some(host) = weak.upgrade() else { break };
+                for (folder, state) in latest {
+                    let Ok(summary) = host.folder_summary(&folder, &state).await else {
+                        continue;
+                    };
+                    if let FolderState::NeedsAttention { problems, reasons } = &summary.state {
+                        card_sink(HostEvent::Attention {
+                            folder_id: folder.clone(),
+                            problems: *problems,
+                            message: reasons.join(" "),
+                        });
+                    }
+                    card_sink(HostEvent::Folder { folder: summary });
+                }
+            }
+        });
         tokio::spawn(async move {
             // Items accepted per folder since the last line: one "pushed"/"deleted" line per
             // run (with its count, for the chart) instead of one line per item.
@@ -435,10 +464,6 @@ impl Host {
                 };
                 let Some(event) = event else {
                     // A tick (or the end): send what piled up, counts before cards.
-                    if pending.is_empty() {
-                        continue;
-                    }
-                    let Some(host) = weak.upgrade() else { break };
                     for (folder, p) in std::mem::take(&mut pending) {
                         let [pushed, deleted, indexed, rejected, failed] = p.counts;
                         if p.counts.iter().any(|&n| n > 0) {
@@ -451,18 +476,10 @@ impl Host {
                                 failed,
                             });
                         }
-                        let Some(state) = p.state else { continue };
-                        if let Ok(summary) = host.folder_summary(&folder, &state).await {
-                            if let FolderState::NeedsAttention { problems, reasons } =
-                                &summary.state
-                            {
-                                sink(HostEvent::Attention {
-                                    folder_id: folder.clone(),
-                                    problems: *problems,
-                                    message: reasons.join(" "),
-                                });
+                        if let Some(state) = p.state {
+                            if cards.send((folder, state)).is_err() {
+                                return;
                             }
-                            sink(HostEvent::Folder { folder: summary });
                         }
                     }
                     continue;
