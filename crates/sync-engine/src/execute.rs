@@ -660,14 +660,17 @@ pub async fn apply_source_logs(
         .iter()
         .map(|i| (i.document_id.as_str(), i.path.as_str()))
         .collect();
+    let ours: Vec<(&str, &LogOutcome)> = outcomes
+        .iter()
+        .filter_map(|o| Some((*path_of.get(o.document_id.as_str())?, o)))
+        .collect();
+    let rows: Vec<(&str, Option<u64>, Result<(), String>)> = ours
+        .iter()
+        .map(|(_, o)| (o.document_id.as_str(), o.ordering_id, o.outcome.clone()))
+        .collect();
+    let changed = store.record_outcomes(&rows).map_err(|e| e.to_string())?;
     let mut rejected = Vec::new();
-    for o in outcomes {
-        let Some(path) = path_of.get(o.document_id.as_str()) else {
-            continue;
-        };
-        let changed = store
-            .record_outcome(&o.document_id, o.ordering_id, o.outcome.clone())
-            .map_err(|e| e.to_string())?;
+    for ((path, o), changed) in ours.iter().zip(changed) {
         if let (Err(reason), true) = (&o.outcome, changed > 0) {
             rejected.push(FileProblem {
                 path: path.to_string(),

@@ -200,6 +200,12 @@ fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// How long a statement waits for another connection's write before "database is locked".
+/// Writes are short (one transaction per batch or per log page, milliseconds); the margin
+/// covers a slow disk syncing a large batch and the app's own readers, without hiding a
+/// real deadlock for long.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and migrates it to the latest schema.
     pub fn open(path: &Path) -> Result<Self, StateError> {
@@ -212,11 +218,12 @@ impl Store {
             let _ = std::fs::create_dir_all(dir);
         }
         let conn = Connection::open(path).map_err(open_err)?;
+        // First, so that even switching to WAL waits for another connection's write instead
+        // of failing with "database is locked".
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         let mut store = Self { conn };
         store.migrate(path)?;
@@ -425,17 +432,40 @@ impl Store {
         ordering_id: Option<u64>,
         outcome: Result<(), String>,
     ) -> Result<usize, StateError> {
-        let (state, reason) = match outcome {
-            Ok(()) => (ItemState::Indexed, None),
-            Err(r) => (ItemState::Rejected, Some(r)),
-        };
-        let n = self.conn.execute(
-            "UPDATE items SET state = ?1, reason = ?2
-             WHERE document_id = ?3 AND state IN ('accepted', 'indexed', 'rejected')
-               AND (?4 IS NULL OR ordering_id IS NULL OR ordering_id <= ?4)",
-            params![state.as_str(), reason, document_id, ordering_id.map(i64_of)],
-        )?;
-        Ok(n)
+        let changed = self.record_outcomes(&[(document_id, ordering_id, outcome)])?;
+        Ok(changed.first().copied().unwrap_or(0))
+    }
+
+    /// [`Store::record_outcome`] for many log entries in one transaction (one disk sync, one
+    /// turn of the write lock: 10,000 separate commits would keep the lock busy for seconds
+    /// and starve the engine's own writes). Returns the rows changed per entry.
+    pub fn record_outcomes(
+        &mut self,
+        outcomes: &[(&str, Option<u64>, Result<(), String>)],
+    ) -> Result<Vec<usize>, StateError> {
+        let tx = self.write_tx()?;
+        let mut changed = Vec::with_capacity(outcomes.len());
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE items SET state = ?1, reason = ?2
+                 WHERE document_id = ?3 AND state IN ('accepted', 'indexed', 'rejected')
+                   AND (?4 IS NULL OR ordering_id IS NULL OR ordering_id <= ?4)",
+            )?;
+            for (document_id, ordering_id, outcome) in outcomes {
+                let (state, reason) = match outcome {
+                    Ok(()) => (ItemState::Indexed, None),
+                    Err(r) => (ItemState::Rejected, Some(r.as_str())),
+                };
+                changed.push(stmt.execute(params![
+                    state.as_str(),
+                    reason,
+                    document_id,
+                    ordering_id.map(i64_of)
+                ])?);
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 
     /// The folder's bookkeeping (default values for a folder never synced).
