@@ -11,14 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 ensure_system_packages
-TOOLS="${PUSHDECK_TOOLS_DIR:-$HOME/.cache/pushdeck-tools}"
-if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
-  cargo install tauri-driver --version '^2' --locked --root "$TOOLS"
-fi
-[ -d ui/node_modules ] || npm ci --ignore-scripts --no-audit --no-fund --prefix ui
-npm --prefix ui run build
+source scripts/lib/webdriver.sh
+ensure_tauri_driver
+build_embedded_ui
 cargo build --locked --release -p pushdeck-app --features custom-protocol
-BIN_DIR="$(pwd)/${CARGO_TARGET_DIR:-target}/release"
-case "${CARGO_TARGET_DIR:-}" in /*) BIN_DIR="$CARGO_TARGET_DIR/release" ;; esac
-export APP_BIN="$BIN_DIR/pushdeck-app" TAURI_DRIVER="$TOOLS/bin/tauri-driver" NO_AT_BRIDGE=1
+export APP_BIN="$(bin_dir release)/pushdeck-app"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node tests-e2e/bench-app.mjs "$@"

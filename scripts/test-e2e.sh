@@ -9,17 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 ensure_system_packages
-TOOLS="${PUSHDECK_TOOLS_DIR:-$HOME/.cache/pushdeck-tools}"
-if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
-  cargo install tauri-driver --version '^2' --locked --root "$TOOLS"
-fi
-[ -d ui/node_modules ] || npm ci --ignore-scripts --no-audit --no-fund --prefix ui
-npm --prefix ui run build
+source scripts/lib/webdriver.sh
+ensure_tauri_driver
+build_embedded_ui
 # The app, and the CLI whose `pushdeck emulator` stands in for a real organization (key test).
 cargo build --locked -p pushdeck-app -p pushdeck-cli --features pushdeck-app/custom-protocol
-BIN_DIR="$(pwd)/${CARGO_TARGET_DIR:-target}/debug"
-case "${CARGO_TARGET_DIR:-}" in /*) BIN_DIR="$CARGO_TARGET_DIR/debug" ;; esac
-export APP_BIN="$BIN_DIR/pushdeck-app" PUSHDECK_BIN="$BIN_DIR/pushdeck"
-export TAURI_DRIVER="$TOOLS/bin/tauri-driver" NO_AT_BRIDGE=1
+export APP_BIN="$(bin_dir debug)/pushdeck-app" PUSHDECK_BIN="$(bin_dir debug)/pushdeck"
 export E2E_SCREENSHOTS="$(pwd)/docs/screenshots"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 tests-e2e/*.e2e.mjs
