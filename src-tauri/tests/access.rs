@@ -158,6 +158,24 @@ impl Fixture {
             .unwrap_or_else(|e| panic!("saving the rule of {path:?}: {e}"));
     }
 
+    /// Saves "everyone except `group`" (replacing) at `path`.
+    async fn save_everyone_except(&self, path: &str, group_name: &str) {
+        let identities = vec![group(group_name)];
+        let rule = FolderRule::EveryoneExcept { identities };
+        self.save(path, Some(rule), RuleMode::Replace).await;
+    }
+
+    /// Saves "only `group`" (replacing) at `path`.
+    async fn save_only(&self, path: &str, group_name: &str) {
+        let identities = vec![group(group_name)];
+        self.save(
+            path,
+            Some(FolderRule::Only { identities }),
+            RuleMode::Replace,
+        )
+        .await;
+    }
+
     async fn sync_first_time(&self) {
         let plan = self.host.plan_folder(folder()).await.unwrap();
         self.host
@@ -428,22 +446,8 @@ async fn a_rule_change_lists_exactly_who_gains_and_who_loses() {
     let fx = Fixture::new(FILES, false).await;
     let graph = sample_graph(false);
     // The saved rules: everyone but the contractors; HR only for HR.
-    fx.save(
-        "",
-        Some(FolderRule::EveryoneExcept {
-            identities: vec![group("Contractors")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
-    fx.save(
-        "HR",
-        Some(FolderRule::Only {
-            identities: vec![group("HR")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_everyone_except("", "Contractors").await;
+    fx.save_only("HR", "HR").await;
     let saved = vec![
         domain(
             "",
@@ -609,22 +613,8 @@ async fn a_rule_change_lists_exactly_who_gains_and_who_loses() {
 async fn what_a_user_can_see_marks_each_file_and_rolls_up_per_folder() {
     let fx = Fixture::new(FILES, false).await;
     let graph = sample_graph(false);
-    fx.save(
-        "",
-        Some(FolderRule::EveryoneExcept {
-            identities: vec![group("Contractors")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
-    fx.save(
-        "HR",
-        Some(FolderRule::Only {
-            identities: vec![group("HR")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_everyone_except("", "Contractors").await;
+    fx.save_only("HR", "HR").await;
     fx.save(
         "Legal",
         Some(FolderRule::Complete {
@@ -712,14 +702,7 @@ async fn a_big_folder_tree_is_cut_and_says_how_much() {
     files.push("small/one.txt".into());
     let names: Vec<&str> = files.iter().map(String::as_str).collect();
     let fx = Fixture::new(&names, false).await;
-    fx.save(
-        "big",
-        Some(FolderRule::Only {
-            identities: vec![group("HR")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_only("big", "HR").await;
     let tree = fx
         .host
         .what_can_user_see(UserRequest {
@@ -755,23 +738,9 @@ async fn a_big_folder_tree_is_cut_and_says_how_much() {
 async fn a_saved_complete_model_reaches_the_sandbox_as_the_preview_drew_it() {
     let fx = Fixture::new(FILES, false).await;
     let graph = sample_graph(false);
-    fx.save(
-        "",
-        Some(FolderRule::EveryoneExcept {
-            identities: vec![group("Contractors")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_everyone_except("", "Contractors").await;
     // A subfolder with its own rule: it keeps it when its parent's rule changes.
-    fx.save(
-        "Legal/drafts",
-        Some(FolderRule::Only {
-            identities: vec![group("HR")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_only("Legal/drafts", "HR").await;
     fx.sync_first_time().await;
     let ids = fx.document_ids();
     assert_eq!(ids.len(), FILES.len());
@@ -991,14 +960,7 @@ async fn rule_mistakes_come_back_in_plain_words() {
 async fn a_user_reaches_what_names_their_alias() {
     let fx = Fixture::new(FILES, true).await;
     let graph = sample_graph(true);
-    fx.save(
-        "",
-        Some(FolderRule::EveryoneExcept {
-            identities: vec![group("Contractors")],
-        }),
-        RuleMode::Replace,
-    )
-    .await;
+    fx.save_everyone_except("", "Contractors").await;
     let before = vec![domain(
         "",
         M::Replace,
