@@ -116,6 +116,15 @@ async fn prepare_one(host: &Host, path: &Path) -> TestItem {
     items.remove(0)
 }
 
+/// Pushes a prepared test item to the Sandbox.
+async fn push_to_sandbox(host: &Host, preview_id: String) -> Result<TestUpload, HostError> {
+    host.push_test_item(PushTestItemRequest {
+        preview_id,
+        target: PushTarget::Sandbox,
+    })
+    .await
+}
+
 /// The Sandbox's item (a deleted one too), or `None` when it was never pushed.
 async fn sandbox_item(host: &Host, document_id: &str) -> Option<serde_json::Value> {
     let url = format!(
@@ -186,11 +195,7 @@ async fn a_granted_text_file_is_shown_exactly_pushed_indexed_and_deleted() {
         "nothing is sent before Push"
     );
 
-    let upload = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: item.preview_id.clone(),
-            target: PushTarget::Sandbox,
-        })
+    let upload = push_to_sandbox(&host, item.preview_id.clone())
         .await
         .unwrap();
     assert_eq!(upload.stage, UploadStage::Requested);
@@ -294,13 +299,7 @@ async fn an_item_the_pipeline_rejects_reaches_rejected_with_the_reason_from_the_
     let path = fx.file("minutes.txt", b"Minutes of the meeting");
     host.grant_files(vec![path.clone()]);
     let item = prepare_one(&host, &path).await;
-    let upload = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: item.preview_id,
-            target: PushTarget::Sandbox,
-        })
-        .await
-        .unwrap();
+    let upload = push_to_sandbox(&host, item.preview_id).await.unwrap();
     let rejected = fx
         .wait_stage(&upload.upload_id, UploadStage::Rejected)
         .await;
@@ -340,13 +339,7 @@ async fn a_push_the_api_refuses_is_rejected_with_the_api_reason() {
     let path = fx.file("report.txt", b"Quarterly report");
     host.grant_files(vec![path.clone()]);
     let item = prepare_one(&host, &path).await;
-    let upload = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: item.preview_id,
-            target: PushTarget::Sandbox,
-        })
-        .await
-        .unwrap();
+    let upload = push_to_sandbox(&host, item.preview_id).await.unwrap();
     let rejected = fx
         .wait_stage(&upload.upload_id, UploadStage::Rejected)
         .await;
@@ -425,11 +418,7 @@ async fn only_paths_the_shell_granted_are_read() {
     assert!(e.message.contains("is not a file"), "{e}");
 
     assert_eq!(refuse(Vec::new()).await.code, ErrorCode::InvalidInput);
-    let e = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: "p-unknown".into(),
-            target: PushTarget::Sandbox,
-        })
+    let e = push_to_sandbox(&host, "p-unknown".into())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
@@ -450,13 +439,7 @@ async fn a_file_changed_after_its_preview_is_not_pushed() {
     host.grant_files(vec![path.clone()]);
     let item = prepare_one(&host, &path).await;
     std::fs::write(&path, b"first words, and many more since the preview").unwrap();
-    let e = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: item.preview_id,
-            target: PushTarget::Sandbox,
-        })
-        .await
-        .unwrap_err();
+    let e = push_to_sandbox(&host, item.preview_id).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Conflict);
     assert!(e.message.contains("changed since it was previewed"), "{e}");
     host.shutdown().await;
@@ -471,13 +454,7 @@ async fn test_items_are_remembered_and_deleted_after_a_restart() {
         let host = fx.host().await;
         host.grant_files(vec![path.clone()]);
         let item = prepare_one(&host, &path).await;
-        let upload = host
-            .push_test_item(PushTestItemRequest {
-                preview_id: item.preview_id,
-                target: PushTarget::Sandbox,
-            })
-            .await
-            .unwrap();
+        let upload = push_to_sandbox(&host, item.preview_id).await.unwrap();
         fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
         document_id = upload.document_id;
         host.shutdown().await;
@@ -633,13 +610,7 @@ async fn a_file_of_a_synced_folder_keeps_the_folder_rules_and_is_not_deleted_as_
         coveo_push::file_uri_from_path(&leave).unwrap()
     );
 
-    let upload = host
-        .push_test_item(PushTestItemRequest {
-            preview_id: item.preview_id,
-            target: PushTarget::Sandbox,
-        })
-        .await
-        .unwrap();
+    let upload = push_to_sandbox(&host, item.preview_id).await.unwrap();
     fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
     // The folder pushes to the same source: the item is the folder's too, so it stays.
     assert_eq!(host.delete_test_items().await.unwrap().deleted, 0);
@@ -712,12 +683,9 @@ async fn a_file_processing_rejects_is_followed_to_rejected_and_another_to_indexe
     let mut uploads = Vec::new();
     for item in &items {
         uploads.push(
-            host.push_test_item(PushTestItemRequest {
-                preview_id: item.preview_id.clone(),
-                target: PushTarget::Sandbox,
-            })
-            .await
-            .unwrap(),
+            push_to_sandbox(&host, item.preview_id.clone())
+                .await
+                .unwrap(),
         );
     }
     let rejected = fx
