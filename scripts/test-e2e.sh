@@ -16,4 +16,6 @@ build_embedded_ui
 cargo build --locked -p pushdeck-app -p pushdeck-cli --features pushdeck-app/custom-protocol
 export APP_BIN="$(bin_dir debug)/pushdeck-app" PUSHDECK_BIN="$(bin_dir debug)/pushdeck"
 export E2E_SCREENSHOTS="$(pwd)/docs/screenshots"
+# An app that outlived its WebDriver session is stopped when the suite ends, pass or fail.
+trap 'pkill -f "^$APP_BIN" || true' EXIT
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 tests-e2e/*.e2e.mjs

@@ -1,18 +1,25 @@
 // A small W3C WebDriver client over Node's fetch, enough to drive the real Pushdeck window
 // through tauri-driver (which forwards to WebKitWebDriver). No webdriverio install needed.
 import { spawn } from "node:child_process";
-import { writeFileSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { writeFileSync, mkdirSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecc";
 /** How long a wait may take: the debug app on a loaded 2-core machine is slow to sync. */
 export const WAIT_MS = 60_000;
 
+/** Where tauri-driver, WebKitWebDriver and the app write their output (E2E_DRIVER_LOG). */
+const DRIVER_LOG = process.env.E2E_DRIVER_LOG ?? join(tmpdir(), "pushdeck-e2e-driver.log");
+
 /** Starts tauri-driver on `port` (it uses port+1 for WebKitWebDriver) and waits for it. */
 export async function startDriver({ driver, port }) {
+  const log = openSync(DRIVER_LOG, "a");
   const child = spawn(driver, ["--port", String(port), "--native-port", String(port + 1), "--native-driver", "/usr/bin/WebKitWebDriver"], {
-    stdio: ["ignore", "inherit", "inherit"],
+    // Not our stdout/stderr: the app (its grandchild) would inherit them, and an app that
+    // outlives its session would hold the test runner's pipe open, so the run never ends.
+    stdio: ["ignore", log, log],
   });
   const base = `http://127.0.0.1:${port}`;
   const start = Date.now();
