@@ -30,6 +30,19 @@ impl Fixture {
         }
     }
 
+    /// A Push API client for the app's Sandbox, from what it announces in `sandbox.json`.
+    fn sandbox_client(&self) -> coveo_push::PushClient {
+        use coveo_push::{ApiKey, ClientConfig, Endpoint};
+        let announce: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(self.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
+        )
+        .unwrap();
+        let key = ApiKey::new(announce["api_key"].as_str().unwrap());
+        let origin = Endpoint::custom(announce["url"].as_str().unwrap()).unwrap();
+        coveo_push::PushClient::new(ClientConfig::new("sandbox", key).with_endpoint(origin))
+            .unwrap()
+    }
+
     async fn host(&self) -> Arc<Host> {
         self.host_with(HostOptions::default()).await
     }
@@ -438,23 +451,12 @@ async fn a_saved_rule_gives_the_model_the_sandbox_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identities_are_read_from_the_sandbox_provider() {
-    use coveo_push::{ApiKey, ClientConfig, Endpoint, Identity, IdentityBody, IdentityType};
+    use coveo_push::{Identity, IdentityBody, IdentityType};
     let fx = Fixture::new();
     let host = fx.host().await;
     assert!(host.list_identities().await.unwrap().is_empty());
 
-    let announce: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
-    )
-    .unwrap();
-    let client = coveo_push::PushClient::new(
-        ClientConfig::new(
-            "sandbox",
-            ApiKey::new(announce["api_key"].as_str().unwrap()),
-        )
-        .with_endpoint(Endpoint::custom(announce["url"].as_str().unwrap()).unwrap()),
-    )
-    .unwrap();
+    let client = fx.sandbox_client();
     let body = IdentityBody::new(Identity::new("HR", IdentityType::Group))
         .members(vec![Identity::new("ana@example.com", IdentityType::User)]);
     client.put_identity("sandbox", &body, None).await.unwrap();
@@ -475,7 +477,7 @@ async fn identities_are_read_from_the_sandbox_provider() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn view_as_and_who_can_see_follow_the_rule_and_the_sandbox_groups() {
-    use coveo_push::{ApiKey, ClientConfig, Endpoint, Identity, IdentityBody, IdentityType};
+    use coveo_push::{Identity, IdentityBody, IdentityType};
     let fx = Fixture::new();
     let host = fx.host().await;
     let docs = folder_with_files(&[("HR/leave.txt", "Leave"), ("open.txt", "Open")]);
@@ -501,18 +503,7 @@ async fn view_as_and_who_can_see_follow_the_rule_and_the_sandbox_groups() {
     })
     .await
     .unwrap();
-    let announce: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
-    )
-    .unwrap();
-    let client = coveo_push::PushClient::new(
-        ClientConfig::new(
-            "sandbox",
-            ApiKey::new(announce["api_key"].as_str().unwrap()),
-        )
-        .with_endpoint(Endpoint::custom(announce["url"].as_str().unwrap()).unwrap()),
-    )
-    .unwrap();
+    let client = fx.sandbox_client();
     let hr = IdentityBody::new(Identity::new("HR", IdentityType::Group))
         .members(vec![Identity::new("ana@example.com", IdentityType::User)]);
     client.put_identity("sandbox", &hr, None).await.unwrap();
