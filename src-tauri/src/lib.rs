@@ -19,6 +19,8 @@
 
 pub mod dto;
 pub mod host;
+pub mod priority;
+pub mod rendering;
 pub mod shell;
 
 pub use shell::run;

@@ -159,6 +159,16 @@ fn grant_dropped<R: tauri::Runtime>(app: &impl Manager<R>, event: &tauri::DragDr
 
 /// Builds and runs the desktop app (the binary's `main`).
 pub fn run() {
+    // Commands, the engine and the Sandbox run on threads below the window's priority
+    // (see `priority`); registered before anything in Tauri starts.
+    let runtime = match crate::priority::work_runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Pushdeck could not start its worker threads: {e}");
+            std::process::exit(1);
+        }
+    };
+    tauri::async_runtime::set(runtime.handle().clone());
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -185,8 +195,12 @@ pub fn run() {
                     tracing::warn!("cannot send an event to the window: {e}");
                 }
             });
-            // The Sandbox and the engine start before the window's first command is handled.
-            let host = tauri::async_runtime::block_on(Host::start(paths, sink))?;
+            // The Sandbox and the engine start before the window's first command is handled,
+            // on a work thread: the threads they create inherit its lower priority.
+            let host = tauri::async_runtime::block_on(tauri::async_runtime::spawn(Host::start(
+                paths, sink,
+            )))
+            .map_err(|e| format!("the app's start-up task stopped: {e}"))??;
             app.manage(host);
             Ok(())
         })
@@ -228,7 +242,10 @@ pub fn run() {
         ])
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => {
+            app.run(|_, _| {});
+            drop(runtime);
+        }
         Err(e) => {
             eprintln!("Pushdeck could not start: {e}");
             std::process::exit(1);

@@ -126,3 +126,54 @@ async fn a_sync_of_many_files_reaches_the_ui_as_few_exact_events() {
     );
     host.shutdown().await;
 }
+
+/// A folder's card appears as soon as the folder is added, before its first sync is
+/// confirmed: closing the plan with "Not now" must not leave the folder out of sight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_folder_shows_its_card_before_the_first_sync_is_confirmed() {
+    let dirs = tempfile::tempdir().unwrap();
+    let docs = dirs.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), "a").unwrap();
+    let events: Arc<Mutex<Vec<HostEvent>>> = Arc::default();
+    let sink = events.clone();
+    let host = Host::start_with(
+        HostPaths {
+            config_dir: dirs.path().join("config"),
+            data_dir: dirs.path().join("data"),
+        },
+        Arc::new(move |e| sink.lock().unwrap().push(e)),
+        HostOptions::default(),
+    )
+    .await
+    .unwrap();
+    let added = host
+        .add_folder(AddFolderRequest {
+            path: docs.display().to_string(),
+            name: "Later".into(),
+            source_id: String::new(),
+            include: vec![],
+            exclude: vec![],
+        })
+        .await
+        .unwrap();
+
+    let events = events.lock().unwrap();
+    let card = events.iter().find_map(|e| match e {
+        HostEvent::Folder { folder } if folder.id == added.id => Some(folder.clone()),
+        _ => None,
+    });
+    let card = card.expect("no card event for the added folder");
+    assert!(
+        card.awaiting_first_sync,
+        "the card must wait for the go-ahead: {card:?}"
+    );
+    assert_eq!(card, added, "the card is the summary add_folder returned");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, HostEvent::Activity { entry }
+            if entry.message.contains("Added folder Later"))),
+        "the activity log says the folder was added"
+    );
+}

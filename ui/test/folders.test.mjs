@@ -24,6 +24,9 @@ test("the dry-run plan is shown before the first sync, and confirming it starts 
   assert.deepEqual(json.permissions, [{ allowAnonymous: true, allowedPermissions: [], deniedPermissions: [] }]);
   await snap(page, "plan");
   await page.getByTestId("confirm-plan").click();
+  // The dialog goes at once; the notice follows once the host has started the sync.
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+  await page.getByTestId("notice").filter({ hasText: "Sync of Sample folder started." }).waitFor();
   // scanning, then syncing with a progress bar and time left, then up to date
   await page.waitForFunction(() => ["scanning", "syncing"].includes(document.querySelector('[data-folder="Sample folder"]')?.dataset.state));
   await page.waitForFunction(() => document.querySelector('[data-folder="Sample folder"]')?.dataset.state === "upToDate", null, { timeout: 10_000 });

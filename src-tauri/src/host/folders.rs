@@ -265,6 +265,16 @@ impl Host {
             s.awaiting.push(mapping);
             self.save_settings(&s)?;
         }
+        // The card shows at once, also when the person closes the plan without confirming.
+        (self.sink)(HostEvent::Folder {
+            folder: summary.clone(),
+        });
+        self.log_activity(
+            ActivityKind::Info,
+            Some(&summary.id),
+            format!("Added folder {} ({})", summary.name, summary.path),
+            0,
+        );
         Ok(summary)
     }
 
