@@ -194,3 +194,28 @@ test("switching folders in the preview shows the new folder's files and permissi
   // View as is kept across folders: cbrown is in SampleTeam2, which this folder allows
   await page.waitForFunction(() => document.querySelector("[data-testid=verdict] strong")?.textContent === "Visible");
 });
+
+test("a set of hundreds of identities shows its first ones and opens on demand; View as opens the set it lights", async () => {
+  const page = await ui.open("first=0&identities=1000");
+  await page.getByRole("tab", { name: "Permissions" }).click();
+  await page.waitForSelector("[data-testid=perm-folder] option", { state: "attached" });
+  await page.selectOption("[data-testid=perm-folder]", { label: "Large organization" });
+  await page.waitForFunction(() => document.querySelector("[data-testid=diagram]")?.dataset.count === "1000");
+  const staff = page.locator("[data-testid=set][data-level='1'][data-set='0']");
+  const more = staff.getByRole("button", { name: /^Show all 490 identities$/ });
+  await more.waitFor();
+  assert.equal(await staff.locator(".chip").count(), 490, "every chip is in the page, clipped");
+  const clippedHeight = await staff.evaluate((el) => el.getBoundingClientRect().height);
+  await more.click();
+  await staff.getByRole("button", { name: "Show fewer" }).waitFor();
+  assert.equal(await staff.getByRole("button", { name: "Show fewer" }).getAttribute("aria-expanded"), "true");
+  const openHeight = await staff.evaluate((el) => el.getBoundingClientRect().height);
+  assert.ok(openHeight > clippedHeight * 3, `the opened set shows all its chips (${clippedHeight} px clipped, ${openHeight} px open)`);
+  await staff.getByRole("button", { name: "Show fewer" }).click();
+  await more.waitFor();
+  // A user matched in that set: the set opens by itself so that the lit chip can be seen.
+  await page.selectOption("[data-testid=view-as]", "user0700@example.com");
+  await staff.locator(".chip.lit").waitFor();
+  assert.equal(await staff.getByRole("button", { name: "Show fewer" }).count(), 1);
+  assert.ok(await staff.locator(".chip.lit").isVisible());
+});
