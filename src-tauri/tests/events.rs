@@ -15,37 +15,48 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 /// reads them, and the counts fall short (4,093 of 10,000 when tried; reported, not fixed here).
 const FILES: usize = 600;
 
+/// A real host over `dirs` (config and data inside), recording every event it sends the UI,
+/// with the folder `docs` added under `name` (not yet confirmed).
+async fn host_with_folder(
+    dirs: &std::path::Path,
+    docs: &std::path::Path,
+    name: &str,
+) -> (Arc<Host>, Arc<Mutex<Vec<HostEvent>>>, FolderSummary) {
+    let events: Arc<Mutex<Vec<HostEvent>>> = Arc::default();
+    let sink = events.clone();
+    let host = Host::start_with(
+        HostPaths {
+            config_dir: dirs.join("config"),
+            data_dir: dirs.join("data"),
+        },
+        Arc::new(move |e| sink.lock().unwrap().push(e)),
+        HostOptions::default(),
+    )
+    .await
+    .unwrap();
+    let added = host
+        .add_folder(AddFolderRequest {
+            path: docs.display().to_string(),
+            name: name.into(),
+            source_id: String::new(),
+            include: vec![],
+            exclude: vec![],
+        })
+        .await
+        .unwrap();
+    (host, events, added)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_of_many_files_reaches_the_ui_as_few_exact_events() {
     let dirs = tempfile::tempdir().unwrap();
-    let paths = HostPaths {
-        config_dir: dirs.path().join("config"),
-        data_dir: dirs.path().join("data"),
-    };
     let docs = dirs.path().join("docs");
     for i in 0..FILES {
         let dir = docs.join(format!("d{}", i % 10));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("f{i}.txt")), format!("file number {i}")).unwrap();
     }
-    let events: Arc<Mutex<Vec<HostEvent>>> = Arc::default();
-    let sink = events.clone();
-    let host = Host::start_with(
-        paths,
-        Arc::new(move |e| sink.lock().unwrap().push(e)),
-        HostOptions::default(),
-    )
-    .await
-    .unwrap();
-    host.add_folder(AddFolderRequest {
-        path: docs.display().to_string(),
-        name: "Many".into(),
-        source_id: String::new(),
-        include: vec![],
-        exclude: vec![],
-    })
-    .await
-    .unwrap();
+    let (host, events, _) = host_with_folder(dirs.path(), &docs, "Many").await;
     let plan = host
         .plan_folder(FolderRef {
             folder_id: "Many".into(),
@@ -135,28 +146,7 @@ async fn an_added_folder_shows_its_card_before_the_first_sync_is_confirmed() {
     let docs = dirs.path().join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("a.txt"), "a").unwrap();
-    let events: Arc<Mutex<Vec<HostEvent>>> = Arc::default();
-    let sink = events.clone();
-    let host = Host::start_with(
-        HostPaths {
-            config_dir: dirs.path().join("config"),
-            data_dir: dirs.path().join("data"),
-        },
-        Arc::new(move |e| sink.lock().unwrap().push(e)),
-        HostOptions::default(),
-    )
-    .await
-    .unwrap();
-    let added = host
-        .add_folder(AddFolderRequest {
-            path: docs.display().to_string(),
-            name: "Later".into(),
-            source_id: String::new(),
-            include: vec![],
-            exclude: vec![],
-        })
-        .await
-        .unwrap();
+    let (_host, events, added) = host_with_folder(dirs.path(), &docs, "Later").await;
 
     let events = events.lock().unwrap();
     let card = events.iter().find_map(|e| match e {
