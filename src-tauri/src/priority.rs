@@ -39,9 +39,8 @@ fn lower_this_thread() {
         // On Linux the niceness belongs to each thread: PRIO_PROCESS with a thread id changes
         // that thread only.
         // Never raises it: a Pushdeck started with `nice -n 15` stays at 15.
-        let tid = rustix::thread::gettid();
-        let current = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
-        if current < WORK_NICENESS {
+        if this_thread_niceness().unwrap_or(0) < WORK_NICENESS {
+            let tid = rustix::thread::gettid();
             if let Err(e) = rustix::process::setpriority_process(Some(tid), WORK_NICENESS) {
                 tracing::debug!("work thread keeps the normal priority: {e}");
             }
@@ -52,9 +51,7 @@ fn lower_this_thread() {
 /// The calling thread's niceness (Linux), for checks and diagnostics.
 #[cfg(target_os = "linux")]
 pub fn this_thread_niceness() -> std::io::Result<i32> {
-    Ok(rustix::process::getpriority_process(Some(
-        rustix::thread::gettid(),
-    ))?)
+    rustix::process::getpriority_process(Some(rustix::thread::gettid())).map_err(Into::into)
 }
 
 #[cfg(all(test, target_os = "linux"))]
