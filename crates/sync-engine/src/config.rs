@@ -19,6 +19,9 @@
 //! filters = ["- drafts/", "+ *.pdf", "+ *.docx", "- *"]   # first match wins
 //! watch = true
 //! rescan_interval = "1h"
+//! owns_source = false              # true: this folder is the source's only writer, so a
+//!                                  # rebuild may remove every item it did not push (see
+//!                                  # `FolderMapping::owns_source`)
 //!
 //! [folder.metadata]
 //! fields = { department = "HR" }
@@ -141,6 +144,15 @@ pub struct FolderMapping {
     /// resolved against the configuration file's folder. Pushed again only when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identities: Option<PathBuf>,
+    /// The person says this folder is the only writer of its source. Only then may a rebuild
+    /// end with the source-wide `DELETE documents/olderthan`, which removes every item of the
+    /// source the rebuild did not push: other folders' items, test uploads and items other
+    /// tools pushed included. Without it (the default) a rebuild deletes only the items this
+    /// folder's state store knows and the scan did not find. Pushdeck cannot know who else
+    /// writes to a source of an organization, so this is never inferred; the configuration
+    /// refuses it when another folder maps the same source. See `docs/safety.md`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub owns_source: bool,
 }
 
 impl FolderMapping {
@@ -166,6 +178,7 @@ impl FolderMapping {
             safety: SafetyLimits::default(),
             permission_rules: Vec::new(),
             identities: None,
+            owns_source: false,
         }
     }
 
@@ -332,23 +345,6 @@ pub struct MetadataRules {
     pub title: TitleRule,
 }
 
-/// Item keys the Push API reserves (compared case-insensitively); metadata may not reuse them.
-const RESERVED_KEYS: &[&str] = &[
-    "documentid",
-    "orderingid",
-    "data",
-    "compressedbinarydata",
-    "compressedbinarydatafileid",
-    "compressiontype",
-    "fileextension",
-    "parentid",
-    "permissions",
-    "title",
-    "clickableuri",
-    "permanentid",
-    "modifieddate",
-];
-
 fn valid_field_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -370,7 +366,12 @@ impl MetadataRules {
                     "use a lowercase letter then lowercase letters, digits or _, such as \"department\"".into(),
                 ));
             }
-            if RESERVED_KEYS.contains(&name.as_str()) {
+            // One list of reserved keys, the client core's: what it refuses at push time is
+            // refused here, before any file is read.
+            if coveo_push::RESERVED_KEYS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
                 return Err((
                     format!("metadata field {name:?} is reserved by the Push API"),
                     format!("pick another name, such as \"x{name}\""),
@@ -814,6 +815,30 @@ impl Config {
                 ));
             }
         }
+        // A folder that owns its source may remove, at a rebuild, every item of the source it
+        // did not push: no other folder may write there.
+        for (n, owner) in self.folders.iter().enumerate() {
+            if !owner.owns_source {
+                continue;
+            }
+            if let Some(other) = self.folders.iter().find(|f| {
+                f.name != owner.name
+                    && f.organization == owner.organization
+                    && f.source == owner.source
+            }) {
+                return Err(err(
+                    n,
+                    format!(
+                        "folder {:?} owns source {:?}, but folder {:?} pushes to it too; a rebuild of {:?} would delete {:?}'s items",
+                        owner.name, owner.source, other.name, owner.name, other.name
+                    ),
+                    format!(
+                        "remove owns_source = true from {:?}, or give {:?} its own source",
+                        owner.name, other.name
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -976,6 +1001,14 @@ groups = ["HR Team"]
                 "absolute path",
             ),
             ("department = ", "title = ", "reserved by the Push API"),
+            // The client core refuses these at push time (every file would fail): refused here.
+            ("department = ", "author = ", "reserved by the Push API"),
+            ("department = ", "date = ", "reserved by the Push API"),
+            (
+                "department = ",
+                "clickableuri = ",
+                "reserved by the Push API",
+            ),
             (
                 "max_delete_count = 10",
                 "max_delete_share = 3.0",
@@ -1004,6 +1037,33 @@ groups = ["HR Team"]
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("two folders are named"), "{err}");
         assert!(err.contains("line 29"), "{err}");
+    }
+
+    #[test]
+    fn a_source_owned_by_one_folder_takes_no_other_folder() {
+        let second = "\n[[folder]]\nname = \"other\"\npath = \"/srv/other\"\norganization = \"sandbox\"\nsource = \"documents\"\n";
+        // Two folders sharing a source: fine while neither owns it.
+        let shared = format!("{GOOD}{second}");
+        assert!(parse(&shared).is_ok());
+        let owned = shared.replacen(
+            "rescan_interval = \"15m\"",
+            "rescan_interval = \"15m\"\nowns_source = true",
+            1,
+        );
+        let err = parse(&owned).unwrap_err().to_string();
+        assert!(err.contains("owns source \"documents\""), "{err}");
+        assert!(err.contains("folder \"other\" pushes to it too"), "{err}");
+        assert!(err.contains("remove owns_source = true"), "{err}");
+        // The other folder on another source: the owner is alone again.
+        let mut elsewhere = owned.clone();
+        let last = elsewhere.rfind("source = \"documents\"").unwrap();
+        elsewhere.replace_range(
+            last..last + "source = \"documents\"".len(),
+            "source = \"archive\"",
+        );
+        let config = parse(&elsewhere).unwrap();
+        assert!(config.folders[0].owns_source);
+        assert_eq!(parse(&config.to_toml()).unwrap(), config);
     }
 
     #[test]

@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, FolderMapping};
 use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
 use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
-use crate::scan::{scan_with_items, FileProblem, ScanRequest, SCAN_THREADS};
+use crate::scan::{scan_with_items, FileProblem, ProblemKind, ScanRequest, SCAN_THREADS};
 use crate::state::{ItemState, StateError, Store};
 use crate::watch::{watch_folder, FolderWatcher, WatchHint, WatchMode};
 
@@ -295,6 +295,12 @@ enum Command {
         oneshot::Sender<Result<SyncReport, EngineError>>,
     ),
     Status(oneshot::Sender<Vec<FolderStatus>>),
+    NextOrderingId {
+        organization: String,
+        source: String,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<u64, EngineError>>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -471,7 +477,9 @@ impl EngineHandle {
     pub async fn rescan_now(&self, name: &str) -> Result<(), EngineError> {
         self.send(Command::RescanNow(name.into())).await
     }
-    /// Schedules a rebuild: push everything, then delete what the run did not push.
+    /// Schedules a rebuild: push every file again, delete the folder's items whose files are
+    /// gone and, only for a folder that owns its source and pushed every file, every other
+    /// item of the source (see [`crate::execute::older_than_allowed`]).
     pub async fn rebuild(&self, name: &str) -> Result<(), EngineError> {
         self.send(Command::Rebuild(name.into())).await
     }
@@ -497,6 +505,25 @@ impl EngineHandle {
     async fn sync_with(&self, name: &str, mode: PlanMode) -> Result<SyncReport, EngineError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::SyncNow(name.into(), mode, tx)).await?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+    /// An orderingId for an operation on `source` outside a folder's run (a test upload): at
+    /// least `now_ms`, and above every one the engine handed out for that source, so it never
+    /// falls below a rebuild's delete-older-than. One counter per source, in the state store.
+    pub async fn next_ordering_id(
+        &self,
+        organization: &str,
+        source: &str,
+        now_ms: u64,
+    ) -> Result<u64, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::NextOrderingId {
+            organization: organization.into(),
+            source: source.into(),
+            now_ms,
+            reply: tx,
+        })
+        .await?;
         rx.await.map_err(|_| EngineError::Stopped)?
     }
     /// Every folder with its state.
@@ -764,9 +791,22 @@ impl Loop {
                 self.save_config()
             }
             Command::ChangeFolder(mapping) => {
+                // Validated with the other folders: a folder may not take a source another
+                // folder owns, nor own one another folder uses.
+                let all: Vec<FolderMapping> = self
+                    .folders
+                    .values()
+                    .map(|f| {
+                        if f.mapping.name == mapping.name {
+                            (*mapping).clone()
+                        } else {
+                            f.mapping.clone()
+                        }
+                    })
+                    .collect();
                 Config {
                     version: crate::config::CONFIG_VERSION,
-                    folders: vec![(*mapping).clone()],
+                    folders: all,
                 }
                 .validate()
                 .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
@@ -879,6 +919,19 @@ impl Loop {
                 let _ = reply.send(list);
                 Ok(())
             }
+            Command::NextOrderingId {
+                organization,
+                source,
+                now_ms,
+                reply,
+            } => {
+                let id = self
+                    .store
+                    .next_ordering_id(&organization, &source, now_ms)
+                    .map_err(EngineError::from);
+                let _ = reply.send(id);
+                Ok(())
+            }
             Command::Shutdown(_) => Ok(()),
         }
     }
@@ -909,6 +962,12 @@ impl Loop {
             _ => Vec::new(),
         };
         let full = scope.is_empty();
+        if full {
+            // The next full rescan is scheduled when this one ends (RunDone); until then the
+            // tick must not ask for another one (at start, `next_full_ms` is 0: without this
+            // every folder was scanned twice back to back).
+            f.next_full_ms = u64::MAX;
+        }
         let mode = if std::mem::take(&mut f.rebuild) {
             PlanMode::Rebuild
         } else {
@@ -1078,13 +1137,39 @@ impl Loop {
                 }
             }
             Outcome::Logs { folder, result } => match result {
-                Ok((remaining, rejected)) => {
-                    for p in rejected {
+                Ok((remaining, problems)) => {
+                    let mut skipped = false;
+                    for p in problems {
+                        let result = match p.kind {
+                            ProblemKind::Rejected => ItemResult::Rejected { reason: p.message },
+                            kind => {
+                                // Skipped by the service: pending again, retried after its
+                                // wait (the store holds the time).
+                                skipped = true;
+                                ItemResult::Problem {
+                                    kind,
+                                    message: p.message,
+                                    what_to_do: kind.what_to_do().into(),
+                                }
+                            }
+                        };
                         self.emit(Event::Item {
                             folder: folder.clone(),
                             path: p.path,
-                            result: ItemResult::Rejected { reason: p.message },
+                            result,
                         });
+                    }
+                    if skipped {
+                        let next = self
+                            .store
+                            .retries(&folder)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|r| r.next_attempt_ms.max(0) as u64)
+                            .min();
+                        if let (Some(f), Some(next)) = (self.folders.get_mut(&folder), next) {
+                            f.retry_at_ms = Some(f.retry_at_ms.map_or(next, |t| t.min(next)));
+                        }
                     }
                     if remaining == 0 {
                         if let Some(f) = self.folders.get_mut(&folder) {
@@ -1168,7 +1253,9 @@ impl Loop {
             let to = now as i64 + 60_000;
             self.runs.push(tokio::spawn(async move {
                 let result = match client {
-                    Ok(client) => poll_logs_once(&state_path, &client, &mapping, from, to).await,
+                    Ok(client) => {
+                        poll_logs_once(&state_path, &client, &mapping, from, to, now as i64).await
+                    }
                     Err(e) => Err(e.explanation()),
                 };
                 let _ = internal.send(Input::Outcome(Outcome::Logs {
@@ -1195,9 +1282,10 @@ async fn poll_logs_once(
     mapping: &FolderMapping,
     from: i64,
     to: i64,
+    now_ms: i64,
 ) -> Result<(usize, Vec<FileProblem>), String> {
     let mut store = Store::open(state_path).map_err(|e| e.to_string())?;
-    let rejected = apply_source_logs(client, mapping, &mut store, from, to).await?;
+    let rejected = apply_source_logs(client, mapping, &mut store, from, to, now_ms).await?;
     let remaining = store
         .items(&mapping.name)
         .map_err(|e| e.to_string())?
@@ -1311,6 +1399,9 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
             !wait
         });
     }
+    // The executor must know what was held back: a rebuild that did not push a file may not
+    // remove the items it did not push (see `Plan::pushes_every_file`).
+    plan.deferred = deferred.clone();
     let mut report = SyncReport {
         plan: plan.summary(),
         brake: None,

@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::config::{FolderMapping, TitleRule};
 use crate::plan::{Plan, PlanMode, PlannedItem};
 use crate::scan::{FileProblem, ProblemKind};
-use crate::state::{AcceptedItem, StateError, Store};
+use crate::state::{AcceptedItem, LogVerdict, StateError, Store};
 
 /// How many leading bytes of an HTML file are read to find its `<title>`. Titles sit in the
 /// head, near the top; reading more would make every HTML push read the file twice in full.
@@ -410,6 +410,46 @@ pub async fn execute(
         tracing::warn!(error = %e, "could not set the source status");
     }
 
+    let result = send_plan(
+        plan,
+        folder,
+        client,
+        store,
+        options,
+        now_ms,
+        pause,
+        progress,
+        &mut rec,
+        ordering_id,
+    )
+    .await;
+    // IDLE whatever happened, a state store failure included: the console must not show the
+    // source rebuilding or updating for ever.
+    if let Err(e) = client
+        .set_source_status(&folder.source, SourceStatus::Idle)
+        .await
+    {
+        tracing::warn!(error = %e, "could not set the source status back to IDLE");
+    }
+    result.map(|()| rec.report)
+}
+
+/// The body of a run between the two source statuses: identities, pushes, deletes, and a
+/// rebuild's end. An error is the state store's; the caller sets the status back either way.
+#[allow(clippy::too_many_arguments)]
+async fn send_plan(
+    plan: &Plan,
+    folder: &FolderMapping,
+    client: &PushClient,
+    store: &mut Store,
+    options: &ExecuteOptions,
+    now_ms: u64,
+    pause: &AtomicBool,
+    progress: &mut (dyn FnMut(RunProgress) + Send),
+    rec: &mut Recorder<'_>,
+    ordering_id: u64,
+) -> Result<(), ExecuteError> {
+    let paused = || pause.load(Ordering::SeqCst);
     // Identities before items: permissions of the items may name them. Recorded only once
     // the API accepted the batch; a failure is a problem of this run (retried next run, as
     // the fingerprint stays the old one), the items still go.
@@ -427,13 +467,7 @@ pub async fn execute(
                 if let Some(h) = halt_of(&e) {
                     rec.report.resume_at_ms = quota_resume_at(&e, now_ms);
                     rec.report.halted = Some(h);
-                    if let Err(e) = client
-                        .set_source_status(&folder.source, SourceStatus::Idle)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not set the source status back to IDLE");
-                    }
-                    return Ok(rec.report);
+                    return Ok(());
                 }
                 rec.report.problems.push(FileProblem {
                     path: ids.path.display().to_string(),
@@ -556,37 +590,101 @@ pub async fn execute(
     }
     rec.report.problems.extend(problems);
 
-    if plan.mode == PlanMode::Rebuild
-        && rec.report.halted.is_none()
-        && rec.report.problems.is_empty()
-        && !rec.report.paused
-    {
-        match client
-            .delete_older_than(
-                &folder.source,
-                ordering_id,
-                Some(options.rebuild_queue_delay_minutes),
-            )
-            .await
-        {
-            Ok(()) => rec.report.deleted_older_than = true,
-            Err(e) => rec.report.problems.push(FileProblem {
-                path: String::new(),
-                kind: ProblemKind::PushFailed,
-                message: format!(
-                    "the rebuild could not remove older items: {}; run the rebuild again",
-                    e.explanation()
-                ),
-            }),
-        }
+    if plan.mode == PlanMode::Rebuild {
+        delete_older_than_if_owned(plan, folder, client, ordering_id, options, &mut rec.report)
+            .await;
     }
-    if let Err(e) = client
-        .set_source_status(&folder.source, SourceStatus::Idle)
+    Ok(())
+}
+
+/// Whether a rebuild of `folder` may end with the source-wide delete-older-than, which removes
+/// every item of the source whose last update is older than the run: `Ok` when it may, else
+/// the reason it may not, as a sentence. Pure.
+///
+/// What it may reach is the whole source, so all of these must hold:
+/// - the person said the folder owns its source ([`FolderMapping::owns_source`]; the
+///   configuration refuses it when another folder maps the same source);
+/// - the run pushed every file of the folder ([`Plan::pushes_every_file`]: the whole folder
+///   scanned, nothing unreadable, nothing held back for its retry time), and the API accepted
+///   every one of them: no problem, no halt, no pause. A file left out of the run would be
+///   older than the run and deleted although it still exists.
+///
+/// Without ownership a rebuild removes only what the planner deletes explicitly: the items
+/// this folder's state store knows and the scan did not find.
+pub fn older_than_allowed(
+    plan: &Plan,
+    folder: &FolderMapping,
+    report: &RunReport,
+) -> Result<(), String> {
+    if !folder.owns_source {
+        return Err(format!(
+            "folder {:?} does not own source {:?}, so the rebuild removed only the items of this folder whose files are gone",
+            folder.name, folder.source
+        ));
+    }
+    let left_out = plan.skipped.len() + plan.deferred.len() + report.problems.len();
+    if plan.scoped {
+        return Err("the run did not scan the whole folder".into());
+    }
+    if report.halted.is_some() || report.paused {
+        return Err("the run stopped before every file was pushed".into());
+    }
+    if left_out > 0 {
+        return Err(format!(
+            "{left_out} files were not pushed in this run (unreadable, waiting for a retry, or refused), and older items would include them"
+        ));
+    }
+    Ok(())
+}
+
+/// The end of a rebuild: the delete-older-than, when [`older_than_allowed`] says so and the
+/// service's clock agrees the run's orderingId is not in its future (a future orderingId would
+/// delete everything and then make the source refuse new items until that time).
+async fn delete_older_than_if_owned(
+    plan: &Plan,
+    folder: &FolderMapping,
+    client: &PushClient,
+    ordering_id: u64,
+    options: &ExecuteOptions,
+    report: &mut RunReport,
+) {
+    let refused = |report: &mut RunReport, why: String| {
+        report.problems.push(FileProblem {
+            path: String::new(),
+            kind: ProblemKind::PushFailed,
+            message: format!(
+                "the rebuild did not remove older items of the source: {why}; run the rebuild again once this is fixed"
+            ),
+        })
+    };
+    match older_than_allowed(plan, folder, report) {
+        Ok(()) => {}
+        // Not owning the source is the normal case, not a problem of the run.
+        Err(why) if !folder.owns_source => {
+            tracing::debug!("{why}");
+            return;
+        }
+        Err(why) => return refused(report, why),
+    }
+    if let Err(why) = service_clock_check(client, ordering_id).await {
+        return refused(report, why);
+    }
+    match client
+        .delete_older_than(
+            &folder.source,
+            ordering_id,
+            Some(options.rebuild_queue_delay_minutes),
+        )
         .await
     {
-        tracing::warn!(error = %e, "could not set the source status back to IDLE");
+        Ok(()) => report.deleted_older_than = true,
+        Err(e) => refused(report, e.explanation()),
     }
-    Ok(rec.report)
+}
+
+/// SERVICE_CLOCK_CHECK_PLACEHOLDER
+async fn service_clock_check(_client: &PushClient, _ordering_id: u64) -> Result<(), String> {
+    Ok(())
 }
 
 /// How long to wait between two Source Logs polls while items are still only accepted.
@@ -597,14 +695,14 @@ pub const SOURCE_LOG_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub struct LogOutcome {
     pub document_id: String,
     pub ordering_id: Option<u64>,
-    /// `Ok` = indexed; `Err(reason)` = rejected.
-    pub outcome: Result<(), String>,
+    pub outcome: LogVerdict,
 }
 
 /// Reads the Source Logs of `source` between two instants (ms since the epoch) through
 /// [`PushClient::source_logs`] (the right host, the client's retries and proxy) and keeps the
 /// final word on each item: `ADD`/`UPDATE` completed at `INDEXING` = indexed, `REJECTED` =
-/// rejected with the service's reason. The error is a sentence saying what to do.
+/// rejected with the service's reason, `SKIPPED` = not applied (pushed again). The error is a
+/// sentence saying what to do.
 pub async fn read_source_logs(
     client: &PushClient,
     source: &str,
@@ -631,11 +729,19 @@ pub fn log_outcome(entry: &LogEntry) -> Option<LogOutcome> {
         return None;
     }
     let outcome = match (entry.task.as_str(), entry.result.as_str()) {
-        (_, "REJECTED") => Err(entry
-            .error()
-            .unwrap_or("rejected by the indexing pipeline")
-            .to_string()),
-        ("INDEXING", "COMPLETED" | "WARNING") => Ok(()),
+        (_, "REJECTED") => LogVerdict::Rejected(
+            entry
+                .error()
+                .unwrap_or("rejected by the indexing pipeline")
+                .to_string(),
+        ),
+        (_, "SKIPPED") => LogVerdict::Skipped(
+            entry
+                .error()
+                .unwrap_or("the service skipped this update")
+                .to_string(),
+        ),
+        ("INDEXING", "COMPLETED" | "WARNING") => LogVerdict::Indexed,
         _ => return None,
     };
     Some(LogOutcome {
@@ -645,14 +751,16 @@ pub fn log_outcome(entry: &LogEntry) -> Option<LogOutcome> {
     })
 }
 
-/// Reads the Source Logs and marks items indexed or rejected in the state store. Returns the
-/// rejected ones as problems.
+/// Reads the Source Logs and marks items indexed, rejected, or pending again (skipped) in the
+/// state store. Returns the rejected ones ([`ProblemKind::Rejected`]) and the skipped ones
+/// ([`ProblemKind::PushFailed`], with a retry time from `now_ms`) as problems.
 pub async fn apply_source_logs(
     client: &PushClient,
     folder: &FolderMapping,
     store: &mut Store,
     from_ms: i64,
     to_ms: i64,
+    now_ms: i64,
 ) -> Result<Vec<FileProblem>, String> {
     let outcomes = read_source_logs(client, &folder.source, from_ms, to_ms).await?;
     let items = store.items(&folder.name).map_err(|e| e.to_string())?;
@@ -664,22 +772,39 @@ pub async fn apply_source_logs(
         .iter()
         .filter_map(|o| Some((*path_of.get(o.document_id.as_str())?, o)))
         .collect();
-    let rows: Vec<(&str, Option<u64>, Result<(), String>)> = ours
+    let rows: Vec<(&str, Option<u64>, LogVerdict)> = ours
         .iter()
         .map(|(_, o)| (o.document_id.as_str(), o.ordering_id, o.outcome.clone()))
         .collect();
     let changed = store.record_outcomes(&rows).map_err(|e| e.to_string())?;
-    let mut rejected = Vec::new();
+    let mut problems = Vec::new();
     for ((path, o), changed) in ours.iter().zip(changed) {
-        if let (Err(reason), true) = (&o.outcome, changed > 0) {
-            rejected.push(FileProblem {
+        if changed == 0 {
+            continue;
+        }
+        match &o.outcome {
+            LogVerdict::Indexed => {}
+            LogVerdict::Rejected(reason) => problems.push(FileProblem {
                 path: path.to_string(),
                 kind: ProblemKind::Rejected,
                 message: reason.clone(),
-            });
+            }),
+            LogVerdict::Skipped(reason) => {
+                let message = format!(
+                    "the service did not apply this update ({reason}); it is pushed again with a newer orderingId"
+                );
+                store
+                    .record_retry(&folder.name, path, "push_failed", &message, now_ms)
+                    .map_err(|e| e.to_string())?;
+                problems.push(FileProblem {
+                    path: path.to_string(),
+                    kind: ProblemKind::PushFailed,
+                    message,
+                });
+            }
         }
     }
-    Ok(rejected)
+    Ok(problems)
 }
 
 #[cfg(test)]
@@ -709,12 +834,24 @@ mod tests {
             Some(LogOutcome {
                 document_id: "file:///a".into(),
                 ordering_id: Some(7),
-                outcome: Err("too many permissions".into()),
+                outcome: LogVerdict::Rejected("too many permissions".into()),
             })
         );
         let indexed = entry(serde_json::json!({"id": "file:///b", "operation": "UPDATE",
             "result": "COMPLETED", "task": "INDEXING"}));
-        assert_eq!(log_outcome(&indexed).map(|o| o.outcome), Some(Ok(())));
+        assert_eq!(
+            log_outcome(&indexed).map(|o| o.outcome),
+            Some(LogVerdict::Indexed)
+        );
+        let skipped = entry(serde_json::json!({"id": "file:///b", "operation": "UPDATE",
+            "result": "SKIPPED", "task": "INDEXING",
+            "meta": {"error": "a newer operation already updated this item", "orderingId": 9}}));
+        assert_eq!(
+            log_outcome(&skipped).map(|o| o.outcome),
+            Some(LogVerdict::Skipped(
+                "a newer operation already updated this item".into()
+            ))
+        );
         let consuming = entry(serde_json::json!({"id": "file:///b", "operation": "ADD",
             "result": "COMPLETED", "task": "CONSUMING"}));
         assert_eq!(log_outcome(&consuming), None);

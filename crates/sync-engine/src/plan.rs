@@ -117,8 +117,15 @@ pub struct Plan {
     pub moves: Vec<PlannedMove>,
     /// Known items left as they are.
     pub unchanged: usize,
-    /// Files the scan could not read: neither pushed nor deleted this time.
+    /// Files and folders the scan could not read: neither pushed nor deleted this time, and
+    /// nothing under an unreadable folder is deleted or moved (unknown is not empty).
     pub skipped: Vec<FileProblem>,
+    /// The scan covered only some directories (a watch hint), not the whole folder.
+    pub scoped: bool,
+    /// Pushes left out of this run (failed recently, waiting for their retry time); set by the
+    /// engine, not the planner. See [`Plan::pushes_every_file`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
     /// Items the state store knows for this folder (the base of the delete share).
     pub known_items: usize,
     /// Security identities to push before any item (their file changed since the API last
@@ -253,7 +260,16 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
             })
         })
         .collect();
+    // What the scan could not read is unknown, not gone: a file, or a whole folder (a
+    // directory that cannot be listed). Nothing at or under such a path is deleted or moved.
     let problem_paths: HashSet<&str> = snapshot.problems.iter().map(|p| p.path.as_str()).collect();
+    let unknown = |path: &str| {
+        problem_paths.contains("")
+            || problem_paths.contains(path)
+            || path
+                .match_indices('/')
+                .any(|(n, _)| problem_paths.contains(&path[..n]))
+    };
     let mut plan = Plan {
         folder: folder.name.clone(),
         mode: rules.mode,
@@ -262,6 +278,8 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
         moves: Vec::new(),
         unchanged: 0,
         skipped: snapshot.problems.clone(),
+        scoped: !snapshot.scope.is_empty(),
+        deferred: Vec::new(),
         known_items: items.len(),
         identities: None,
     };
@@ -273,9 +291,7 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
         .filter(|(_, matched)| !**matched)
         .map(|(i, _)| i)
         .filter(|i| {
-            snapshot.covers(&i.path)
-                && !snapshot.files.contains_key(&i.path)
-                && !problem_paths.contains(i.path.as_str())
+            snapshot.covers(&i.path) && !snapshot.files.contains_key(&i.path) && !unknown(&i.path)
         })
         .collect();
     // Move candidates: gone items with known content, by (hash, file id).
@@ -392,6 +408,14 @@ pub struct PlanSummary {
 }
 
 impl Plan {
+    /// Whether this plan sends every file of the folder: a scan of the whole folder with
+    /// nothing unreadable, and no push held back for its retry time. Only a rebuild whose plan
+    /// pushes every file, and that went through without a problem, may remove items it did
+    /// not push (see `crate::execute`): a file left out is not a file gone.
+    pub fn pushes_every_file(&self) -> bool {
+        !self.scoped && self.skipped.is_empty() && self.deferred.is_empty()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pushes.is_empty() && self.deletes.is_empty() && self.identities.is_none()
     }
@@ -677,6 +701,41 @@ mod tests {
             .iter()
             .map(|i| (i.path.clone(), i.change))
             .collect()
+    }
+
+    #[test]
+    fn nothing_under_an_unreadable_folder_is_deleted_or_moved() {
+        let f = folder();
+        let rules = PlanRules {
+            folder: &f,
+            permissions: None,
+            mode: PlanMode::Incremental,
+        };
+        let s1 = snapshot(&[
+            ("a.txt", file("h1", 1)),
+            ("HR/pay.pdf", file("h2", 2)),
+            ("HR/deep/leave.pdf", file("h3", 3)),
+            ("HRx/other.pdf", file("h4", 4)),
+        ]);
+        let known = accepted(&s1, &rules);
+        // HR cannot be listed: its files are missing from the scan, which says so. HR's file
+        // content shows up elsewhere too (a copy): still no move out of the unknown folder.
+        let mut s2 = snapshot(&[("a.txt", file("h1", 1)), ("copy.pdf", file("h2", 2))]);
+        s2.problems.push(FileProblem {
+            path: "HR".into(),
+            kind: crate::scan::ProblemKind::Unreadable,
+            message: "permission denied".into(),
+        });
+        let p = plan(&known, &s2, &rules);
+        let deleted: Vec<&str> = p.deletes.iter().map(|d| d.path.as_str()).collect();
+        // HRx is a sibling with a common prefix, not under HR: its file is gone.
+        assert_eq!(deleted, ["HRx/other.pdf"]);
+        assert!(p.moves.is_empty(), "{:?}", p.moves);
+        assert_eq!(changes(&p), [("copy.pdf".to_string(), Change::New)]);
+        assert!(!p.pushes_every_file());
+        // A walk error with no path: the whole folder is unknown, nothing is deleted.
+        s2.problems[0].path = String::new();
+        assert!(plan(&known, &s2, &rules).deletes.is_empty());
     }
 
     #[test]

@@ -642,6 +642,16 @@ fn visit(
                         .map(|r| r.to_string_lossy().into_owned())
                 })
                 .unwrap_or_default();
+            // A directory that cannot be listed is unknown, not empty: the planner deletes
+            // and moves nothing under a problem's path, and the message says so.
+            let is_dir = walk_error_path(&err).is_some_and(|p| p.is_dir());
+            let message = if is_dir && !is_loop {
+                format!(
+                    "the folder cannot be read ({err}); nothing under it is deleted or moved until it can"
+                )
+            } else {
+                err.to_string()
+            };
             found.problems.push(FileProblem {
                 path,
                 kind: if is_loop {
@@ -649,7 +659,7 @@ fn visit(
                 } else {
                     ProblemKind::Unreadable
                 },
-                message: err.to_string(),
+                message,
             });
             return ignore::WalkState::Continue;
         }

@@ -121,6 +121,18 @@ pub enum ItemState {
     Rejected,
 }
 
+/// What the Source Logs say of one pushed item, in the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogVerdict {
+    /// `ADD`/`UPDATE` completed at `INDEXING`.
+    Indexed,
+    /// `REJECTED`, with the service's reason.
+    Rejected(String),
+    /// `SKIPPED`: the service did not apply this update (a newer or equal orderingId was
+    /// already there), with its reason.
+    Skipped(String),
+}
+
 impl ItemState {
     fn as_str(self) -> &'static str {
         match self {
@@ -423,14 +435,15 @@ impl Store {
         Ok(())
     }
 
-    /// Marks accepted items indexed, or rejected with the reason, from the Source Logs. Only a
-    /// row whose recorded orderingId is not newer than the log entry's changes, so a stale log
-    /// line cannot mark a newer push.
+    /// Marks accepted items indexed, rejected with the reason, or pending again when the
+    /// service skipped the update (so the next plan pushes it again, as a retry), from the
+    /// Source Logs. Only a row whose recorded orderingId is not newer than the log entry's
+    /// changes, so a stale log line cannot mark a newer push.
     pub fn record_outcome(
         &mut self,
         document_id: &str,
         ordering_id: Option<u64>,
-        outcome: Result<(), String>,
+        outcome: LogVerdict,
     ) -> Result<usize, StateError> {
         let changed = self.record_outcomes(&[(document_id, ordering_id, outcome)])?;
         Ok(changed.first().copied().unwrap_or(0))
@@ -441,7 +454,7 @@ impl Store {
     /// and starve the engine's own writes). Returns the rows changed per entry.
     pub fn record_outcomes(
         &mut self,
-        outcomes: &[(&str, Option<u64>, Result<(), String>)],
+        outcomes: &[(&str, Option<u64>, LogVerdict)],
     ) -> Result<Vec<usize>, StateError> {
         let tx = self.write_tx()?;
         let mut changed = Vec::with_capacity(outcomes.len());
@@ -453,8 +466,11 @@ impl Store {
             )?;
             for (document_id, ordering_id, outcome) in outcomes {
                 let (state, reason) = match outcome {
-                    Ok(()) => (ItemState::Indexed, None),
-                    Err(r) => (ItemState::Rejected, Some(r.as_str())),
+                    LogVerdict::Indexed => (ItemState::Indexed, None),
+                    LogVerdict::Rejected(r) => (ItemState::Rejected, Some(r.as_str())),
+                    // Not applied: the item in the index is not this push. Pending = pushed
+                    // again by the next run (never "accepted" for a version not indexed).
+                    LogVerdict::Skipped(r) => (ItemState::Pending, Some(r.as_str())),
                 };
                 changed.push(stmt.execute(params![
                     state.as_str(),
@@ -737,14 +753,18 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 store
-                    .record_outcome("file:///r/a", Some(100), Ok(()))
+                    .record_outcome("file:///r/a", Some(100), LogVerdict::Indexed)
                     .unwrap(),
                 0,
                 "stale log line"
             );
             assert_eq!(
                 store
-                    .record_outcome("file:///r/a", Some(200), Err("too big".into()))
+                    .record_outcome(
+                        "file:///r/a",
+                        Some(200),
+                        LogVerdict::Rejected("too big".into())
+                    )
                     .unwrap(),
                 1
             );
