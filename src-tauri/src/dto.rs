@@ -256,6 +256,10 @@ pub struct FolderSummary {
     pub exclude: Vec<String>,
     /// True until the person confirmed the first dry-run plan.
     pub awaiting_first_sync: bool,
+    /// The person said this folder is its source's only writer (`owns_source`): a rebuild that
+    /// pushed every file then also removes every other item of the source (other tools' items,
+    /// test uploads). False: a rebuild removes only this folder's items whose files are gone.
+    pub owns_source: bool,
 }
 
 /// Names one folder.
@@ -291,7 +295,9 @@ pub enum FolderAction {
     Resume,
     /// Scan now instead of waiting for the watcher.
     Rescan,
-    /// Forget what was pushed and push every item again.
+    /// Push every file again and delete this folder's items whose files are gone; only for a
+    /// folder that owns its source, and only when every file was pushed, also remove every
+    /// other item of the source.
     Rebuild,
     /// Stop syncing this folder; items already in the source stay.
     Remove,

@@ -202,11 +202,13 @@ mod tests {
                 include: vec![],
                 exclude: vec!["*.tmp".into()],
                 awaiting_first_sync: false,
+                owns_source: false,
             },
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["kind"], "folder");
         assert_eq!(json["folder"]["sourceId"], "documents");
+        assert_eq!(json["folder"]["ownsSource"], false);
         assert_eq!(json["folder"]["state"]["kind"], "syncing");
         assert_eq!(json["folder"]["state"]["bytesTotal"], 4096);
         assert_eq!(json["folder"]["state"]["etaSeconds"], 12.5);

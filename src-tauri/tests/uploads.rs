@@ -712,3 +712,120 @@ async fn a_file_processing_rejects_is_followed_to_rejected_and_another_to_indexe
     assert_eq!(host.delete_test_items().await.unwrap().deleted, 1);
     host.shutdown().await;
 }
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_upload_takes_its_ordering_id_above_every_one_the_engine_handed_out_for_the_source()
+{
+    let fx = Fixture::new();
+    // A folder run handed out an orderingId for the Sandbox's source an hour ahead of this
+    // clock (a rebuild's delete-older-than uses it): the engine's state store keeps it.
+    let ahead = now_ms() + 3_600_000;
+    std::fs::create_dir_all(&fx.paths.data_dir).unwrap();
+    {
+        let mut store =
+            sync_engine::state::Store::open(&fx.paths.data_dir.join("state.sqlite3")).unwrap();
+        assert_eq!(
+            store
+                .next_ordering_id("sandbox", "documents", ahead)
+                .unwrap(),
+            ahead
+        );
+    }
+    let host = fx.host().await;
+    let path = fx.file("agenda.txt", b"Agenda of the meeting");
+    host.grant_files(vec![path.clone()]);
+    let item = prepare_one(&host, &path).await;
+    let upload = push_to_sandbox(&host, item.preview_id).await.unwrap();
+    let indexed = fx.wait_stage(&upload.upload_id, UploadStage::Indexed).await;
+    let stored = sandbox_item(&host, &upload.document_id).await.unwrap();
+    let pushed = stored["orderingId"].as_u64().unwrap();
+    assert!(
+        pushed > ahead,
+        "the upload's orderingId {pushed} is above the engine's {ahead}"
+    );
+    assert!(indexed.steps[1].detail.contains(&pushed.to_string()));
+
+    // The delete too: above the push (or the Sandbox would keep the item as newer).
+    assert_eq!(host.delete_test_items().await.unwrap().deleted, 1);
+    host.drain_sandbox().await;
+    let stored = sandbox_item(&host, &upload.document_id).await.unwrap();
+    assert_eq!(stored["state"], "DELETED");
+    let deleted = stored["orderingId"].as_u64().unwrap();
+    assert!(deleted > pushed, "delete {deleted} after push {pushed}");
+
+    // And the next folder run of that source starts above both.
+    host.shutdown().await;
+    let mut store =
+        sync_engine::state::Store::open(&fx.paths.data_dir.join("state.sqlite3")).unwrap();
+    let next = store
+        .next_ordering_id("sandbox", "documents", now_ms())
+        .unwrap();
+    assert!(
+        next > deleted,
+        "the next run {next} after the delete {deleted}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_test_upload_goes_into_a_source_a_folder_owns() {
+    let fx = Fixture::new();
+    // A folder that owns the Sandbox's source: its rebuild removes every item it did not push.
+    let owned = fx.dirs.path().join("owned");
+    std::fs::create_dir_all(&owned).unwrap();
+    std::fs::write(owned.join("policy.txt"), b"Policy").unwrap();
+    let mut mapping =
+        sync_engine::config::FolderMapping::new("Owned", &owned, "sandbox", "documents");
+    mapping.owns_source = true;
+    std::fs::create_dir_all(&fx.paths.config_dir).unwrap();
+    sync_engine::config::Config {
+        version: sync_engine::config::CONFIG_VERSION,
+        folders: vec![mapping],
+    }
+    .save(&fx.paths.config_dir.join("config.toml"))
+    .unwrap();
+    let host = fx.host().await;
+    let folders = host.list_folders().await.unwrap();
+    assert!(folders[0].owns_source, "{folders:?}");
+
+    for path in [
+        fx.file("draft.txt", b"A draft"),
+        owned.join("policy.txt"), // a file of the owning folder too
+    ] {
+        host.grant_files(vec![path.clone()]);
+        let item = prepare_one(&host, &path).await;
+        let err = push_to_sandbox(&host, item.preview_id).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput, "{err:?}");
+        assert!(
+            err.message.starts_with(
+                "folder Owned owns this source: its rebuild removes every item it did not push, test uploads included; upload into another source, or turn off 'owns its source' for Owned"
+            ),
+            "{}",
+            err.message
+        );
+    }
+    let document_id =
+        coveo_push::file_uri_from_path(&fx.dirs.path().join("desktop/draft.txt")).unwrap();
+    host.drain_sandbox().await;
+    assert_eq!(
+        sandbox_item(&host, &document_id).await,
+        None,
+        "nothing sent"
+    );
+    assert_eq!(fx.remembered(), json!([]));
+    assert!(
+        !fx.events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, HostEvent::TestUpload { .. })),
+        "no upload card"
+    );
+    host.shutdown().await;
+}

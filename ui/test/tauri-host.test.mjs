@@ -56,7 +56,7 @@ test("events on pushdeck://event update the cards", async () => {
       folder: {
         id: "f1", name: "Contracts", path: "/home/ada/Contracts", sourceId: "documents",
         state: { kind: "syncing", done: 3, total: 7, bytes: 30_000, bytesTotal: 70_000, etaSeconds: 4 },
-        lastSyncAtMs: null, itemCount: 0, include: [], exclude: [], awaitingFirstSync: false,
+        lastSyncAtMs: null, itemCount: 0, include: [], exclude: [], awaitingFirstSync: false, ownsSource: false,
       },
     }),
   );

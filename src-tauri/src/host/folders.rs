@@ -74,6 +74,7 @@ pub(crate) fn summary_of(
         include,
         exclude,
         awaiting_first_sync: awaiting,
+        owns_source: mapping.owns_source,
     }
 }
 

@@ -15,11 +15,11 @@
 //! `DATA_DIR/test-uploads.json` until `delete_test_items` removes them, also after a restart.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coveo_push::{Document, LogQuery, RetryPolicy};
 use sync_engine::plan::{Change, PlannedItem};
+use sync_engine::state::LogVerdict;
 
 use super::*;
 
@@ -79,8 +79,6 @@ pub(crate) struct TestUploads {
     granted: Mutex<BTreeSet<PathBuf>>,
     prepared: Mutex<BTreeMap<String, Prepared>>,
     uploads: Arc<Mutex<BTreeMap<String, TestUpload>>>,
-    /// The last orderingId given: each push and delete gets a larger one (ms since the epoch).
-    last_ordering: Arc<AtomicU64>,
     /// Serializes the writes of `test-uploads.json`.
     file_lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -92,21 +90,9 @@ impl TestUploads {
             granted: Mutex::default(),
             prepared: Mutex::default(),
             uploads: Arc::default(),
-            last_ordering: Arc::default(),
             file_lock: Arc::default(),
         }
     }
-}
-
-/// An orderingId larger than every one given before and at least now (ms since the epoch).
-fn next_ordering(last: &AtomicU64) -> u64 {
-    let now = now_ms() as u64;
-    let previous = last
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |prev| {
-            Some(now.max(prev + 1))
-        })
-        .unwrap_or(0);
-    now.max(previous + 1)
 }
 
 fn invalid(message: impl Into<String>) -> HostError {
@@ -347,6 +333,33 @@ impl Host {
         }
     }
 
+    /// An orderingId for a test push or delete on `source`: the engine's counter of that source
+    /// (at least now, and above every one handed out for it, folder runs included), so a test
+    /// upload never falls below a rebuild's delete-older-than.
+    async fn ordering_id(&self, organization: &str, source: &str) -> Result<u64, HostError> {
+        self.engine
+            .next_ordering_id(organization, source, now_ms() as u64)
+            .await
+            .map_err(engine_error)
+    }
+
+    /// Refuses a test upload into a source a folder owns: that folder's rebuild removes every
+    /// item of the source it did not push, so the test item would vanish without a word.
+    async fn refuse_owned_source(&self, organization: &str, source: &str) -> Result<(), HostError> {
+        let mappings = self.folder_mappings().await?;
+        let Some(owner) = mappings
+            .iter()
+            .find(|m| m.owns_source && m.organization == organization && m.source == source)
+        else {
+            return Ok(());
+        };
+        Err(invalid(format!(
+            "folder {name} owns this source: its rebuild removes every item it did not push, test uploads included; upload into another source, or turn off 'owns its source' for {name} (owns_source = true in {config})",
+            name = owner.name,
+            config = self.paths.engine_config().display(),
+        )))
+    }
+
     /// The folders synced or waiting for their first plan.
     async fn folder_mappings(&self) -> Result<Vec<FolderMapping>, HostError> {
         let mut all: Vec<FolderMapping> = self
@@ -562,6 +575,8 @@ impl Host {
         }
         let (client, source, sandbox) = self.test_client(&request.target)?;
         let organization = client.config().organization.clone();
+        self.refuse_owned_source(&organization, &source).await?;
+        let ordering_id = self.ordering_id(&organization, &source).await?;
         let document_id = prepared.doc.id().to_owned();
         let upload = TestUpload {
             upload_id: format!("u{}", uuid::Uuid::new_v4().simple()),
@@ -582,7 +597,6 @@ impl Host {
 
         let uploads = self.uploads.uploads.clone();
         let sink = self.uploads.sink.clone();
-        let last_ordering = self.uploads.last_ordering.clone();
         let file_lock = self.uploads.file_lock.clone();
         let file = self.test_uploads_file();
         let upload_id = upload.upload_id.clone();
@@ -596,7 +610,6 @@ impl Host {
             let stage = |stage, detail: String, reason: Option<String>| {
                 set_stage(&uploads, &sink, &upload_id, stage, detail, reason)
             };
-            let ordering_id = next_ordering(&last_ordering);
             let pushed_at = now_ms() as i64;
             if let Err(e) = client
                 .push_document(&source, &prepared.doc, Some(ordering_id))
@@ -688,7 +701,14 @@ impl Host {
                     continue;
                 }
             };
-            let ordering_id = next_ordering(&self.uploads.last_ordering);
+            let ordering_id = match self.ordering_id(&item.organization, &item.source).await {
+                Ok(id) => id,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    kept.push(item);
+                    continue;
+                }
+            };
             match client
                 .delete_document(&item.source, &item.document_id, false, Some(ordering_id))
                 .await
@@ -831,6 +851,11 @@ async fn read_outcome(
         .filter_map(sync_engine::execute::log_outcome)
         .filter(|o| o.document_id == item.document_id)
         .filter(|o| o.ordering_id.is_none_or(|id| id == item.ordering_id))
-        .map(|o| o.outcome)
+        .map(|o| match o.outcome {
+            LogVerdict::Indexed => Ok(()),
+            LogVerdict::Rejected(reason) => Err(reason),
+            // Not applied: what is in the index is not this upload.
+            LogVerdict::Skipped(reason) => Err(format!("not applied by the service: {reason}")),
+        })
         .next_back())
 }

@@ -12,4 +12,10 @@ sourceId: string, state: FolderState, lastSyncAtMs: number | null, itemCount: nu
 /**
  * True until the person confirmed the first dry-run plan.
  */
-awaitingFirstSync: boolean, };
+awaitingFirstSync: boolean, 
+/**
+ * The person said this folder is its source's only writer (`owns_source`): a rebuild that
+ * pushed every file then also removes every other item of the source (other tools' items,
+ * test uploads). False: a rebuild removes only this folder's items whose files are gone.
+ */
+ownsSource: boolean, };

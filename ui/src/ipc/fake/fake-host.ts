@@ -152,6 +152,7 @@ export function createFakeHost(options: FakeOptions): Host {
         include: [],
         exclude: ["*.tmp", "~$*"],
         awaitingFirstSync: false,
+        ownsSource: false,
         ...extra,
       },
       files,
@@ -221,7 +222,8 @@ export function createFakeHost(options: FakeOptions): Host {
     { kind: "paused", reason: null },
     makeFiles(4, ["2023", "2024", "2025"], 5_400, now),
     [{ path: "", rule: { kind: "only", identities: [group("Editors")] }, mode: "replace" }],
-    { lastSyncAtMs: now - 9 * 86_400_000 },
+    // The only writer of its own source: its rebuild removes every item of "scans" it did not push.
+    { lastSyncAtMs: now - 9 * 86_400_000, sourceId: "scans", ownsSource: true },
   );
   if (options.largeModelIdentities > 0) {
     const large = largeModel(options.largeModelIdentities);
@@ -719,6 +721,13 @@ export function createFakeHost(options: FakeOptions): Host {
     },
     async pushTestItem({ previewId, target }) {
       const item = testItems.get(previewId) ?? fail("notFound", "This test item is gone; drop the file again.");
+      // Like the real host: no test upload into a source a folder owns.
+      const source = target.kind === "source" ? target.id : "documents";
+      const owner = [...folders.values()].find((r) => r.summary.ownsSource && r.summary.sourceId === source);
+      if (owner) {
+        const name = owner.summary.name;
+        fail("invalidInput", `folder ${name} owns this source: its rebuild removes every item it did not push, test uploads included; upload into another source, or turn off 'owns its source' for ${name}`);
+      }
       const upload: TestUpload = {
         uploadId: `u${nextUpload++}`,
         previewId,
