@@ -97,6 +97,31 @@ test("failed items say, per file, what went wrong and what to do", async () => {
   await page.waitForFunction(() => document.querySelector('[data-folder="Engineering wiki"]')?.dataset.state !== "needsAttention");
 });
 
+test("the Rebuild dialog says what a rebuild deletes, and removes more only for a folder that owns its source", async () => {
+  const page = await ui.open("first=0");
+  const explanation = async (name) => {
+    await card(page, name).getByRole("button", { name: `Rebuild ${name}` }).click();
+    const dialog = page.getByRole("dialog", { name: `Rebuild ${name}?` });
+    const text = (await dialog.getByTestId("rebuild-explanation").textContent()).replace(/\s+/g, " ");
+    const removes = (await dialog.getByTestId("rebuild-removes").textContent()).replace(/\s+/g, " ");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
+    return { text, removes };
+  };
+  // A folder that shares its source: its own gone items, nothing else.
+  const shared = await explanation("Policies");
+  assert.match(shared.text, /pushes every file of this folder again \(312 items now\), and deletes the items of this folder whose files are gone, as every sync does\./);
+  assert.equal(shared.removes, "It removes nothing else from source documents: items of other folders, of other tools and test uploads stay.");
+  // A folder that owns its source: also every item it did not push, and only after a full push.
+  const owner = await explanation("Scans archive");
+  assert.match(owner.text, /pushes every file of this folder again \(5,400 items now\), and deletes the items of this folder whose files are gone, as every sync does\./);
+  assert.equal(
+    owner.removes,
+    "This folder owns source scans, so it also removes every item of the source it did not push: items other tools pushed and test uploads. It does so only when every file was pushed; if one could not be, nothing else is removed.",
+  );
+  assert.notEqual(shared.removes, owner.removes);
+});
+
 test("removing a folder asks first and says the items stay", async () => {
   const page = await ui.open("first=0");
   await card(page, "Scans archive").getByRole("button", { name: "Remove Scans archive" }).click();
