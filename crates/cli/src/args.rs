@@ -287,7 +287,11 @@ pub struct SyncArgs {
     /// Print the plan (what would be pushed and deleted) and send nothing.
     #[arg(long, conflicts_with = "watch")]
     pub dry_run: bool,
-    /// Forget what was pushed before and push every file again (stale items are deleted after).
+    /// Push every file again. It deletes the items of the folder whose files are gone, as
+    /// every sync does, and nothing else of the source: other folders' items, test uploads and
+    /// what other tools pushed stay. Only a folder with `owns_source = true` in the
+    /// configuration (the person says it is the source's only writer) also removes every other
+    /// item of the source, and only when every file was pushed (docs/safety.md).
     #[arg(long)]
     pub rebuild: bool,
     #[command(flatten)]
