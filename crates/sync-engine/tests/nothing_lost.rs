@@ -91,6 +91,9 @@ async fn a_rebuild_of_a_folder_that_owns_its_source_removes_what_it_did_not_push
     // Left over from a lost state store, or pushed by hand: unknown to the folder.
     push_foreign_item(&env, "file:///old/place/a.txt").await;
     env.emu.drain().await;
+    // Its default orderingId is the service's clock: let the run's be later (the same
+    // millisecond would be "not older", and kept).
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let report = engine.rebuild_now("docs").await.unwrap();
     assert!(report.is_complete(), "{report:?}");
     assert!(report.run.unwrap().deleted_older_than);

@@ -246,7 +246,10 @@ async fn rebuild_removes_items_the_folder_does_not_have() {
     let env = Env::start().await;
     env.write("a.txt", "a");
     env.write("b.txt", "b");
-    let engine = env.engine(env.mapping()).await;
+    // Only a folder that owns its source removes what it did not push (docs/safety.md).
+    let mut mapping = env.mapping();
+    mapping.owns_source = true;
+    let engine = env.engine(mapping).await;
     assert!(engine.sync_now("docs").await.unwrap().is_complete());
     // An item that reached the source some other way (an old run, another tool).
     let client = common::client_for(env.emu.url(), env.emu.api_key(), "sandbox").unwrap();
