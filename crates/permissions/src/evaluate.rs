@@ -232,12 +232,25 @@ pub fn explain(ctx: &AccessContext<'_>, model: &PermissionModel, viewer: &Viewer
 }
 
 /// [`explain`] with an expansion computed once for many items (`expansion` must be
-/// `ctx.graph.expand(viewer)`).
+/// `ctx.graph.expand(viewer)`, or a querying user's expansion from [`crate::querying`]).
 pub fn explain_expanded(
     ctx: &AccessContext<'_>,
     model: &PermissionModel,
     viewer: &Viewer,
     expansion: &Expansion,
+) -> Explanation {
+    explain_matching(ctx, model, viewer, &|identity| {
+        expansion.chain_to(ctx.graph, identity)
+    })
+}
+
+/// The evaluation itself: `chain_of` says whether the viewer holds the identity an entry names
+/// (the default provider filled in), and how.
+pub(crate) fn explain_matching(
+    ctx: &AccessContext<'_>,
+    model: &PermissionModel,
+    viewer: &Viewer,
+    chain_of: &dyn Fn(&IdentityKey) -> Option<Chain>,
 ) -> Explanation {
     let matches = |entries: &[PermissionIdentity]| -> Vec<EntryMatch> {
         entries
@@ -245,7 +258,7 @@ pub fn explain_expanded(
             .enumerate()
             .filter_map(|(entry_index, entry)| {
                 let identity = IdentityKey::of_entry(entry, ctx.default_provider);
-                let chain = expansion.chain_to(ctx.graph, &identity)?;
+                let chain = chain_of(&identity)?;
                 Some(EntryMatch {
                     entry_index,
                     entry: entry.clone(),
@@ -470,6 +483,8 @@ pub struct AccessIndex<'a> {
     reach: Vec<Option<Reach>>,
     /// Viewers the graph never saw reach only themselves.
     strangers: HashMap<IdentityKey, Vec<u32>>,
+    /// The viewers' expansions when built [`from_expansions`](Self::from_expansions).
+    expansions: Vec<Expansion>,
 }
 
 /// Scratch sets reused across the models of one evaluation run.
@@ -505,6 +520,38 @@ impl<'a> AccessIndex<'a> {
                 None => strangers.entry(key.clone()).or_default().push(position),
             }
         }
+        Self::finish(ctx, viewers, per_identity, strangers, Vec::new())
+    }
+
+    /// An index over viewers already expanded (querying users resolved by
+    /// [`crate::AccessAnalysis`]): `viewers[i]` is the viewer of `expansions[i]`.
+    /// [`explain`](Self::explain) then explains with these expansions.
+    pub fn from_expansions(
+        ctx: AccessContext<'a>,
+        viewers: Vec<Viewer>,
+        expansions: Vec<Expansion>,
+    ) -> Self {
+        let mut per_identity: Vec<Vec<u32>> = vec![Vec::new(); ctx.graph.len()];
+        let mut strangers: HashMap<IdentityKey, Vec<u32>> = HashMap::new();
+        for (position, expansion) in expansions.iter().enumerate() {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            for id in expansion.ids() {
+                per_identity[id.index()].push(position);
+            }
+            if let Some(root) = expansion.stranger_root() {
+                strangers.entry(root.clone()).or_default().push(position);
+            }
+        }
+        Self::finish(ctx, viewers, per_identity, strangers, expansions)
+    }
+
+    fn finish(
+        ctx: AccessContext<'a>,
+        viewers: Vec<Viewer>,
+        per_identity: Vec<Vec<u32>>,
+        strangers: HashMap<IdentityKey, Vec<u32>>,
+        expansions: Vec<Expansion>,
+    ) -> Self {
         let limit = sparse_limit(viewers.len());
         let reach = per_identity
             .into_iter()
@@ -523,6 +570,7 @@ impl<'a> AccessIndex<'a> {
             viewers,
             reach,
             strangers,
+            expansions,
         }
     }
 
@@ -614,6 +662,19 @@ impl<'a> AccessIndex<'a> {
         scratch.visible
     }
 
+    /// The viewers who can see an item with `model`; `None`: the item has no permissions, so
+    /// every viewer can (anonymous included).
+    pub fn visible_to_item(&self, model: Option<&PermissionModel>) -> ViewerSet {
+        match model {
+            Some(model) => self.visible_to(model),
+            None => {
+                let mut all = ViewerSet::empty(self.viewers.len());
+                all.fill();
+                all
+            }
+        }
+    }
+
     /// Who can see an item with `model`, among the index's viewers.
     pub fn who_can_see(&self, model: &PermissionModel) -> Vec<&Viewer> {
         self.visible_to(model)
@@ -658,7 +719,10 @@ impl<'a> AccessIndex<'a> {
     /// Why the viewer at `position` can or cannot see an item with `model`.
     pub fn explain(&self, model: &PermissionModel, position: usize) -> Option<Explanation> {
         let viewer = self.viewers.get(position)?;
-        Some(explain(&self.ctx, model, viewer))
+        Some(match self.expansions.get(position) {
+            Some(expansion) => explain_expanded(&self.ctx, model, viewer, expansion),
+            None => explain(&self.ctx, model, viewer),
+        })
     }
 }
 

@@ -365,7 +365,10 @@ impl IdentityId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Relation {
-    /// The viewer itself (first link).
+    /// The viewer itself (first link). After the first link: the same person again, as a USER
+    /// of the same name in a provider that cascades to the previous link's provider (see
+    /// [`crate::querying`]; e.g. `asmith` of the Email Security Provider is `asmith` of a
+    /// provider P that cascades to it).
     Viewer,
     /// A group or virtual group that has the previous identity among its members.
     MemberOf,
@@ -401,6 +404,47 @@ impl fmt::Display for Chain {
         }
         Ok(())
     }
+}
+
+impl Chain {
+    /// The chain as a person reads it: `emitchell@example.com (Email Security Provider) → alias
+    /// MysteryUserX (P)`, `asmith (Email Security Provider) → same user asmith (P) → member of
+    /// group SampleTeam1 (P)`. (`Display` keeps the older, more technical spelling.)
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (i, link) in self.0.iter().enumerate() {
+            let label = describe_identity(&link.identity);
+            if i == 0 {
+                out.push_str(&label);
+                continue;
+            }
+            let word = match link.relation {
+                Relation::Viewer => "same user",
+                Relation::MemberOf => "member of",
+                Relation::AliasOf => "alias",
+                Relation::GrantedTo => "granted",
+            };
+            out.push_str(&format!(" → {word} {label}"));
+        }
+        out
+    }
+
+    /// The identity the chain reaches (its last link).
+    pub fn target(&self) -> Option<&IdentityKey> {
+        self.0.last().map(|l| &l.identity)
+    }
+}
+
+/// `asmith (P)` for a user, `group SampleTeam1 (P)`, `virtual group SampleGroup (P)`,
+/// `identity X (P)` for the Unknown type.
+pub fn describe_identity(key: &IdentityKey) -> String {
+    let kind = match key.identity_type {
+        IdentityType::User => "",
+        IdentityType::Group => "group ",
+        IdentityType::VirtualGroup => "virtual group ",
+        IdentityType::Unknown => "identity ",
+    };
+    format!("{kind}{} ({})", key.name, key.provider)
 }
 
 #[derive(Debug, Clone)]
@@ -522,6 +566,16 @@ impl IdentityGraph {
     /// Members of a group as pushed (forward edges).
     pub fn members(&self, id: IdentityId) -> impl Iterator<Item = &IdentityKey> {
         self.nodes[id.index()].members.iter().map(|m| self.key(*m))
+    }
+
+    /// The identities `id` is mapped to (its alias targets, forward edges).
+    pub fn mappings(&self, id: IdentityId) -> impl Iterator<Item = &IdentityKey> {
+        self.nodes[id.index()].mappings.iter().map(|m| self.key(*m))
+    }
+
+    /// True when the identity is known and not disabled.
+    pub fn is_active(&self, id: IdentityId) -> bool {
+        !self.nodes[id.index()].disabled
     }
 
     /// The id of `key`, adding the identity if it was never named.
@@ -721,26 +775,44 @@ impl IdentityGraph {
     /// one. Anonymous resolves to nothing; a viewer the graph never saw resolves to itself.
     pub fn expand(&self, viewer: &Viewer) -> Expansion {
         let Viewer::Identity(key) = viewer else {
-            return Expansion {
-                viewer: None,
-                reached: HashMap::new(),
-            };
+            return Expansion::anonymous();
         };
+        self.expand_person(key, &[])
+    }
+
+    /// The fixed point of [`expand`](Self::expand) from `root` and from `same`: identities that
+    /// are the same person as `root` (same-named users of cascading providers), each reached
+    /// from `root` with [`Relation::Viewer`]. `root` need not be in the graph: chains still
+    /// start with it.
+    pub(crate) fn expand_person(&self, root: &IdentityKey, same: &[IdentityId]) -> Expansion {
+        use std::collections::hash_map::Entry;
+        let root_id = self.id_of(root);
         let mut reached = HashMap::new();
-        if let Some(start) = self.id_of(key) {
-            reached.insert(start, None);
-            let mut queue = VecDeque::from([start]);
-            while let Some(current) = queue.pop_front() {
-                for (next, relation) in self.successors(current) {
-                    if let std::collections::hash_map::Entry::Vacant(slot) = reached.entry(next) {
-                        slot.insert(Some((current, relation)));
-                        queue.push_back(next);
-                    }
+        let mut queue = VecDeque::new();
+        if let Some(start) = root_id {
+            reached.insert(start, Step::Root);
+            queue.push_back(start);
+        }
+        for id in same {
+            if let Entry::Vacant(slot) = reached.entry(*id) {
+                slot.insert(match root_id {
+                    Some(start) => Step::From(start, Relation::Viewer),
+                    None => Step::FromRoot(Relation::Viewer),
+                });
+                queue.push_back(*id);
+            }
+        }
+        while let Some(current) = queue.pop_front() {
+            for (next, relation) in self.successors(current) {
+                if let Entry::Vacant(slot) = reached.entry(next) {
+                    slot.insert(Step::From(current, relation));
+                    queue.push_back(next);
                 }
             }
         }
         Expansion {
-            viewer: Some(key.clone()),
+            viewer: Some(root.clone()),
+            root_in_graph: root_id.is_some(),
             reached,
         }
     }
@@ -786,15 +858,36 @@ fn dedup(mut ids: Vec<IdentityId>) -> Vec<IdentityId> {
     ids
 }
 
+/// How an identity of an [`Expansion`] was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// It is the viewer.
+    Root,
+    /// From the viewer, who is not in the graph.
+    FromRoot(Relation),
+    /// From another reached identity.
+    From(IdentityId, Relation),
+}
+
 /// Everything a viewer resolves to, with the way back to the viewer for each identity.
 #[derive(Debug, Clone)]
 pub struct Expansion {
     viewer: Option<IdentityKey>,
-    /// Reached id → the id it was reached from and how (`None` for the viewer itself).
-    reached: HashMap<IdentityId, Option<(IdentityId, Relation)>>,
+    /// True when the viewer's own key is an identity of the graph (then it is in `reached`).
+    root_in_graph: bool,
+    /// Reached id → how it was reached.
+    reached: HashMap<IdentityId, Step>,
 }
 
 impl Expansion {
+    pub(crate) fn anonymous() -> Self {
+        Self {
+            viewer: None,
+            root_in_graph: false,
+            reached: HashMap::new(),
+        }
+    }
+
     /// The viewer's own key (`None` when anonymous).
     pub fn viewer(&self) -> Option<&IdentityKey> {
         self.viewer.as_ref()
@@ -802,10 +895,9 @@ impl Expansion {
 
     /// Number of identities reached, the viewer included (0 when anonymous).
     pub fn len(&self) -> usize {
-        if self.viewer.is_none() {
-            0
-        } else {
-            self.reached.len().max(1)
+        match self.viewer {
+            None => 0,
+            Some(_) => self.reached.len() + usize::from(!self.root_in_graph),
         }
     }
 
@@ -817,6 +909,16 @@ impl Expansion {
         self.reached.contains_key(&id)
     }
 
+    /// The graph identities reached (the viewer included when the graph has it).
+    pub(crate) fn ids(&self) -> impl Iterator<Item = IdentityId> + '_ {
+        self.reached.keys().copied()
+    }
+
+    /// The viewer's key when the graph does not have it (it reaches only through `same`).
+    pub(crate) fn stranger_root(&self) -> Option<&IdentityKey> {
+        self.viewer.as_ref().filter(|_| !self.root_in_graph)
+    }
+
     /// True when `key` is in the set (also for a viewer unknown to the graph, who is in their
     /// own set).
     pub fn contains_key(&self, graph: &IdentityGraph, key: &IdentityKey) -> bool {
@@ -826,14 +928,18 @@ impl Expansion {
         }
     }
 
+    fn root_chain(key: &IdentityKey) -> Chain {
+        Chain(vec![ChainLink {
+            relation: Relation::Viewer,
+            identity: key.clone(),
+        }])
+    }
+
     /// How the viewer reached `key`, if it did.
     pub fn chain_to(&self, graph: &IdentityGraph, key: &IdentityKey) -> Option<Chain> {
         match graph.id_of(key) {
             Some(id) => self.chain(graph, id),
-            None if self.viewer.as_ref() == Some(key) => Some(Chain(vec![ChainLink {
-                relation: Relation::Viewer,
-                identity: key.clone(),
-            }])),
+            None if self.viewer.as_ref() == Some(key) => Some(Self::root_chain(key)),
             None => None,
         }
     }
@@ -843,20 +949,31 @@ impl Expansion {
         let mut links = Vec::new();
         let mut current = id;
         loop {
-            match self.reached.get(&current)? {
-                None => {
+            match *self.reached.get(&current)? {
+                Step::Root => {
                     links.push(ChainLink {
                         relation: Relation::Viewer,
                         identity: graph.key(current).clone(),
                     });
                     break;
                 }
-                Some((from, relation)) => {
+                Step::FromRoot(relation) => {
                     links.push(ChainLink {
-                        relation: *relation,
+                        relation,
                         identity: graph.key(current).clone(),
                     });
-                    current = *from;
+                    links.push(ChainLink {
+                        relation: Relation::Viewer,
+                        identity: self.viewer.clone()?,
+                    });
+                    break;
+                }
+                Step::From(from, relation) => {
+                    links.push(ChainLink {
+                        relation,
+                        identity: graph.key(current).clone(),
+                    });
+                    current = from;
                 }
             }
         }
@@ -866,23 +983,18 @@ impl Expansion {
 
     /// Every reached identity with its chain, sorted by key (for display and tests).
     pub fn reached(&self, graph: &IdentityGraph) -> Vec<(IdentityKey, Chain)> {
-        let mut all: Vec<(IdentityKey, Chain)> = match (&self.viewer, self.reached.is_empty()) {
-            (None, _) => Vec::new(),
-            (Some(viewer), true) => {
-                vec![(
-                    viewer.clone(),
-                    Chain(vec![ChainLink {
-                        relation: Relation::Viewer,
-                        identity: viewer.clone(),
-                    }]),
-                )]
-            }
-            (Some(_), false) => self
-                .reached
-                .keys()
-                .filter_map(|id| Some((graph.key(*id).clone(), self.chain(graph, *id)?)))
-                .collect(),
-        };
+        let mut all: Vec<(IdentityKey, Chain)> = self
+            .stranger_root()
+            .map(|root| (root.clone(), Self::root_chain(root)))
+            .into_iter()
+            .collect();
+        if self.viewer.is_some() {
+            all.extend(
+                self.reached
+                    .keys()
+                    .filter_map(|id| Some((graph.key(*id).clone(), self.chain(graph, *id)?))),
+            );
+        }
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
