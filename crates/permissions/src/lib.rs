@@ -16,6 +16,12 @@
 //!   entries and chains that matched) and [`AccessIndex`] (every viewer expanded once; who
 //!   can see an item, what a viewer can see, [`AccessDiff`] between two models, the whole
 //!   [`AccessMatrix`]).
+//! - [`querying`]: **the querying user** ([`QueryingUser`]: a name, optionally a provider)
+//!   resolved once against the graph and the providers' configuration ([`Providers`]:
+//!   cascading, the Email Security Provider) into everything the person holds
+//!   ([`ResolvedViewer`]), and **the access analysis** every front uses ([`AccessAnalysis`]:
+//!   explain, who can see, what a user can see, the index for previews), with chains in words
+//!   and the readings chosen where the reference is ambiguous ([`AccessAnswer::uncertain`]).
 //! - [`rules`]: folder rules as stored in the configuration ([`PermissionRules`], TOML),
 //!   resolved per file to a model and a [`fingerprint`], and [`validate`]d into a list of
 //!   [`Problem`]s.
@@ -28,6 +34,7 @@
 pub mod evaluate;
 pub mod graph;
 pub mod model;
+pub mod querying;
 pub mod rules;
 mod wire;
 
@@ -37,11 +44,15 @@ pub use evaluate::{
     SetExplanation, SetOutcome, ViewerSet, Visibility,
 };
 pub use graph::{
-    BaseIdentityBody, Chain, ChainLink, Expansion, IdentityBatch, IdentityBody, IdentityGraph,
-    IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
+    describe_identity, BaseIdentityBody, Chain, ChainLink, Expansion, IdentityBatch, IdentityBody,
+    IdentityGraph, IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
 };
 pub use model::{
     Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
+};
+pub use querying::{
+    AccessAnalysis, AccessAnswer, Because, OtherReading, ProviderConfig, Providers, QueryingUser,
+    ReachedIdentity, Reading, ReadingNote, ResolvedViewer, EMAIL_SECURITY_PROVIDER,
 };
 pub use rules::{
     fingerprint, validate, AccessChoice, CompiledRules, FolderRule, PermissionRules, Problem,
