@@ -13,10 +13,14 @@
 //! 5. Expansion is monotone: adding any edge (member, mapping, granted identity) never removes
 //!    an identity from any viewer's expansion.
 //! 6. Models round-trip through their JSON exactly.
+//! 7. For querying users (P cascading to the Email provider), the index over resolved users
+//!    and the analysis's explanation agree, and a person holds at least every identity their
+//!    Email user expands to.
 
 use permissions::{
-    explain, AccessContext, AccessIndex, IdentityGraph, IdentityKey, IdentityType,
-    PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet, Viewer, Visibility,
+    explain, AccessAnalysis, AccessContext, AccessIndex, IdentityGraph, IdentityKey, IdentityType,
+    PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet, ProviderConfig, Providers,
+    QueryingUser, Viewer, Visibility,
 };
 use proptest::prelude::*;
 
@@ -143,8 +147,44 @@ fn visible(graph: &IdentityGraph, model: &PermissionModel) -> Vec<bool> {
     (0..viewers().len()).map(|i| set.contains(i)).collect()
 }
 
+fn people() -> Vec<QueryingUser> {
+    let mut people: Vec<QueryingUser> = (0..USERS)
+        .map(|u| QueryingUser::named(format!("u{u}")))
+        .collect();
+    people.extend((0..USERS).map(|e| QueryingUser::named(format!("e{e}@example.com"))));
+    people.push(QueryingUser::in_provider("u0", P));
+    people.push(QueryingUser::named("stranger@example.com"));
+    people.push(QueryingUser::Anonymous);
+    people
+}
+
+fn providers() -> Providers {
+    Providers::new()
+        .with(ProviderConfig::new(EMAIL, "EMAIL", Vec::<String>::new()))
+        .with(ProviderConfig::new(P, "EXPANDED", [EMAIL]))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn querying_users_index_and_explanation_agree(edges in prop::collection::vec(edge(), 0..14), model in model()) {
+        let graph = build(&edges);
+        let providers = providers();
+        let analysis = AccessAnalysis::new(&graph, &providers, P);
+        let people = people();
+        let index = analysis.index(&people);
+        let fast = index.visible_to(&model);
+        for (i, person) in people.iter().enumerate() {
+            let answer = analysis.explain(Some(&model), person);
+            prop_assert_eq!(fast.contains(i), answer.is_visible(), "person {}", person);
+            let resolved = analysis.resolve(person);
+            let Viewer::Identity(own) = resolved.viewer().clone() else { continue };
+            for (key, _) in graph.expand(&Viewer::Identity(own)).reached(&graph) {
+                prop_assert!(resolved.expansion().contains_key(&graph, &key), "{} lacks {}", person, key);
+            }
+        }
+    }
 
     #[test]
     fn the_index_and_the_explanation_agree(edges in prop::collection::vec(edge(), 0..14), model in model()) {
