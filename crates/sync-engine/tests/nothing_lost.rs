@@ -280,3 +280,136 @@ fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// Runs the calling test again as uid 65534 when this process is root (root reads a folder of
+/// mode 000, so as root an unreadable-folder check would test nothing). Returns `true` where
+/// the test body must run (the child, or a process that is not root already) and `false` in
+/// the root parent, after asserting that the child ran the body as 65534 and passed.
+fn run_unprivileged(test: &str) -> bool {
+    const CHILD: &str = "PUSHDECK_TEST_UNPRIVILEGED_CHILD";
+    // The owner of /proc/self is this process's effective uid (no libc call needed).
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    if std::env::var_os(CHILD).is_some() || uid != 0 {
+        println!("unprivileged body running as uid {uid}");
+        return true;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("TMPDIR", "/tmp")
+        .output()
+        .expect("setpriv runs (util-linux)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the unprivileged run failed:\n{text}");
+    assert!(
+        text.contains("unprivileged body running as uid 65534") && text.contains("1 passed"),
+        "the body did not run as uid 65534:\n{text}"
+    );
+    false
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test]
+async fn an_unreadable_subfolder_keeps_its_items() {
+    if !run_unprivileged("an_unreadable_subfolder_keeps_its_items") {
+        return;
+    }
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("HR/pay.txt", "pay");
+    env.write("HR/deep/leave.txt", "leave");
+    let engine = env.engine(env.mapping()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    assert_eq!(env.emulator_items().await.len(), 3);
+
+    set_mode(&env.root().join("HR"), 0o000);
+    let report = engine.sync_now("docs").await.unwrap();
+    set_mode(&env.root().join("HR"), 0o755);
+    assert!(!report.is_complete(), "an unreadable folder is a problem");
+    assert_eq!(report.plan.deletes, 0, "{report:?}");
+    assert_eq!(report.plan.moves, 0, "{report:?}");
+    let problem = report
+        .scan_problems
+        .iter()
+        .find(|p| p.path == "HR")
+        .unwrap_or_else(|| panic!("HR is named: {:?}", report.scan_problems));
+    assert!(
+        problem.message.contains("nothing under it is deleted"),
+        "{problem:?}"
+    );
+    assert_eq!(
+        env.emulator_items().await.len(),
+        3,
+        "HR's items are still in the index"
+    );
+    let status = engine.status().await.unwrap();
+    assert!(
+        matches!(status[0].state, FolderState::UpToDate { problems } if problems > 0),
+        "the folder shows the problem: {:?}",
+        status[0].state
+    );
+    // Readable again: nothing to do, the items were never lost.
+    let report = engine.sync_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        report.plan.adds + report.plan.updates + report.plan.deletes,
+        0
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_push() {
+    if !run_unprivileged(
+        "an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_push",
+    ) {
+        return;
+    }
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("b.txt", "b");
+    let mut mapping = env.mapping();
+    mapping.owns_source = true;
+    let engine = env.engine(mapping).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    push_foreign_item(&env, "file:///old/place/x.txt").await;
+    env.emu.drain().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    set_mode(&env.root().join("b.txt"), 0o000);
+    let report = engine.rebuild_now("docs").await.unwrap();
+    set_mode(&env.root().join("b.txt"), 0o644);
+    assert!(!report.is_complete());
+    let run = report.run.as_ref().unwrap();
+    assert!(!run.deleted_older_than, "b.txt was not pushed: {report:?}");
+    assert!(
+        run.problems
+            .iter()
+            .any(|p| p.message.contains("did not remove older items")),
+        "the run says why: {:?}",
+        run.problems
+    );
+    let items = items_after_an_hour(&env).await;
+    assert!(items.contains(&id_of(&env, "b.txt")), "{items:?}");
+    assert!(items.contains(&"file:///old/place/x.txt".to_string()));
+
+    // Every file readable: the rebuild goes through and removes what it did not push.
+    let report = engine.rebuild_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.run.unwrap().deleted_older_than);
+    let mut expected = vec![id_of(&env, "a.txt"), id_of(&env, "b.txt")];
+    expected.sort();
+    assert_eq!(items_after_an_hour(&env).await, expected);
+    engine.shutdown().await;
+}
