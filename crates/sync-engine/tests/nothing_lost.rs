@@ -378,7 +378,7 @@ async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_pu
     }
     let env = Env::start().await;
     env.write("a.txt", "a");
-    env.write("b.txt", "b");
+    env.write("HR/b.txt", "b");
     let mut mapping = env.mapping();
     mapping.owns_source = true;
     let engine = env.engine(mapping).await;
@@ -387,12 +387,38 @@ async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_pu
     env.emu.drain().await;
     tokio::time::sleep(Duration::from_millis(5)).await;
 
-    set_mode(&env.root().join("b.txt"), 0o000);
+    // A folder the scan cannot list (its files are skipped, not pushed), then a file the
+    // push cannot read (refused): either way the rebuild does not push every file.
+    set_mode(&env.root().join("HR"), 0o000);
     let report = engine.rebuild_now("docs").await.unwrap();
-    set_mode(&env.root().join("b.txt"), 0o644);
+    set_mode(&env.root().join("HR"), 0o755);
+    check_no_older_than(&report);
+    let items = items_after_an_hour(&env).await;
+    assert!(items.contains(&id_of(&env, "HR/b.txt")), "{items:?}");
+    assert!(items.contains(&"file:///old/place/x.txt".to_string()));
+
+    set_mode(&env.root().join("HR/b.txt"), 0o000);
+    let report = engine.rebuild_now("docs").await.unwrap();
+    set_mode(&env.root().join("HR/b.txt"), 0o644);
+    check_no_older_than(&report);
+    let items = items_after_an_hour(&env).await;
+    assert!(items.contains(&id_of(&env, "HR/b.txt")), "{items:?}");
+    assert!(items.contains(&"file:///old/place/x.txt".to_string()));
+
+    // Every file readable: the rebuild goes through and removes what it did not push.
+    let report = engine.rebuild_now("docs").await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.run.unwrap().deleted_older_than);
+    let mut expected = vec![id_of(&env, "a.txt"), id_of(&env, "HR/b.txt")];
+    expected.sort();
+    assert_eq!(items_after_an_hour(&env).await, expected);
+    engine.shutdown().await;
+}
+
+fn check_no_older_than(report: &sync_engine::engine::SyncReport) {
     assert!(!report.is_complete());
     let run = report.run.as_ref().unwrap();
-    assert!(!run.deleted_older_than, "b.txt was not pushed: {report:?}");
+    assert!(!run.deleted_older_than, "a file was not pushed: {report:?}");
     assert!(
         run.problems
             .iter()
@@ -400,16 +426,4 @@ async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_pu
         "the run says why: {:?}",
         run.problems
     );
-    let items = items_after_an_hour(&env).await;
-    assert!(items.contains(&id_of(&env, "b.txt")), "{items:?}");
-    assert!(items.contains(&"file:///old/place/x.txt".to_string()));
-
-    // Every file readable: the rebuild goes through and removes what it did not push.
-    let report = engine.rebuild_now("docs").await.unwrap();
-    assert!(report.is_complete(), "{report:?}");
-    assert!(report.run.unwrap().deleted_older_than);
-    let mut expected = vec![id_of(&env, "a.txt"), id_of(&env, "b.txt")];
-    expected.sort();
-    assert_eq!(items_after_an_hour(&env).await, expected);
-    engine.shutdown().await;
 }
