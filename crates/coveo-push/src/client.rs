@@ -7,6 +7,7 @@
 //! answer.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -243,7 +244,20 @@ pub(crate) struct Inner {
     pub config: ClientConfig,
     pub compression: CompressionType,
     pub level: u32,
+    /// The service's clock minus ours, in ms, from the `Date` of its last answer
+    /// ([`NO_SKEW_MEASURED`] before any). See [`PushClient::service_clock_skew_ms`].
+    pub skew_ms: AtomicI64,
 }
+
+/// [`Inner::skew_ms`] before the service answered once.
+const NO_SKEW_MEASURED: i64 = i64::MIN;
+
+/// How far an older-than orderingId may lie ahead of the service's clock (or ours, before the
+/// service answered once). A future orderingId makes Coveo delete every item of the source and
+/// then refuse new items until that time; the only fix is to recreate the source. A few
+/// minutes absorb the `Date` header's one-second resolution and ordinary clock drift while
+/// still refusing every date typed in the future.
+pub const OLDER_THAN_FUTURE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 impl std::fmt::Debug for PushClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -251,6 +265,14 @@ impl std::fmt::Debug for PushClient {
             .field("organization", &self.inner.config.organization)
             .field("endpoint", &self.inner.config.endpoint)
             .finish_non_exhaustive()
+    }
+}
+
+/// `to - from` in ms (negative when `to` is earlier).
+fn millis_between(from: std::time::SystemTime, to: std::time::SystemTime) -> i64 {
+    match to.duration_since(from) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
     }
 }
 
@@ -288,6 +310,7 @@ impl PushClient {
                 config,
                 compression: CompressionType::Zlib,
                 level: DEFAULT_COMPRESSION_LEVEL,
+                skew_ms: AtomicI64::new(NO_SKEW_MEASURED),
             }),
             progress: None,
         })
@@ -344,13 +367,60 @@ impl PushClient {
     }
 
     pub(crate) async fn send(&self, req: Request) -> Result<crate::http::Response, Error> {
-        send(
+        let response = send(
             &self.inner.http,
             &self.inner.config,
             self.progress.as_ref(),
             &req,
         )
-        .await
+        .await?;
+        if let Some(date) = response.date {
+            let skew = millis_between(self.local_now(), date);
+            self.inner.skew_ms.store(skew, Ordering::Relaxed);
+        }
+        Ok(response)
+    }
+
+    /// The local clock (the retry policy's, injectable).
+    fn local_now(&self) -> std::time::SystemTime {
+        self.inner.config.retry.clock.now()
+    }
+
+    /// How far the service's clock is ahead of ours (negative: behind), in ms, as its last
+    /// answer's `Date` header said (one-second resolution); `None` before any answer.
+    pub fn service_clock_skew_ms(&self) -> Option<i64> {
+        let skew = self.inner.skew_ms.load(Ordering::Relaxed);
+        (skew != NO_SKEW_MEASURED).then_some(skew)
+    }
+
+    /// The service's clock now, in ms since the epoch: ours corrected by
+    /// [`PushClient::service_clock_skew_ms`], or ours alone before the service answered once.
+    pub fn service_now_ms(&self) -> u64 {
+        let local = millis_between(std::time::UNIX_EPOCH, self.local_now());
+        let skew = self.service_clock_skew_ms().unwrap_or(0);
+        local.saturating_add(skew).max(0) as u64
+    }
+
+    /// Refuses an older-than orderingId later than the service's clock (see
+    /// [`PushClient::service_now_ms`]) plus [`OLDER_THAN_FUTURE_TOLERANCE`]: every front goes
+    /// through this before `documents/olderthan` or `permissions/olderthan` is sent.
+    pub fn check_older_than(&self, ordering_id: u64) -> Result<(), Error> {
+        let now = self.service_now_ms();
+        let limit = now.saturating_add(OLDER_THAN_FUTURE_TOLERANCE.as_millis() as u64);
+        if ordering_id <= limit {
+            return Ok(());
+        }
+        let at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ordering_id) * 1_000_000)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_else(|| format!("{ordering_id} ms"));
+        Err(Error::invalid_input(format!(
+            "the date {at} is in the future; deleting everything older than a future date would remove every item and make Coveo refuse new items until then (the only fix is to recreate the source), so give a date that has passed"
+        )))
     }
 
     // ---- items ------------------------------------------------------------------------
@@ -460,6 +530,7 @@ impl PushClient {
         ordering_id: u64,
         queue_delay_minutes: Option<u32>,
     ) -> Result<(), Error> {
+        self.check_older_than(ordering_id)?;
         let req = Request::new(
             Method::DELETE,
             self.source_url(source, "documents/olderthan"),
@@ -661,6 +732,7 @@ impl PushClient {
         ordering_id: u64,
         queue_delay_minutes: Option<u32>,
     ) -> Result<(), Error> {
+        self.check_older_than(ordering_id)?;
         let req = Request::new(
             Method::DELETE,
             self.provider_url(provider, "permissions/olderthan"),

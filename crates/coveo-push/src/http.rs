@@ -127,6 +127,8 @@ impl Request {
 /// A successful response.
 #[derive(Debug)]
 pub(crate) struct Response {
+    /// The service's clock when it answered (its `Date` header), if it sent one.
+    pub date: Option<std::time::SystemTime>,
     #[allow(dead_code)]
     pub status: u16,
     pub body: Bytes,
@@ -144,6 +146,13 @@ impl Response {
             )
         })
     }
+}
+
+/// An HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`, the form servers send in `Date`).
+pub(crate) fn parse_http_date(value: &str) -> Option<std::time::SystemTime> {
+    time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc2822)
+        .ok()
+        .map(std::time::SystemTime::from)
 }
 
 /// Sends `req`, retrying per the policy.
@@ -330,6 +339,11 @@ async fn send_once(
         AttemptError { error: Error::transport(op, e), connect_failed }
     })?;
     let status = response.status().as_u16();
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_http_date);
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
@@ -343,7 +357,7 @@ async fn send_once(
         Err(_) => return Err(stalled(config.read_timeout.as_secs_f64())),
     };
     if (200..300).contains(&status) {
-        return Ok(Response { status, body });
+        return Ok(Response { status, body, date });
     }
     let text = String::from_utf8_lossy(&body);
     Err(AttemptError {

@@ -30,7 +30,8 @@ pub use batcher::{
 pub use client::{
     DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient,
     SecurityProviderInfo, SourceInfo, SourceStatus, SourceVisibility, StreamResult,
-    FIELD_CREATE_BATCH, FIELD_LIST_PAGE, MAX_SOURCE_PAGES, SOURCE_LIST_PAGE,
+    FIELD_CREATE_BATCH, FIELD_LIST_PAGE, MAX_SOURCE_PAGES, OLDER_THAN_FUTURE_TOLERANCE,
+    SOURCE_LIST_PAGE,
 };
 pub use compression::{
     compress, is_already_compressed, CompressionType, ALREADY_COMPRESSED_EXTENSIONS,
