@@ -72,6 +72,21 @@ pub fn format_ms(ms: Millis) -> String {
     }
 }
 
+/// Formats epoch milliseconds as an HTTP-date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`),
+/// the form of the `Date` header.
+pub fn format_http_date(ms: Millis) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => {
+            let fmt = time::macros::format_description!(
+                "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+            );
+            t.format(&fmt).unwrap_or_else(|_| ms.to_string())
+        }
+        Err(_) => ms.to_string(),
+    }
+}
+
 /// Parses an RFC 3339 date-time into epoch milliseconds.
 pub fn parse_rfc3339_ms(text: &str) -> Option<Millis> {
     let t =

@@ -177,6 +177,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             request_log_layer,
         ))
+        .layer(middleware::from_fn_with_state(shared.clone(), date_layer))
         .with_state(shared)
 }
 
@@ -226,6 +227,17 @@ async fn request_log_layer(State(shared): Shd, request: Request, next: Next) -> 
         duration_ms: started.elapsed().as_millis() as u64,
     };
     shared.lock_state().record_request(record);
+    response
+}
+
+/// Every answer's `Date` is the emulator's clock (the one `/_emulator/v1/clock` advances), not
+/// the machine's: clients measure the service's clock from it, and tests move it.
+async fn date_layer(State(shared): Shd, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let date = crate::clock::format_http_date(shared.clock.now_ms());
+    if let Ok(value) = header::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
     response
 }
 
