@@ -1119,6 +1119,11 @@ impl Loop {
                         );
                     }
                 }
+                if let Some(run) = result.as_ref().ok().and_then(|r| r.run.as_ref()) {
+                    for warning in &run.warnings {
+                        self.activity(&folder, warning.clone());
+                    }
+                }
                 if let Some(message) = unreachable {
                     self.activity(
                         &folder,

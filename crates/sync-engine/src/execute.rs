@@ -154,6 +154,9 @@ pub struct RunReport {
     /// last batch and those in flight went out and were recorded, the rest was not sent (it
     /// is sent at resume: those items stay pending, and the next run's plan has them).
     pub paused: bool,
+    /// Things the person should know that are not a file's problem (a clock skew).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The executor failed locally (the state store); nothing more was sent.
@@ -409,6 +412,12 @@ pub async fn execute(
         // The status is informational (console activity); a failure does not stop the run.
         tracing::warn!(error = %e, "could not set the source status");
     }
+    if plan.mode == PlanMode::Rebuild {
+        if let Some(warning) = clock_skew_warning(client.service_clock_skew_ms()) {
+            tracing::warn!("{warning}");
+            rec.report.warnings.push(warning);
+        }
+    }
 
     let result = send_plan(
         plan,
@@ -597,6 +606,25 @@ async fn send_plan(
     Ok(())
 }
 
+/// A skew between this machine's clock and the service's beyond which a rebuild says so:
+/// orderingIds follow the local clock, and a rebuild's delete-older-than is refused when its
+/// orderingId is ahead of the service's clock by more than `coveo_push`'s tolerance.
+pub const CLOCK_SKEW_WARNING: Duration = Duration::from_secs(60);
+
+/// What to tell the person about a clock skew (ms, the service's clock minus ours), if it is
+/// beyond [`CLOCK_SKEW_WARNING`]. Pure.
+pub fn clock_skew_warning(skew_ms: Option<i64>) -> Option<String> {
+    let skew = skew_ms?;
+    if skew.unsigned_abs() <= CLOCK_SKEW_WARNING.as_millis() as u64 {
+        return None;
+    }
+    let by = humantime::format_duration(Duration::from_secs(skew.unsigned_abs() / 1000));
+    let side = if skew < 0 { "ahead of" } else { "behind" };
+    Some(format!(
+        "this computer's clock is {by} {side} Coveo's; set it right (automatic time) so that a rebuild can remove older items"
+    ))
+}
+
 /// Whether a rebuild of `folder` may end with the source-wide delete-older-than, which removes
 /// every item of the source whose last update is older than the run: `Ok` when it may, else
 /// the reason it may not, as a sentence. Pure.
@@ -639,7 +667,8 @@ pub fn older_than_allowed(
 
 /// The end of a rebuild: the delete-older-than, when [`older_than_allowed`] says so and the
 /// service's clock agrees the run's orderingId is not in its future (a future orderingId would
-/// delete everything and then make the source refuse new items until that time).
+/// delete everything and then make the source refuse new items until that time; the client
+/// core refuses it, see `coveo_push::PushClient::check_older_than`).
 async fn delete_older_than_if_owned(
     plan: &Plan,
     folder: &FolderMapping,
@@ -666,9 +695,8 @@ async fn delete_older_than_if_owned(
         }
         Err(why) => return refused(report, why),
     }
-    if let Err(why) = service_clock_check(client, ordering_id).await {
-        return refused(report, why);
-    }
+    // The client core refuses an orderingId ahead of the service's clock (read from the
+    // `Date` of this run's answers): a clock running fast would otherwise poison the source.
     match client
         .delete_older_than(
             &folder.source,
@@ -680,11 +708,6 @@ async fn delete_older_than_if_owned(
         Ok(()) => report.deleted_older_than = true,
         Err(e) => refused(report, e.explanation()),
     }
-}
-
-/// SERVICE_CLOCK_CHECK_PLACEHOLDER
-async fn service_clock_check(_client: &PushClient, _ordering_id: u64) -> Result<(), String> {
-    Ok(())
 }
 
 /// How long to wait between two Source Logs polls while items are still only accepted.
@@ -810,6 +833,17 @@ pub async fn apply_source_logs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_skews_beyond_a_minute_are_told() {
+        assert_eq!(clock_skew_warning(None), None);
+        assert_eq!(clock_skew_warning(Some(59_000)), None);
+        assert_eq!(clock_skew_warning(Some(-60_000)), None);
+        let ahead = clock_skew_warning(Some(-3_600_000)).unwrap();
+        assert!(ahead.contains("1h ahead of Coveo's"), "{ahead}");
+        let behind = clock_skew_warning(Some(125_000)).unwrap();
+        assert!(behind.contains("2m 5s behind"), "{behind}");
+    }
 
     #[test]
     fn html_titles() {

@@ -427,3 +427,54 @@ fn check_no_older_than(report: &sync_engine::engine::SyncReport) {
         run.problems
     );
 }
+
+#[tokio::test]
+async fn a_rebuild_ahead_of_the_service_clock_removes_nothing_and_says_why() {
+    // The service's clock is an hour behind this machine's: the run's orderingId (ours) is in
+    // the service's future, where a delete-older-than would empty the source and block it.
+    let hour = 3_600_000;
+    let env = Env::start_with(push_emulator::EmulatorConfig {
+        clock: push_emulator::Clock::frozen(now_ms() - hour),
+        ..Default::default()
+    })
+    .await;
+    env.write("a.txt", "a");
+    let mut mapping = env.mapping();
+    mapping.owns_source = true;
+    let engine = env.engine(mapping).await;
+    let mut events = engine.subscribe();
+    let report = engine.rebuild_now("docs").await.unwrap();
+    let run = report.run.as_ref().unwrap();
+    assert!(!run.deleted_older_than, "{report:?}");
+    assert!(
+        run.problems
+            .iter()
+            .any(|p| p.message.contains("did not remove older items")
+                && p.message.contains("in the future")),
+        "{:?}",
+        run.problems
+    );
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("1h ahead of Coveo's")),
+        "{:?}",
+        run.warnings
+    );
+    let requests = env.requests().await;
+    assert!(
+        !requests.iter().any(|r| r["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/olderthan"))),
+        "no delete-older-than was sent"
+    );
+    // The warning reaches the activity log.
+    let mut told = false;
+    while let Ok(event) = events.try_recv() {
+        if let sync_engine::engine::Event::Activity { message, .. } = event {
+            told |= message.contains("ahead of Coveo's");
+        }
+    }
+    assert!(told, "the activity log says the clock is off");
+    engine.shutdown().await;
+}
