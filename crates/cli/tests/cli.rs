@@ -585,9 +585,33 @@ fn delete_by_uri_and_older_than() {
     // One delete accepted, exit 0.
     insta::assert_snapshot!(w.snapshot(&out));
     assert_eq!(w.items().len(), 1);
+    // A future date would empty the source and make it refuse new items until then: exit 2,
+    // one sentence why, and nothing sent.
     let out =
         w.run(&mut w.emu_cmd(&["delete", "--older-than", "2999-01-01", "--queue-delay", "0"]));
+    assert_eq!(out.status.code(), Some(2), "{}", w.snapshot(&out));
+    let text = w.snapshot(&out);
+    assert!(text.contains("is in the future"), "{text}");
+    assert!(text.contains("recreate the source"), "{text}");
+    let requests = w.get("/requests").to_string();
+    assert!(
+        !requests.contains("olderthan"),
+        "nothing was sent: {requests}"
+    );
+    assert_eq!(w.items().len(), 1);
+    let out = w.run(&mut w.emu_cmd(&[
+        "identities",
+        "older-than",
+        "2999-01-01",
+        "--provider",
+        "sandbox",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", w.snapshot(&out));
+    // A date that has passed goes through.
+    let out =
+        w.run(&mut w.emu_cmd(&["delete", "--older-than", "2000-01-01", "--queue-delay", "0"]));
     assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(w.get("/requests").to_string().contains("olderthan"));
     let bad = w.run(&mut w.emu_cmd(&["delete", "--older-than", "yesterday"]));
     // A date Pushdeck cannot read is exit 2 with the three accepted spellings.
     insta::assert_snapshot!("delete_bad_date", w.snapshot(&bad));
