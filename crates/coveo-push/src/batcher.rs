@@ -15,8 +15,11 @@
 //!
 //! Errors: a problem with one item (invalid, unreadable) is recorded and the run goes on; a
 //! batch that fails after retries is recorded with its items and the run goes on; an error
-//! that dooms every later request (unauthorized, forbidden, unknown source, quota) is returned
-//! by the next `add`/`delete`/`finish`.
+//! that dooms every later request (unauthorized, forbidden, unknown source, quota, and
+//! throttling that outlasted the retries) is returned by the next `add`/`delete`/`finish`, and
+//! from then on no batch is applied: batches already built but not yet applied are recorded
+//! as [`BatchProblem`]s with that error (their items were not sent), so the caller can stop,
+//! pause until the service lets it in again, and send them at the next run.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -127,7 +130,19 @@ impl BatchFile {
 #[derive(Default)]
 struct Shared {
     summary: BatchSummary,
+    /// The error to return from the next call (taken once returned).
     fatal: Option<Error>,
+    /// The error that stopped the batcher (kept): no batch is applied after it.
+    stopped: Option<Error>,
+}
+
+impl Shared {
+    fn stop(&mut self, error: &Error) {
+        if self.stopped.is_none() {
+            self.fatal = Some(error.duplicate());
+            self.stopped = Some(error.duplicate());
+        }
+    }
 }
 
 /// Packs items into file containers. Call [`Batcher::finish`] at the end: it sends the last
@@ -167,6 +182,9 @@ impl Drop for Batcher {
     }
 }
 
+/// Errors after which no later request can succeed for now: the batcher stops. A throttle that
+/// outlasted the retries is one of them: sending the next batches would only be throttled too
+/// (and count against the same limit), so the caller pauses until `Retry-After` instead.
 fn is_fatal(kind: &ErrorKind) -> bool {
     matches!(
         kind,
@@ -174,6 +192,7 @@ fn is_fatal(kind: &ErrorKind) -> bool {
             | ErrorKind::Forbidden
             | ErrorKind::NotFound { .. }
             | ErrorKind::QuotaReached { .. }
+            | ErrorKind::Throttled { .. }
             | ErrorKind::UnsupportedSource { .. }
     )
 }
@@ -285,7 +304,14 @@ impl Batcher {
                             }
                             self.append_add(id, json).await?;
                         }
-                        Err(e) if is_fatal(e.kind()) => return Err(e),
+                        Err(e) if is_fatal(e.kind()) => {
+                            if let Ok(mut s) = self.shared.lock() {
+                                if s.stopped.is_none() {
+                                    s.stopped = Some(e.duplicate());
+                                }
+                            }
+                            return Err(e);
+                        }
                         Err(e) => {
                             tracing::debug!(item = %id, error = %e, "item refused");
                             if let Ok(mut s) = self.shared.lock() {
@@ -422,7 +448,16 @@ impl Batcher {
         let ordering_id = self.config.ordering_id;
         let path = Arc::new(b.path);
         let task = tokio::spawn(async move {
+            let stopped = || {
+                shared
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.stopped.as_ref().map(Error::duplicate))
+            };
             let result = async {
+                if let Some(e) = stopped() {
+                    return Err(e);
+                }
                 let container = client.create_file_container().await?;
                 client
                     .upload(
@@ -439,6 +474,10 @@ impl Batcher {
                 // Apply batches strictly in order (see the module docs).
                 if let Some(previous) = previous {
                     let _ = previous.await;
+                }
+                // An earlier batch stopped the batcher: this one is not applied.
+                if let Some(e) = stopped() {
+                    return Err(e);
                 }
                 client
                     .push_batch_file(&source, &container.file_id, ordering_id)
@@ -471,8 +510,8 @@ impl Batcher {
                         message: error.to_string(),
                     });
                     if let Ok(mut s) = shared.lock() {
-                        if is_fatal(error.kind()) && s.fatal.is_none() {
-                            s.fatal = Some(error.duplicate());
+                        if is_fatal(error.kind()) {
+                            s.stop(&error);
                         }
                         s.summary.batch_problems.push(BatchProblem {
                             batch,

@@ -319,3 +319,51 @@ async fn a_large_item_in_a_batch_references_its_own_container() {
         content_upload.body_len + batches[0].1.body_len
     );
 }
+
+#[tokio::test]
+async fn a_throttle_that_outlasts_the_retries_stops_every_later_batch() {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    // The first batch is applied; from the second on, the service throttles every attempt.
+    server.script("/documents/batch", Reply::new(202, ""));
+    for _ in 0..40 {
+        server.script(
+            "/documents/batch",
+            Reply::new(429, r#"{"errorCode":"TOO_MANY_REQUESTS"}"#).header("retry-after", "1"),
+        );
+    }
+    let mut config = BatcherConfig::new("src");
+    config.max_batch_bytes = 500;
+    config.uploads_in_flight = 1;
+    let mut batcher = Batcher::new(client, config);
+    let mut stopped = None;
+    for i in 0..8 {
+        let doc = Document::new(format!("https://x/{i}")).text("x".repeat(300));
+        if let Err(e) = batcher.add(doc).await {
+            stopped = Some(e);
+            break;
+        }
+    }
+    let outcome = batcher.finish().await;
+    let error = stopped.or(outcome.err()).expect("the throttle is returned");
+    assert!(
+        matches!(error.kind(), ErrorKind::Throttled { .. }),
+        "{error:?}"
+    );
+    let reqs = server.requests();
+    let calls: Vec<&Recorded> = reqs
+        .iter()
+        .filter(|r| r.path.ends_with("/documents/batch"))
+        .collect();
+    let attempts = coveo_push::DEFAULT_MAX_ATTEMPTS as usize;
+    // One applied batch, then the second batch's attempts: no third batch was sent.
+    assert_eq!(calls.len(), 1 + attempts, "{:?}", calls.len());
+    let second_file = |c: &Recorded| {
+        c.query
+            .iter()
+            .find(|(k, _)| k == "fileId")
+            .map(|(_, v)| v.clone())
+    };
+    let files: std::collections::BTreeSet<_> = calls[1..].iter().map(|c| second_file(c)).collect();
+    assert_eq!(files.len(), 1, "only the throttled batch was retried");
+}
