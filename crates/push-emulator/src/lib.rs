@@ -175,6 +175,8 @@ pub(crate) struct Shared {
     queue: Mutex<Option<std::sync::mpsc::Sender<Op>>>,
     accepted: AtomicU64,
     pub processed: tokio::sync::watch::Sender<u64>,
+    /// The last default orderingId given (see [`Shared::default_ordering_id`]).
+    last_default_ordering: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -186,6 +188,20 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The orderingId of an operation sent without one: the clock's milliseconds, as the
+    /// service does, but above the last one given, so two requests in the same millisecond
+    /// are still ordered (an equal orderingId is not applied, see `OpContext::superseded_by`).
+    pub fn default_ordering_id(&self) -> u64 {
+        let now = self.clock.now_ms().max(0) as u64;
+        let previous = self
+            .last_default_ordering
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or(0);
+        now.max(previous + 1)
+    }
+
     pub fn lock_state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -341,6 +357,7 @@ impl Emulator {
             container_limit: config.container_limit,
             stopped: std::sync::atomic::AtomicBool::new(false),
             base_url: url.clone(),
+            last_default_ordering: AtomicU64::new(0),
             queue: Mutex::new(Some(tx)),
             accepted: AtomicU64::new(0),
             processed,

@@ -386,7 +386,7 @@ fn item_write_limits(shared: &Shared, org: &str, source: &str) -> Result<(), Api
 
 fn ordering_id(shared: &Shared, q: &HashMap<String, String>) -> Result<u64, ApiError> {
     match q.get("orderingId") {
-        None => Ok(shared.clock.now_ms().max(0) as u64),
+        None => Ok(shared.default_ordering_id()),
         Some(text) => text.parse::<u64>().map_err(|_| {
             ApiError::invalid_parameter(format!(
                 "orderingId {text:?} is not an unsigned 64-bit integer"
@@ -611,7 +611,7 @@ async fn stream_update(
     ensure_source(&s, &org, &source)?;
     item_write_limits(&s, &org, &source)?;
     let file_id = required(&q, "fileId")?.to_owned();
-    let ordering_id = s.clock.now_ms().max(0) as u64;
+    let ordering_id = s.default_ordering_id();
     read_body(&headers, body, SINGLE_REQUEST_LIMIT).await?;
     consume_container(&s, &org, &file_id)?;
     let op = new_op(&s, &org, ordering_id, OpKind::ItemBatch { source, file_id });
@@ -669,7 +669,7 @@ async fn stream_open(
     let mut body = new_container(&s, &org)?;
     let stream_id = uuid::Uuid::new_v4().to_string();
     let file_id = body["fileId"].as_str().unwrap_or_default().to_owned();
-    let ordering_id = s.clock.now_ms().max(0) as u64;
+    let ordering_id = s.default_ordering_id();
     s.lock_state().streams.insert(
         stream_id.clone(),
         crate::state::Stream {

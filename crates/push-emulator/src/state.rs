@@ -261,6 +261,9 @@ pub struct IdentityRecord {
     pub state: IdentityState,
     pub ordering_id: u64,
     pub updated: String,
+    /// The request that last updated it (an identity batch may name it twice).
+    #[serde(default)]
+    pub request_id: String,
 }
 
 /// The key of an identity inside its provider: type, name and additionalInfo.
@@ -365,6 +368,24 @@ pub struct OpContext {
 }
 
 impl OpContext {
+    /// Whether an item or identity last updated by an operation with `stored` orderingId (from
+    /// request `stored_request`) is past this operation: the reference (§6) says an update whose
+    /// orderingId is **not higher** than the previous one is not applied, so equal is skipped
+    /// too; except within one request, whose operations share one orderingId by design (an
+    /// identity batch may name a user as a member body and again as an alias).
+    pub fn superseded_by(&self, stored: u64, stored_request: &str) -> bool {
+        stored > self.ordering_id
+            || (stored == self.ordering_id && stored_request != self.request_id)
+    }
+
+    /// The Source Logs reason of a skipped operation.
+    pub fn skipped_reason(&self, stored: u64, what: &str) -> String {
+        format!(
+            "an operation with orderingId {stored} already updated this {what}; this one's orderingId {} is not higher, so it was not applied",
+            self.ordering_id
+        )
+    }
+
     pub fn new(org: &str, request_id: &str, ordering_id: u64, now: Millis) -> Self {
         Self {
             org: org.to_owned(),
@@ -524,17 +545,14 @@ impl State {
         }
         let existing = source.items.get(&doc.document_id);
         if let Some(old) = existing {
-            if old.ordering_id > ctx.ordering_id {
+            if ctx.superseded_by(old.ordering_id, &old.request_id) {
                 changes.logs.push(ctx.log(
                     source_id,
                     &doc.document_id,
                     "ADD",
                     "CONSUMING",
                     "SKIPPED",
-                    Some(format!(
-                        "a newer operation (orderingId {}) already updated this item",
-                        old.ordering_id
-                    )),
+                    Some(ctx.skipped_reason(old.ordering_id, "item")),
                 ));
                 return;
             }
@@ -650,17 +668,14 @@ impl State {
                 "DELETE"
             };
             match source.items.get_mut(&target) {
-                Some(item) if item.ordering_id > ctx.ordering_id => {
+                Some(item) if ctx.superseded_by(item.ordering_id, &item.request_id) => {
                     changes.logs.push(ctx.log(
                         source_id,
                         &target,
                         op,
                         "CONSUMING",
                         "SKIPPED",
-                        Some(format!(
-                            "a newer operation (orderingId {}) already updated this item",
-                            item.ordering_id
-                        )),
+                        Some(ctx.skipped_reason(item.ordering_id, "item")),
                     ));
                     continue;
                 }
@@ -878,6 +893,7 @@ impl State {
                             state: IdentityState::Active,
                             ordering_id: ctx.ordering_id,
                             updated: ctx.datetime.clone(),
+                            request_id: ctx.request_id.clone(),
                         },
                     );
                     changes
@@ -891,17 +907,14 @@ impl State {
         };
         let key = identity_key(&identity);
         if let Some(old) = provider.identities.get(&key) {
-            if old.ordering_id > ctx.ordering_id {
+            if ctx.superseded_by(old.ordering_id, &old.request_id) {
                 changes.logs.push(ctx.log(
                     provider_id,
                     &name,
                     operation,
                     "CONSUMING",
                     "SKIPPED",
-                    Some(format!(
-                        "a newer operation (orderingId {}) already updated this identity",
-                        old.ordering_id
-                    )),
+                    Some(ctx.skipped_reason(old.ordering_id, "identity")),
                 ));
                 return;
             }
@@ -924,6 +937,7 @@ impl State {
                 state: IdentityState::Active,
                 ordering_id: ctx.ordering_id,
                 updated: ctx.datetime.clone(),
+                request_id: ctx.request_id.clone(),
             },
         );
         changes
@@ -979,23 +993,21 @@ impl State {
         }
         let key = identity_key(&identity);
         match provider.identities.get_mut(&key) {
-            Some(rec) if rec.ordering_id > ctx.ordering_id => {
+            Some(rec) if ctx.superseded_by(rec.ordering_id, &rec.request_id) => {
                 changes.logs.push(ctx.log(
                     provider_id,
                     &raw.name,
                     "DELETE",
                     "CONSUMING",
                     "SKIPPED",
-                    Some(format!(
-                        "a newer operation (orderingId {}) already updated this identity",
-                        rec.ordering_id
-                    )),
+                    Some(ctx.skipped_reason(rec.ordering_id, "identity")),
                 ));
             }
             Some(rec) => {
                 rec.state = IdentityState::Disabled;
                 rec.ordering_id = ctx.ordering_id;
                 rec.updated = ctx.datetime.clone();
+                rec.request_id = ctx.request_id.clone();
                 changes
                     .identities
                     .push((ctx.org.clone(), provider_id.to_owned(), key));
