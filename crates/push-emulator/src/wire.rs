@@ -10,7 +10,9 @@ use std::io::Read;
 
 use base64::Engine;
 use bytes::Bytes;
-use permissions::{Identity, IdentityType, PermissionModel};
+use permissions::{
+    Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -132,7 +134,9 @@ pub struct CheckedDocument {
     pub compression_type: Option<Compression>,
     pub file_extension: Option<String>,
     pub parent_id: Option<String>,
-    pub permissions: Option<Value>,
+    /// Read with the emulator's own wire types (any key case, unknown keys refused); the
+    /// identity types and the 5,000 cap are the pipeline's business ([`materialize`]).
+    pub permissions: Option<WirePermissions>,
     /// Every non-reserved key, in the letter case it was sent.
     pub metadata: Map<String, Value>,
 }
@@ -217,12 +221,7 @@ pub fn check_document(
             }
             Some("parentId") => parent_id = Some(as_string(value, "parentId")?),
             Some("permissions") => {
-                if !value.is_array() {
-                    return Err(ApiError::invalid_json(
-                        "permissions must be an array of permission sets or permission levels",
-                    ));
-                }
-                permissions = Some(value);
+                permissions = Some(WirePermissions::from_value(value).map_err(ApiError::invalid_json)?);
             }
             _ => {
                 metadata.insert(key, value);
@@ -295,17 +294,6 @@ pub struct Materialized {
     pub sha256: String,
 }
 
-/// The camelCase property names of permission JSON, so any letter case reads.
-const PERMISSION_KEYS: [&str; 7] = [
-    "allowAnonymous",
-    "allowedPermissions",
-    "deniedPermissions",
-    "identity",
-    "identityType",
-    "securityProvider",
-    "permissionSets",
-];
-
 /// The pipeline stage: decodes the content, checks metadata values and permissions.
 /// `container` is the content of the `compressedBinaryDataFileId` container, when used.
 pub fn materialize(
@@ -317,17 +305,14 @@ pub fn materialize(
     }
     let permissions = match doc.permissions.take() {
         None => None,
-        Some(mut raw) => {
-            canonicalize_keys(&mut raw, &PERMISSION_KEYS);
-            let model: PermissionModel =
-                serde_json::from_value(raw).map_err(|e| format!("invalid permissions: {e}"))?;
-            let count = model.permission_count();
+        Some(wire) => {
+            let count = wire.permission_count();
             if count > MAX_PERMISSIONS_PER_ITEM {
                 return Err(format!(
                     "the item names {count} identities in its permissions; the limit is {MAX_PERMISSIONS_PER_ITEM}"
                 ));
             }
-            Some(model)
+            Some(wire.into_model()?)
         }
     };
     let compression = doc.compression_type.unwrap_or(Compression::Zlib);
@@ -355,6 +340,218 @@ pub fn materialize(
         content_key,
         sha256,
     })
+}
+
+/// The property names of permission JSON in their documented spelling, so any letter case
+/// reads (push-api.md §3.3: property names are case-insensitive).
+const PERMISSION_KEYS: [&str; 8] = [
+    "allowAnonymous",
+    "allowedPermissions",
+    "deniedPermissions",
+    "identity",
+    "identityType",
+    "securityProvider",
+    "permissionSets",
+    "name",
+];
+
+/// Reads an identity type as the reference documents it: `User`, `Group`, `VirtualGroup`,
+/// `Unknown` (Swagger) or `USER`, `GROUP`, `VIRTUAL_GROUP`, `UNKNOWN` (older docs), in any
+/// letter case (push-api.md §4.1, §5). `None` for anything else.
+pub fn parse_identity_type(text: &str) -> Option<IdentityType> {
+    match text.to_ascii_uppercase().as_str() {
+        "USER" => Some(IdentityType::User),
+        "GROUP" => Some(IdentityType::Group),
+        "VIRTUALGROUP" | "VIRTUAL_GROUP" => Some(IdentityType::VirtualGroup),
+        "UNKNOWN" => Some(IdentityType::Unknown),
+        _ => None,
+    }
+}
+
+/// An item's `permissions` as the Push API reads them (push-api.md §4.1; Swagger
+/// `PermissionSetsModel` and `PermissionIdentityModel`): an array of permission sets (the
+/// simplified model) or of permission levels (the complete model; an element with
+/// `permissionSets` is a level, as the JS client reads it). Property names match in any
+/// letter case; any other property is refused, so a misspelt key (`allowedPermission`) is
+/// caught instead of silently dropping a restriction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum WirePermissions {
+    Simple(Vec<WirePermissionSet>),
+    Complete(Vec<WirePermissionLevel>),
+}
+
+/// A level of the complete model: `{"name", "permissionSets"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WirePermissionLevel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub permission_sets: Vec<WirePermissionSet>,
+}
+
+/// A permission set: `{"allowAnonymous", "allowedPermissions", "deniedPermissions"}`, each
+/// optional (`null` reads as absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WirePermissionSet {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allow_anonymous: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allowed_permissions: Vec<WirePermissionIdentity>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub denied_permissions: Vec<WirePermissionIdentity>,
+}
+
+/// One entry of `allowedPermissions` / `deniedPermissions`:
+/// `{"identity", "identityType", "securityProvider"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WirePermissionIdentity {
+    pub identity: String,
+    /// As sent: an unknown type is rejected by the pipeline (202, then REJECTED), not by the
+    /// HTTP answer.
+    pub identity_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_provider: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl WirePermissions {
+    /// Reads the value of an item's `permissions` key. The error says which element and
+    /// which property is wrong (the caller turns it into 400 `INVALID_JSON`, or a batch
+    /// entry's rejection).
+    pub fn from_value(mut value: Value) -> Result<Self, String> {
+        if !value.is_array() {
+            return Err(
+                "permissions must be an array of permission sets or permission levels".into(),
+            );
+        }
+        canonicalize_keys(&mut value, &PERMISSION_KEYS);
+        let Value::Array(elements) = value else {
+            return Err("permissions must be an array".into());
+        };
+        let mut levels = 0;
+        for (i, e) in elements.iter().enumerate() {
+            let obj = e.as_object().ok_or_else(|| {
+                format!(
+                    "permissions[{i}] must be an object (a permission set or a permission level)"
+                )
+            })?;
+            levels += usize::from(obj.contains_key("permissionSets"));
+        }
+        let invalid = |i: usize, e: serde_json::Error| format!("invalid permissions[{i}]: {e}");
+        if levels == 0 {
+            let sets = elements
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| serde_json::from_value(e).map_err(|err| invalid(i, err)))
+                .collect::<Result<_, _>>()?;
+            Ok(Self::Simple(sets))
+        } else if levels == elements.len() {
+            let levels = elements
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| serde_json::from_value(e).map_err(|err| invalid(i, err)))
+                .collect::<Result<_, _>>()?;
+            Ok(Self::Complete(levels))
+        } else {
+            Err(
+                "permissions mix permission levels (objects with permissionSets) and bare \
+                 permission sets; use one model: all sets (simplified) or all levels (complete)"
+                    .into(),
+            )
+        }
+    }
+
+    fn sets(&self) -> Box<dyn Iterator<Item = &WirePermissionSet> + '_> {
+        match self {
+            Self::Simple(sets) => Box::new(sets.iter()),
+            Self::Complete(levels) => Box::new(levels.iter().flat_map(|l| &l.permission_sets)),
+        }
+    }
+
+    /// How many identity entries the permissions name (the service caps this at 5,000).
+    pub fn permission_count(&self) -> usize {
+        self.sets()
+            .map(|s| s.allowed_permissions.len() + s.denied_permissions.len())
+            .sum()
+    }
+
+    /// The pipeline's reading: identity types parsed (an unknown one rejects the item), then
+    /// the `permissions` crate's model, which stores and evaluates it.
+    pub fn into_model(self) -> Result<PermissionModel, String> {
+        Ok(match self {
+            Self::Simple(sets) => PermissionModel::Simple(
+                sets.into_iter()
+                    .map(WirePermissionSet::into_model)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::Complete(levels) => PermissionModel::Complete(
+                levels
+                    .into_iter()
+                    .map(|l| {
+                        Ok(PermissionLevel {
+                            name: l.name,
+                            permission_sets: l
+                                .permission_sets
+                                .into_iter()
+                                .map(WirePermissionSet::into_model)
+                                .collect::<Result<_, String>>()?,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
+    }
+}
+
+impl WirePermissionSet {
+    fn into_model(self) -> Result<PermissionSet, String> {
+        let entries = |list: Vec<WirePermissionIdentity>| {
+            list.into_iter()
+                .map(WirePermissionIdentity::into_model)
+                .collect::<Result<Vec<_>, String>>()
+        };
+        Ok(PermissionSet {
+            allow_anonymous: self.allow_anonymous,
+            allowed_permissions: entries(self.allowed_permissions)?,
+            denied_permissions: entries(self.denied_permissions)?,
+        })
+    }
+}
+
+impl WirePermissionIdentity {
+    fn into_model(self) -> Result<PermissionIdentity, String> {
+        let identity_type = parse_identity_type(&self.identity_type).ok_or_else(|| {
+            format!(
+                "permission entry {:?} has an unknown identityType {:?}: expected User, Group, \
+                 VirtualGroup or Unknown (any letter case; VIRTUAL_GROUP also reads)",
+                self.identity, self.identity_type
+            )
+        })?;
+        Ok(PermissionIdentity {
+            identity: self.identity,
+            identity_type,
+            security_provider: self.security_provider,
+        })
+    }
+}
+
+/// The journal stores a checked item with its permissions; they read back through the same
+/// strict reading as a request.
+impl<'de> Deserialize<'de> for WirePermissions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Self::from_value(value).map_err(serde::de::Error::custom)
+    }
 }
 
 fn is_primitive(v: &Value) -> bool {
@@ -401,7 +598,7 @@ pub struct RawIdentity {
 
 impl RawIdentity {
     pub fn parse_type(&self) -> Result<Identity, String> {
-        let t = IdentityType::parse(&self.identity_type).ok_or_else(|| {
+        let t = parse_identity_type(&self.identity_type).ok_or_else(|| {
             format!(
                 "identity {:?} has an unknown type {:?}: expected USER, GROUP, VIRTUAL_GROUP or UNKNOWN",
                 self.name, self.identity_type
