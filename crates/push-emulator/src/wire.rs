@@ -303,6 +303,7 @@ pub fn materialize(
     for (key, value) in &doc.metadata {
         check_metadata_value(key, value)?;
     }
+    check_inline_size(&doc.content)?;
     let permissions = match doc.permissions.take() {
         None => None,
         Some(wire) => {
@@ -340,6 +341,28 @@ pub fn materialize(
         content_key,
         sha256,
     })
+}
+
+/// The service's cap on content sent inside an item body (push-api.md §3.4): `data` is at most
+/// 5 MB of (uncompressed) text and `compressedBinaryData` at most 5 MB, measured here as the
+/// base64 text sent. Larger content goes to a file container named by
+/// `compressedBinaryDataFileId` (256 MB).
+pub const MAX_INLINE_CONTENT_BYTES: usize = 5 * 1024 * 1024;
+
+/// The pipeline's check of [`MAX_INLINE_CONTENT_BYTES`]; the message names the limit.
+fn check_inline_size(content: &ContentSource) -> Result<(), String> {
+    let (key, len) = match content {
+        ContentSource::Data(text) => ("data", text.len()),
+        ContentSource::CompressedBinaryData(b64) => ("compressedBinaryData", b64.len()),
+        ContentSource::CompressedBinaryDataFileId(_) => return Ok(()),
+    };
+    if len > MAX_INLINE_CONTENT_BYTES {
+        return Err(format!(
+            "{key} is {len} bytes, over the 5 MB limit on {key} ({MAX_INLINE_CONTENT_BYTES} bytes); \
+             push larger content through a file container (compressedBinaryDataFileId)"
+        ));
+    }
+    Ok(())
 }
 
 /// The property names of permission JSON in their documented spelling, so any letter case
