@@ -722,7 +722,13 @@ async fn stream_close(
             "stream {stream:?} is not open on this source"
         )));
     };
-    let mut request_id = String::new();
+    // The whole stream is one operation (one orderingId, one requestId), so a later chunk
+    // updates an item of an earlier one: an equal orderingId applies only within a request.
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let with_request = |mut op: Op| {
+        op.request_id.clone_from(&request_id);
+        op
+    };
     for file_id in &st.file_ids {
         // Chunks that were requested but never uploaded carry nothing.
         if consume_container(&s, &org, file_id).is_ok() {
@@ -735,8 +741,7 @@ async fn stream_close(
                     file_id: file_id.clone(),
                 },
             );
-            request_id = op.request_id.clone();
-            s.enqueue(op, true)?;
+            s.enqueue(with_request(op), true)?;
         }
     }
     let op = new_op(
@@ -748,10 +753,7 @@ async fn stream_close(
             queue_delay_minutes: 0,
         },
     );
-    if request_id.is_empty() {
-        request_id = op.request_id.clone();
-    }
-    s.enqueue(op, true)?;
+    s.enqueue(with_request(op), true)?;
     Ok(
         Json(json!({"orderingId": st.ordering_id.to_string(), "requestId": request_id}))
             .into_response(),

@@ -544,12 +544,19 @@ impl State {
             return;
         }
         let existing = source.items.get(&doc.document_id);
+        // What the Source Logs call it: an update of an indexed item, else an add (also when
+        // it is skipped).
+        let operation = if existing.is_some_and(|i| i.state == ItemState::Indexed) {
+            "UPDATE"
+        } else {
+            "ADD"
+        };
         if let Some(old) = existing {
             if ctx.superseded_by(old.ordering_id, &old.request_id) {
                 changes.logs.push(ctx.log(
                     source_id,
                     &doc.document_id,
-                    "ADD",
+                    operation,
                     "CONSUMING",
                     "SKIPPED",
                     Some(ctx.skipped_reason(old.ordering_id, "item")),
@@ -557,11 +564,6 @@ impl State {
                 return;
             }
         }
-        let operation = if existing.is_some_and(|i| i.state == ItemState::Indexed) {
-            "UPDATE"
-        } else {
-            "ADD"
-        };
         changes.logs.push(ctx.log(
             source_id,
             &doc.document_id,
