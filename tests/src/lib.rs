@@ -21,6 +21,13 @@ use push_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// Running part of a test as uid 65534 when the test runs as root, so that checks of unreadable
+/// files (mode 000, which root reads anyway) assert on every run: [`unprivileged::body_runs_here`]
+/// re-executes the test's own executable under `setpriv`, [`unprivileged::make_unreadable`]
+/// sets mode 000 and asserts that reads now fail. sync-engine's tests compile the same file
+/// with `include!` (they do not depend on this crate).
+pub mod unprivileged;
+
 /// The fake API key of the security suite: searched for in everything Pushdeck writes.
 pub const FAKE_KEY: &str = "xx-proof-0c6f1e2d-KEEP-THIS-SECRET-7a9b";
 
@@ -44,29 +51,44 @@ pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// The `pushdeck` binary under test: `PUSHDECK_BIN` if set (e.g. a release build), else
 /// `target/<profile>/pushdeck`, next to this test's `deps/` folder. Built with cargo when
 /// missing (the workspace's test command builds every target first, so this is only for
-/// `cargo test -p pushdeck-proof` on a fresh target dir).
+/// `cargo test -p pushdeck-proof` on a fresh target dir). As root, and in a test body re-run
+/// as uid 65534, it is a path uid 65534 can run (see [`unprivileged::reachable_by_nobody`]):
+/// call it before [`unprivileged::body_runs_here`], so that the root parent builds it (and
+/// copies it when the target folder is private) before the child needs it.
 pub fn pushdeck_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("PUSHDECK_BIN") {
-            return PathBuf::from(bin);
+        let bin = located_pushdeck_bin();
+        if unprivileged::effective_uid() == 0 || std::env::var_os(unprivileged::CHILD_ENV).is_some()
+        {
+            unprivileged::reachable_by_nobody(&bin)
+        } else {
+            bin
         }
-        let exe = std::env::current_exe().expect("the test executable has a path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test executable lives in target/<profile>/deps");
-        let bin = profile_dir.join(format!("pushdeck{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "pushdeck-cli", "--bin", "pushdeck"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the pushdeck binary failed");
-        }
-        bin
     })
+}
+
+fn located_pushdeck_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PUSHDECK_BIN") {
+        return PathBuf::from(bin);
+    }
+    // The root parent's executable in a re-run child (whose own may be a copy in /tmp).
+    let exe = unprivileged::original_exe();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps");
+    let bin = profile_dir.join(format!("pushdeck{}", std::env::consts::EXE_SUFFIX));
+    // A re-run child may not see into the target folder; its root parent built the binary.
+    if !bin.exists() && std::env::var_os(unprivileged::CHILD_ENV).is_none() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "pushdeck-cli", "--bin", "pushdeck"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the pushdeck binary failed");
+    }
+    bin
 }
 
 /// A temp folder with everything Pushdeck writes kept inside it, and an emulator.
@@ -492,16 +514,4 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
         stdout: out_reader.join().unwrap_or_default(),
         stderr: err_reader.join().unwrap_or_default(),
     }
-}
-
-/// True when this process runs as root, where file modes do not stop reads.
-pub fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
