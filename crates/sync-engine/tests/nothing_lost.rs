@@ -4,6 +4,8 @@
 //! What each delete path may reach, and its guard: `docs/safety.md`.
 
 mod common;
+#[path = "common/unprivileged.rs"]
+mod unprivileged;
 
 use std::time::Duration;
 
@@ -281,40 +283,6 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Runs the calling test again as uid 65534 when this process is root (root reads a folder of
-/// mode 000, so as root an unreadable-folder check would test nothing). Returns `true` where
-/// the test body must run (the child, or a process that is not root already) and `false` in
-/// the root parent, after asserting that the child ran the body as 65534 and passed.
-fn run_unprivileged(test: &str) -> bool {
-    const CHILD: &str = "PUSHDECK_TEST_UNPRIVILEGED_CHILD";
-    // The owner of /proc/self is this process's effective uid (no libc call needed).
-    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
-    if std::env::var_os(CHILD).is_some() || uid != 0 {
-        println!("unprivileged body running as uid {uid}");
-        return true;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(&exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("TMPDIR", "/tmp")
-        .output()
-        .expect("setpriv runs (util-linux)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the unprivileged run failed:\n{text}");
-    assert!(
-        text.contains("unprivileged body running as uid 65534") && text.contains("1 passed"),
-        "the body did not run as uid 65534:\n{text}"
-    );
-    false
-}
-
 fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -322,7 +290,7 @@ fn set_mode(path: &std::path::Path, mode: u32) {
 
 #[tokio::test]
 async fn an_unreadable_subfolder_keeps_its_items() {
-    if !run_unprivileged("an_unreadable_subfolder_keeps_its_items") {
+    if !unprivileged::body_runs_here("an_unreadable_subfolder_keeps_its_items") {
         return;
     }
     let env = Env::start().await;
@@ -371,7 +339,7 @@ async fn an_unreadable_subfolder_keeps_its_items() {
 
 #[tokio::test]
 async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_push() {
-    if !run_unprivileged(
+    if !unprivileged::body_runs_here(
         "an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_push",
     ) {
         return;
