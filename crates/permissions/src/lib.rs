@@ -22,6 +22,9 @@
 //!   ([`ResolvedViewer`]), and **the access analysis** every front uses ([`AccessAnalysis`]:
 //!   explain, who can see, what a user can see, the index for previews), with chains in words
 //!   and the readings chosen where the reference is ambiguous ([`AccessAnswer::uncertain`]).
+//! - [`identities_csv`]: the one CSV format for security identities
+//!   (`name,kind,members,aliases`), read from a `&str` ([`parse_identities_csv`]) into
+//!   identities, per-line problems, and the Push API identity batch.
 //! - [`rules`]: folder rules as stored in the configuration ([`PermissionRules`], TOML),
 //!   resolved per file to a model and a [`fingerprint`], and [`validate`]d into a list of
 //!   [`Problem`]s.
@@ -33,6 +36,7 @@
 
 pub mod evaluate;
 pub mod graph;
+pub mod identities_csv;
 pub mod model;
 pub mod querying;
 pub mod rules;
@@ -46,6 +50,9 @@ pub use evaluate::{
 pub use graph::{
     describe_identity, BaseIdentityBody, Chain, ChainLink, Expansion, IdentityBatch, IdentityBody,
     IdentityGraph, IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
+};
+pub use identities_csv::{
+    parse_identities_csv, CsvIdentity, CsvProblem, IdentitiesCsv, IDENTITIES_CSV_COLUMNS,
 };
 pub use model::{
     Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,
