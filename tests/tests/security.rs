@@ -28,7 +28,7 @@ fn the_key_is_in_no_file_pushdeck_wrote_and_nothing_it_printed() {
     w.write("HR/pay.txt", "pay");
     std::fs::write(
         w.path().join("people.csv"),
-        "group,member\nHR Team,ann@example.com\n",
+        "name,kind,members,aliases\nHR Team,group,ann@example.com\n",
     )
     .expect("write");
     let url = w.emu.url().to_string();

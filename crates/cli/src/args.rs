@@ -208,13 +208,14 @@ Examples:
   pushdeck identities delete group:HR
   pushdeck identities older-than 2024-01-31
 
-A CSV file has one row per membership: a header `group,member` and an optional third column
-`member_type` (user, group or virtual-group; user when empty). A user alone on a row, with an
-empty group, is pushed as a user with no groups:
-  group,member,member_type
-  HR,ann@example.com,user
-  Everyone,HR,group
-  ,bob@example.com,user
+A CSV file has one line per identity, as the app's import reads it: name, kind (user, group
+or virtualGroup), members of a group and aliases of a user (several separated by ;). A member
+without a line of its own is a user when its name has an @, else a group. An alias maps to its
+user in the Email Security Provider:
+  name,kind,members,aliases
+  HR,group,ann@example.com;bob@example.com
+  Everyone,group,HR
+  carl@example.com,user,,MysteryUserX
 
 A JSON file holds Coveo identity bodies: one object or an array of
   {\"identity\": {\"name\": \"HR\", \"type\": \"GROUP\"}, \"members\": [{\"name\": \"ann@example.com\", \"type\": \"USER\"}]}";
@@ -372,7 +373,7 @@ pub enum StatusState {
 
 #[derive(Debug, Subcommand)]
 pub enum IdentitiesCommand {
-    /// Push identities from a JSON file (Coveo's identity bodies) or a CSV file (group,member).
+    /// Push identities from a JSON file (Coveo's identity bodies) or a CSV file (name,kind,members,aliases).
     Push(IdentitiesPushArgs),
     /// Delete (disable) one identity: user:NAME, group:NAME or virtual-group:NAME.
     Delete(IdentitiesDeleteArgs),

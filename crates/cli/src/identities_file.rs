@@ -3,12 +3,13 @@
 //!
 //! JSON: one identity body `{"identity": {...}, "members": [...], "wellKnowns": [...]}`, an
 //! array of them, or a whole batch `{"members": [...], "mappings": [...], "deleted": [...]}`.
-//! CSV: header `group,member` and an optional `member_type` (user, group, virtual-group; user
-//! when empty); a row with an empty group declares a user with no groups.
+//! CSV: the one identities CSV format of Pushdeck, `name,kind,members,aliases` (one line per
+//! identity; members and aliases separated by `;`), read by
+//! [`permissions::parse_identities_csv`] as the app's import reads it.
 
 use std::path::Path;
 
-use coveo_push::{Identity, IdentityBatch, IdentityBody, IdentityType};
+use coveo_push::{IdentityBatch, IdentityBody};
 use serde_json::Value;
 
 use crate::exit::CliError;
@@ -76,61 +77,30 @@ fn from_json(text: &str) -> Result<IdentityBatch, String> {
     })
 }
 
+/// The one identities CSV format (`name,kind,members,aliases`), read by the permissions
+/// crate's parser, the same one the app's import uses. All or nothing: any line that cannot be
+/// read refuses the file, naming the lines. Aliases map to their user in the provider the
+/// identities are pushed to cascades to (the Email Security Provider for Pushdeck's providers).
 fn from_csv(text: &str) -> Result<IdentityBatch, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("its header cannot be read ({e})"))?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(group_col), Some(member_col)) = (column("group"), column("member")) else {
-        return Err("its header must be `group,member` (and optionally `member_type`)".into());
-    };
-    let type_col = column("member_type");
-    let mut bodies: Vec<IdentityBody> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| format!("line {line} cannot be read ({e})"))?;
-        let group = record.get(group_col).unwrap_or("");
-        let member = record.get(member_col).unwrap_or("");
-        if member.is_empty() {
-            return Err(format!("line {line} has no member"));
+    /// Problems named in one message; the person fixes these and runs again to see the next.
+    const SHOWN: usize = 5;
+    let csv = permissions::parse_identities_csv(text, &[]);
+    if !csv.problems.is_empty() {
+        let mut lines: Vec<String> = csv
+            .problems
+            .iter()
+            .take(SHOWN)
+            .map(|p| format!("line {}: {}", p.line, p.message))
+            .collect();
+        if csv.problems.len() > SHOWN {
+            lines.push(format!(
+                "({} more problems after these)",
+                csv.problems.len() - SHOWN
+            ));
         }
-        let member_type = match type_col
-            .and_then(|c| record.get(c))
-            .filter(|t| !t.is_empty())
-        {
-            None => IdentityType::User,
-            Some(t) => IdentityType::parse(t).ok_or_else(|| {
-                format!("line {line}: member_type {t:?} is not user, group or virtual-group")
-            })?,
-        };
-        let member = Identity::new(member, member_type);
-        if group.is_empty() {
-            if !bodies.iter().any(|b| b.identity == member) {
-                bodies.push(IdentityBody::new(member));
-            }
-            continue;
-        }
-        let group = Identity::new(group, IdentityType::Group);
-        match bodies.iter_mut().find(|b| b.identity == group) {
-            Some(body) => {
-                if !body.members.contains(&member) {
-                    body.members.push(member);
-                }
-            }
-            None => bodies.push(IdentityBody::new(group).members(vec![member])),
-        }
+        return Err(lines.join(" "));
     }
-    Ok(IdentityBatch {
-        members: bodies,
-        ..IdentityBatch::default()
-    })
+    Ok(csv.to_batch(None))
 }
 
 #[cfg(test)]
@@ -138,22 +108,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_groups_rows_by_group() {
-        let batch = from_csv("group,member,member_type\nHR,ann@x.com,user\nHR,bob@x.com,\nAll,HR,group\n,carl@x.com,user\n").unwrap();
+    fn csv_is_the_one_identities_format() {
+        let batch = from_csv("name,kind,members,aliases\nHR,group,ann@x.com;bob@x.com\nAll,group,HR\ncarl@x.com,user,,carl\n").unwrap();
         assert_eq!(batch.members.len(), 3);
         assert_eq!(batch.members[0].identity.name, "HR");
         assert_eq!(batch.members[0].members.len(), 2);
         assert_eq!(
             batch.members[1].members[0].identity_type,
-            IdentityType::Group
+            coveo_push::IdentityType::Group
         );
-        assert_eq!(batch.members[2].identity.identity_type, IdentityType::User);
-        assert!(from_csv("user,group\na,b\n")
+        assert_eq!(batch.mappings.len(), 1);
+        assert_eq!(batch.mappings[0].identity.name, "carl");
+        assert!(from_csv("group,member\na,b\n")
             .unwrap_err()
-            .contains("header"));
-        assert!(from_csv("group,member,member_type\nHR,a,robot\n")
-            .unwrap_err()
-            .contains("line 2"));
+            .contains("older group,member format"));
+        assert!(from_csv("HR,robot\n").unwrap_err().contains("line 1"));
     }
 
     #[test]
