@@ -425,7 +425,10 @@ fn the_key_appears_in_no_output_of_any_command() {
     let w = World::with_emulator();
     w.write("a.txt", "hello");
     w.write("docs/b.txt", "world");
-    w.write("people.csv", "group,member\nHR,ann@example.com\n");
+    w.write(
+        "people.csv",
+        "name,kind,members,aliases\nHR,group,ann@example.com\n",
+    );
     let url = w.emu().url().to_string();
     let commands: Vec<Vec<&str>> = vec![
         vec!["push", "a.txt"],
@@ -632,7 +635,10 @@ fn status_shows_and_sets() {
 #[test]
 fn identities_from_csv_and_json() {
     let w = World::with_emulator();
-    w.write("people.csv", "group,member,member_type\nHR,ann@example.com,user\nHR,bob@example.com,\nEveryone,HR,group\n");
+    w.write(
+        "people.csv",
+        "name,kind,members,aliases\nHR,group,ann@example.com;bob@example.com\nEveryone,group,HR\n",
+    );
     let out = w.run(&mut w.emu_cmd(&["identities", "push", "people.csv", "--provider", "sandbox"]));
     // Two groups accepted in one batch; exit 0.
     insta::assert_snapshot!(w.snapshot(&out));
@@ -671,9 +677,9 @@ fn identities_from_csv_and_json() {
         identities.contains("Everyone"),
         "an old cut-off disables nothing recent: {identities}"
     );
-    w.write("bad.csv", "user,group\na,b\n");
+    w.write("bad.csv", "group,member\nHR,ann@example.com\n");
     let out = w.run(&mut w.emu_cmd(&["identities", "push", "bad.csv", "--provider", "sandbox"]));
-    // A CSV without the expected header is exit 2 and shows the header to write.
+    // The older `group,member` CSV is exit 2 and shows the one format to write instead.
     insta::assert_snapshot!("identities_bad_csv", w.snapshot(&out));
 }
 
@@ -860,9 +866,10 @@ fn access_explain_who_and_what_from_folder_rules() {
     let w = World::new();
     w.write("docs/HR/leave.txt", "x");
     w.write("docs/pub/a.txt", "y");
+    w.write("docs/Legal/memo.txt", "z");
     w.write(
         "people.csv",
-        "group,member\nHR Team,ann@example.com\n,bob@example.com\n",
+        "name,kind,members,aliases\nHR Team,group,ann@example.com\nbob@example.com,user\nemitchell@example.com,user,,MysteryUserX\n",
     );
     let docs = w.path().join("docs");
     w.write(
@@ -870,18 +877,19 @@ fn access_explain_who_and_what_from_folder_rules() {
         &format!(
             "version = 1\n[[folder]]\nname = \"docs\"\npath = \"{}\"\norganization = \"acme\"\nsource = \"s1\"\nprovider = \"prov\"\n\
              [[folder.permission]]\npath = \"\"\naccess = \"everyone\"\n\
-             [[folder.permission]]\npath = \"HR\"\naccess = \"only\"\ngroups = [\"HR Team\"]\n",
+             [[folder.permission]]\npath = \"HR\"\naccess = \"only\"\ngroups = [\"HR Team\"]\n\
+             [[folder.permission]]\npath = \"Legal\"\naccess = \"only\"\nusers = [\"MysteryUserX\"]\n",
             docs.display()
         ),
     );
     let base = ["--config", "pushdeck.toml"];
-    let explain = |user: &str| {
+    let explain_item = |item: &str, user: &str| {
         let mut args = base.to_vec();
         args.extend([
             "access",
             "explain",
             "--item",
-            "docs/HR/leave.txt",
+            item,
             "--user",
             user,
             "--identities",
@@ -889,10 +897,23 @@ fn access_explain_who_and_what_from_folder_rules() {
         ]);
         w.snapshot(&w.run(&mut w.cmd(&args)))
     };
+    let explain = |user: &str| explain_item("docs/HR/leave.txt", user);
     // Ann is in HR Team, which the HR rule allows: visible, with the membership chain.
     insta::assert_snapshot!("access_explain_member", explain("ann@example.com"));
     // Bob is in no group the HR rule names: hidden, no set allows him.
     insta::assert_snapshot!("access_explain_outsider", explain("bob@example.com"));
+    // The Legal rule names MysteryUserX, an alias of emitchell's (the CSV's fourth column):
+    // she is visible through the alias chain.
+    insta::assert_snapshot!(
+        "access_explain_alias",
+        explain_item("docs/Legal/memo.txt", "emitchell@example.com")
+    );
+    // Asked as MysteryUserX: the user of that name is emitchell's alias, not a person of its
+    // own, so hidden; the other reading (a namesake) is printed too.
+    insta::assert_snapshot!(
+        "access_explain_uncertain",
+        explain_item("docs/Legal/memo.txt", "MysteryUserX")
+    );
     let mut args = base.to_vec();
     args.extend([
         "access",

@@ -1,17 +1,25 @@
 //! `pushdeck access explain | who | what`: the permission preview in a terminal, computed
-//! locally (nothing is sent) from the configuration's folder rules and, to resolve groups, an
-//! identities file as `identities push` reads it.
+//! locally (nothing is sent) from the configuration's folder rules and, to resolve groups and
+//! aliases, an identities file as `identities push` reads it.
 //!
-//! A user is looked up in the folder's security identity provider (where the identities file's
-//! users and groups live); without an identities file only entries naming the user directly,
-//! and `allowAnonymous`, can let them in.
+//! Every answer comes from the one access analysis of the permissions crate
+//! ([`permissions::AccessAnalysis`]), the same the app and the emulator's "search as" use: the
+//! person is the user of that name in the Email Security Provider, the same user in the
+//! folder's provider (which cascades to the Email Security Provider, as Pushdeck creates it),
+//! every alias mapped to them (the identities file's `mappings`, or a CSV's aliases), and every
+//! group reached from those. Each answer says why (the chain of each deciding set) and, when
+//! another reading of Coveo's documentation would change it, both answers (`uncertain`).
+//! Without an identities file only entries naming the user directly, and `allowAnonymous`, can
+//! let them in.
 
 use std::path::{Path, PathBuf};
 
+use permissions::rules::CompiledRules;
 use permissions::{
-    AccessContext, AccessIndex, IdentityGraph, IdentityKey, PermissionModel, Viewer, Visibility,
+    AccessAnalysis, AccessAnswer, IdentityGraph, PermissionModel, Providers, QueryingUser,
+    EMAIL_SECURITY_PROVIDER,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use sync_engine::config::FolderMapping;
 
 use crate::args::{AccessCommand, GlobalArgs};
@@ -21,7 +29,56 @@ use crate::identities_file;
 use crate::output::Output;
 
 /// The provider entries without `securityProvider` name when the folder names none.
-const DEFAULT_PROVIDER: &str = "Email Security Provider";
+const DEFAULT_PROVIDER: &str = EMAIL_SECURITY_PROVIDER;
+
+/// What the analysis needs, owned: the identities and the providers' configuration.
+struct Preview {
+    graph: IdentityGraph,
+    providers: Providers,
+    provider: String,
+}
+
+impl Preview {
+    /// The identities file applied to the folder's `provider` (members, mappings and deleted,
+    /// as `identities push` would send them; a mapping without provider goes to the Email
+    /// Security Provider, where Pushdeck's providers cascade), and the providers as Pushdeck
+    /// creates them: the folder's provider cascading to the Email Security Provider.
+    fn load(identities: Option<&Path>, provider: &str) -> Result<Self, CliError> {
+        let mut graph = IdentityGraph::new();
+        if let Some(path) = identities {
+            let batch = identities_file::read(path)?;
+            graph.apply_batch(provider, &batch, EMAIL_SECURITY_PROVIDER);
+        }
+        let providers = if provider == EMAIL_SECURITY_PROVIDER {
+            Providers::new()
+        } else {
+            Providers::pushdeck([provider])
+        };
+        Ok(Self {
+            graph,
+            providers,
+            provider: provider.to_owned(),
+        })
+    }
+
+    fn analysis(&self) -> AccessAnalysis<'_> {
+        AccessAnalysis::new(&self.graph, &self.providers, &self.provider)
+    }
+}
+
+/// One answer as `--json` writes it (and the emulator's "search as" writes each item): the
+/// visibility, the sentence, the chains of the deciding sets, and the other readings.
+fn answer_json(answer: &AccessAnswer) -> Value {
+    json!({
+        "user": answer.user.to_string(),
+        "visible": answer.is_visible(),
+        "visibility": answer.visibility,
+        "summary": answer.summary,
+        "because": answer.because,
+        "uncertain": answer.uncertain,
+        "otherReadings": answer.other_readings,
+    })
+}
 
 pub fn run(
     command: &AccessCommand,
@@ -32,48 +89,61 @@ pub fn run(
     match command {
         AccessCommand::Explain(args) => {
             let (mapping, rel) = locate(&config.folders, &args.item, &config_path)?;
-            let provider = provider_of(mapping);
-            let graph = graph(args.identities.as_deref(), provider)?;
-            let ctx = AccessContext::new(&graph, provider);
-            let Some(model) = model_of(mapping, &rel)? else {
-                out.summary(json!({"item": rel, "folder": mapping.name, "permissions": null, "visible": true}), || {
-                    format!("{rel}: no permission rule applies, so the item has no permissions: anyone who can search the source sees it")
-                });
-                return Ok(Outcome::ok());
-            };
-            let viewer = Viewer::Identity(IdentityKey::user(provider, args.user.clone()));
-            let explanation = permissions::explain(&ctx, &model, &viewer);
-            let value = serde_json::to_value(&explanation).unwrap_or_default();
-            out.summary(
-                json!({"item": rel, "folder": mapping.name, "explanation": value}),
-                || format!("{rel}\n{explanation}"),
-            );
+            let preview = Preview::load(args.identities.as_deref(), provider_of(mapping))?;
+            let analysis = preview.analysis();
+            let model = model_of(rules_of(mapping)?.as_ref(), &rel);
+            let user = QueryingUser::named(args.user.clone());
+            let resolved = analysis.resolve(&user);
+            let answer = analysis.explain_resolved(model.as_ref(), &resolved);
+            let mut value = answer_json(&answer);
+            let identities: Vec<String> = resolved
+                .identities(&preview.graph)
+                .into_iter()
+                .map(|r| r.text)
+                .collect();
+            let extra = json!({
+                "item": rel,
+                "folder": mapping.name,
+                "provider": preview.provider,
+                "permissions": model,
+                "identities": identities,
+                "explanation": answer.explanation,
+            });
+            if let (Value::Object(map), Value::Object(more)) = (&mut value, extra) {
+                map.extend(more);
+            }
+            out.summary(value, || format!("{rel}\n{answer}"));
         }
         AccessCommand::Who(args) => {
             let (mapping, rel) = locate(&config.folders, &args.item, &config_path)?;
-            let provider = provider_of(mapping);
-            let graph = graph(args.identities.as_deref(), provider)?;
-            let ctx = AccessContext::new(&graph, provider);
-            let Some(model) = model_of(mapping, &rel)? else {
-                out.summary(json!({"item": rel, "permissions": null, "everyone": true}), || {
+            let Some(model) = model_of(rules_of(mapping)?.as_ref(), &rel) else {
+                out.summary(json!({"item": rel, "folder": mapping.name, "permissions": null, "everyone": true}), || {
                     format!("{rel}: no permission rule applies; anyone who can search the source sees it")
                 });
                 return Ok(Outcome::ok());
             };
-            let anonymous = permissions::explain(&ctx, &model, &Viewer::Anonymous).visibility
-                == Visibility::Visible;
-            let index = AccessIndex::over_known_users(ctx);
-            let viewers: Vec<String> = index
-                .who_can_see(&model)
-                .into_iter()
-                .map(ToString::to_string)
+            let preview = Preview::load(args.identities.as_deref(), provider_of(mapping))?;
+            let analysis = preview.analysis();
+            let mut answers = analysis.who_can_see(Some(&model));
+            // who_can_see lists the people, then anonymous.
+            let anonymous = answers.pop().is_some_and(|a| a.is_visible());
+            let viewers: Vec<String> = answers
+                .iter()
+                .filter(|a| a.is_visible())
+                .map(|a| a.user.to_string())
                 .collect();
-            let known = index.viewers().len();
-            out.summary(json!({"item": rel, "anonymous": anonymous, "viewers": viewers, "known_users": known}), || {
+            let uncertain: Vec<&AccessAnswer> = answers.iter().filter(|a| a.uncertain).collect();
+            let known = answers.len();
+            let people: Vec<Value> = answers.iter().map(answer_json).collect();
+            out.summary(json!({"item": rel, "folder": mapping.name, "anonymous": anonymous, "viewers": viewers, "known_users": known, "people": people}), || {
                 let mut lines = vec![format!("{rel}: {} of {known} known user(s) can see it{}", viewers.len(), if anonymous { ", and so can anonymous users" } else { "" })];
                 lines.extend(viewers.iter().map(|v| format!("  {v}")));
                 if known == 0 {
                     lines.push("  (no user is known: pass --identities FILE to resolve groups and list users)".into());
+                }
+                if !uncertain.is_empty() {
+                    lines.push("uncertain (another reading of Coveo's documentation changes the answer):".into());
+                    lines.extend(uncertain.iter().map(|a| indent(&a.to_string())));
                 }
                 lines.join("\n")
             });
@@ -93,10 +163,9 @@ pub fn run(
                 .iter()
                 .find(|f| f.path == folder || folder.starts_with(&f.path))
                 .ok_or_else(|| not_configured(&folder, &config_path))?;
-            let provider = provider_of(mapping);
-            let graph = graph(args.identities.as_deref(), provider)?;
-            let ctx = AccessContext::new(&graph, provider);
-            let viewer = Viewer::Identity(IdentityKey::user(provider, args.user.clone()));
+            let preview = Preview::load(args.identities.as_deref(), provider_of(mapping))?;
+            let analysis = preview.analysis();
+            let rules = rules_of(mapping)?;
             let filters = mapping
                 .compiled_filters()
                 .map_err(|e| CliError::usage("config_invalid", e))?;
@@ -111,32 +180,56 @@ pub fn run(
                 .strip_prefix(&mapping.path)
                 .map(rel_string)
                 .unwrap_or_default();
+            let user = QueryingUser::named(args.user.clone());
+            let resolved = analysis.resolve(&user);
             let mut visible = Vec::new();
+            let mut uncertain: Vec<(String, AccessAnswer)> = Vec::new();
             let mut total = 0usize;
             for file in files.iter().filter(|m| m.decision.included) {
                 if !prefix.is_empty() && !file.path.starts_with(&format!("{prefix}/")) {
                     continue;
                 }
                 total += 1;
-                let sees = match model_of(mapping, &file.path)? {
-                    None => true,
-                    Some(model) => {
-                        permissions::explain(&ctx, &model, &viewer).visibility
-                            == Visibility::Visible
-                    }
-                };
-                if sees {
+                let model = model_of(rules.as_ref(), &file.path);
+                let answer = analysis.explain_resolved(model.as_ref(), &resolved);
+                if answer.is_visible() {
                     visible.push(file.path.clone());
                 }
+                if answer.uncertain {
+                    uncertain.push((file.path.clone(), answer));
+                }
             }
-            out.summary(json!({"user": args.user, "folder": mapping.name, "visible": visible, "files": total}), || {
+            let uncertain_json: Vec<Value> = uncertain
+                .iter()
+                .map(|(path, answer)| {
+                    let mut value = answer_json(answer);
+                    value["path"] = json!(path);
+                    value
+                })
+                .collect();
+            out.summary(json!({"user": args.user, "folder": mapping.name, "visible": visible, "files": total, "uncertain": uncertain_json}), || {
                 let mut lines = vec![format!("{} can see {} of {total} file(s):", args.user, visible.len())];
                 lines.extend(visible.iter().map(|p| format!("  {p}")));
+                if !uncertain.is_empty() {
+                    lines.push("uncertain (another reading of Coveo's documentation changes the answer):".into());
+                    for (path, answer) in &uncertain {
+                        lines.push(format!("  {path}"));
+                        lines.push(indent(&indent(&answer.to_string())));
+                    }
+                }
                 lines.join("\n")
             });
         }
     }
     Ok(Outcome::ok())
+}
+
+/// Every line of `text`, two spaces in.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn provider_of(mapping: &FolderMapping) -> &str {
@@ -185,27 +278,15 @@ fn locate<'a>(
     Ok((mapping, rel))
 }
 
-fn model_of(mapping: &FolderMapping, rel: &str) -> Result<Option<PermissionModel>, CliError> {
-    let rules = mapping.compiled_permissions().map_err(|e| {
-        CliError::usage("config_invalid", format!("folder {:?}: {e}", mapping.name))
-    })?;
-    Ok(rules
-        .and_then(|r| r.resolve(rel))
-        .map(|resolved| resolved.model))
+fn rules_of(mapping: &FolderMapping) -> Result<Option<CompiledRules>, CliError> {
+    mapping
+        .compiled_permissions()
+        .map_err(|e| CliError::usage("config_invalid", format!("folder {:?}: {e}", mapping.name)))
 }
 
-fn graph(identities: Option<&Path>, provider: &str) -> Result<IdentityGraph, CliError> {
-    let mut graph = IdentityGraph::new();
-    if let Some(path) = identities {
-        let batch = identities_file::read(path)?;
-        for body in batch.members {
-            let body = permissions::IdentityBody {
-                identity: body.identity,
-                members: body.members,
-                well_knowns: body.well_knowns,
-            };
-            graph.put_identity(provider, &body);
-        }
-    }
-    Ok(graph)
+/// The item's permissions (`None`: no rule applies, so it has none).
+fn model_of(rules: Option<&CompiledRules>, rel: &str) -> Option<PermissionModel> {
+    rules
+        .and_then(|r| r.resolve(rel))
+        .map(|resolved| resolved.model)
 }
