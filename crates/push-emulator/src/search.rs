@@ -1,6 +1,10 @@
-//! "Search as": which items of a source a user can see, and why, evaluated with the
-//! `permissions` crate over the identities the emulator holds (every provider of the
-//! organization, so aliases into the Email Security Provider resolve).
+//! "Search as": which items of a source a user can see, and why, evaluated with the one
+//! access analysis of the `permissions` crate ([`AccessAnalysis`], the same the CLI's
+//! `access` commands and the app use) over the identities the emulator holds and the
+//! organization's real providers with their `cascadingSecurityProviders`: the person is the
+//! user of that name in the Email Security Provider (or the provider named), the same user in
+//! every provider cascading there (so a member of a group of provider P is a member), every
+//! alias mapped to them in any provider, and every group reached from those.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +12,10 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use permissions::{AccessContext, IdentityGraph, IdentityKey, IdentityType, Viewer};
+use permissions::{
+    AccessAnalysis, AccessAnswer, IdentityGraph, IdentityKey, IdentityType, ProviderConfig,
+    Providers, QueryingUser, Viewer,
+};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -38,6 +45,70 @@ fn graph_of(org: &Org) -> IdentityGraph {
         }
     }
     graph
+}
+
+/// The organization's providers as the Platform API describes them: each one's type and
+/// where it cascades. The Email Security Provider is the one of that id (the emulator also
+/// types EMAIL a provider it created only because another provider cascades to it; that one
+/// is an ordinary provider here).
+fn providers_of(org: &Org) -> Providers {
+    org.providers
+        .values()
+        .map(|p| {
+            let provider_type = if p.id == EMAIL_PROVIDER {
+                "EMAIL"
+            } else if p.provider_type.eq_ignore_ascii_case("EMAIL") {
+                "EXPANDED"
+            } else {
+                p.provider_type.as_str()
+            };
+            ProviderConfig::new(
+                p.id.clone(),
+                provider_type,
+                p.cascading_security_providers.iter().cloned(),
+            )
+        })
+        .fold(Providers::new(), Providers::with)
+}
+
+/// The person of `?user=NAME[&provider=P]` (or `?anonymous=true`): the provider they
+/// authenticate in defaults to the Email Security Provider. `type`, when given, must be User:
+/// search-as asks as a person.
+fn querying_user_of(q: &HashMap<String, String>) -> Result<QueryingUser, ApiError> {
+    if q.get("anonymous")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Ok(QueryingUser::Anonymous);
+    }
+    let name = q
+        .get("user")
+        .or_else(|| q.get("name"))
+        .ok_or_else(|| ApiError::missing_parameter("user"))?;
+    if let Some(t) = q.get("type") {
+        if IdentityType::parse(t) != Some(IdentityType::User) {
+            return Err(ApiError::invalid_parameter(format!(
+                "type {t:?}: search as asks as a person, so the type is User (or left out)"
+            )));
+        }
+    }
+    Ok(match q.get("provider").map(String::as_str) {
+        None | Some(EMAIL_PROVIDER) => QueryingUser::named(name.clone()),
+        Some(provider) => QueryingUser::in_provider(name.clone(), provider),
+    })
+}
+
+/// One item's answer, in the shape of `pushdeck access explain --json`.
+fn answer_json(document_id: &str, answer: &AccessAnswer) -> Value {
+    json!({
+        "documentId": document_id,
+        "visible": answer.is_visible(),
+        "visibility": answer.visibility,
+        "summary": answer.summary,
+        "because": answer.because,
+        "uncertain": answer.uncertain,
+        "otherReadings": answer.other_readings,
+        "explanation": answer.explanation,
+    })
 }
 
 /// The viewer named by `?user=NAME&type=User&provider=P` (or `?anonymous=true`). The provider
@@ -77,7 +148,7 @@ fn reached_json(graph: &IdentityGraph, viewer: &Viewer) -> Vec<Value> {
         .collect()
 }
 
-/// `GET /_emulator/v1/organizations/{org}/sources/{source}/search?user=NAME[&type=][&provider=]`
+/// `GET /_emulator/v1/organizations/{org}/sources/{source}/search?user=NAME[&provider=P]`
 pub(crate) async fn search_as(
     State(s): State<Arc<Shared>>,
     Path((org_id, source_id)): Path<(String, String)>,
@@ -92,15 +163,19 @@ pub(crate) async fn search_as(
         .sources
         .get(&source_id)
         .ok_or_else(|| ApiError::source_does_not_exist(&source_id))?;
-    let viewer = viewer_of(&q, EMAIL_PROVIDER)?;
+    let user = querying_user_of(&q)?;
     let graph = graph_of(org);
+    let providers = providers_of(org);
     let default_provider = source
         .security_providers
         .first()
         .map_or(EMAIL_PROVIDER, String::as_str);
-    let ctx = AccessContext::new(&graph, default_provider);
-    let expansion = graph.expand(&viewer);
+    let analysis = AccessAnalysis::new(&graph, &providers, default_provider);
+    let resolved = analysis.resolve(&user);
     let shared_source = source.source_visibility.eq_ignore_ascii_case("SHARED");
+    let visible_only = q
+        .get("visibleOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut items = Vec::new();
     let mut visible_count = 0usize;
     for item in source
@@ -108,32 +183,29 @@ pub(crate) async fn search_as(
         .values()
         .filter(|i| i.state == ItemState::Indexed)
     {
-        let entry = match (&item.permissions, shared_source) {
-            (_, true) => json!({"documentId": item.document_id, "visible": true,
-                "summary": "visible: the source is SHARED (every user sees every item)"}),
-            (None, false) => json!({"documentId": item.document_id, "visible": true,
-                "summary": "visible: the item has no permissions"}),
-            (Some(model), false) => {
-                let explanation = permissions::explain_expanded(&ctx, model, &viewer, &expansion);
-                let visible = explanation.visibility == permissions::Visibility::Visible;
-                json!({"documentId": item.document_id, "visible": visible,
-                    "summary": explanation.to_string(), "explanation": explanation})
-            }
+        let entry = if shared_source {
+            json!({"documentId": item.document_id, "visible": true, "visibility": "visible",
+                "summary": format!("{user}: visible: the source is SHARED (every user sees every item)"),
+                "because": [], "uncertain": false, "otherReadings": [], "explanation": null})
+        } else {
+            let answer = analysis.explain_resolved(item.permissions.as_ref(), &resolved);
+            answer_json(&item.document_id, &answer)
         };
-        if entry["visible"] == json!(true) {
+        let visible = entry["visible"] == json!(true);
+        if visible {
             visible_count += 1;
         }
-        let visible_only = q
-            .get("visibleOnly")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if !visible_only || entry["visible"] == json!(true) {
+        if !visible_only || visible {
             items.push(entry);
         }
     }
     Ok(Json(json!({
-        "viewer": viewer,
+        "user": user,
+        "viewer": resolved.viewer(),
         "defaultProvider": default_provider,
-        "identities": reached_json(&graph, &viewer),
+        "providers": providers,
+        "identities": resolved.identities(&graph),
+        "readingNotes": resolved.reading_notes(),
         "visibleCount": visible_count,
         "items": items,
     }))

@@ -168,10 +168,11 @@ async fn identities_aliases_batches_and_search_as_with_explanations() {
         .iter()
         .find(|i| i["documentId"] == "file:///s/hr")
         .unwrap();
-    assert!(
-        hr_item["summary"].as_str().unwrap().contains("member of"),
-        "{}",
-        hr_item["summary"]
+    // Why, in words: the chain of the deciding set, through the alias and both groups.
+    assert_eq!(
+        hr_item["because"][0]["text"],
+        "bob@example.com (Email Security Provider) → alias bob (sandbox) → member of group Managers (sandbox) → member of group HR (sandbox) → set 1",
+        "{hr_item}"
     );
     let carol = t
         .inspect("/organizations/sandbox/sources/documents/search?user=carol%40example.com")
