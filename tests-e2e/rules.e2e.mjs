@@ -64,13 +64,19 @@ async function sandboxSees(u, path) {
   return item.visible;
 }
 
-/** Who can see `path`, as the window's preview table says: `{user: visible}`. */
+/** Who can see `path`, as the window's preview table says: `{user: visible}` for every person
+ *  (the last row, anyone not signed in, is checked apart: `anonymous`). */
 async function previewWho(s, path) {
   await s.click(await s.find("#ptab-preview"));
   await s.select("[data-testid=preview-file]", path);
   await s.click(await s.find("[data-testid=who-can-see]"));
   await s.waitFor(`document.querySelector("[data-testid=who-table]") && document.querySelector(".who-title")?.textContent.includes(${JSON.stringify(path)})`, "the who-can-see table");
-  return s.exec(`return Object.fromEntries([...document.querySelectorAll("[data-testid=who-table] tbody tr")].map((tr) => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.includes("Sees it")]));`);
+  return s.exec(`return Object.fromEntries([...document.querySelectorAll("[data-testid=who-table] tbody tr:not([data-anonymous])")].map((tr) => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.includes("Sees it")]));`);
+}
+
+/** Whether the preview table says anyone not signed in sees `path` (the Who can see table is open). */
+async function previewAnonymous(s) {
+  return s.exec(`return document.querySelector("[data-testid=who-table] tbody tr[data-anonymous]")?.cells[1].textContent.includes("Sees it") ?? null;`);
 }
 
 test("the folder syncs with no rule: everyone sees every file, in the preview and in the Sandbox", async () => {
@@ -80,6 +86,7 @@ test("the folder syncs with no rule: everyone sees every file, in the preview an
   await s.waitFor(`document.querySelector("[data-testid=preview-file]")?.options.length >= 2`, "the folder's files in the preview");
   const who = await previewWho(s, SECRET);
   assert.deepEqual(Object.keys(who).sort(), USERS, "the preview lists the provider's users");
+  assert.equal(await previewAnonymous(s), true, "no rule: the item has no permissions, the source's visibility decides");
   for (const u of USERS) {
     assert.equal(who[u], true, `${u} in the preview`);
     assert.equal(await sandboxSees(u, SECRET), true, `${u} in the Sandbox`);
@@ -125,6 +132,7 @@ test("after the sync, the Sandbox's permissions agree with the preview, user by 
   }
   const who = await previewWho(s, SECRET);
   assert.deepEqual(who, { "alice@example.com": true, "bob@example.com": false, "carol@example.com": false });
+  assert.equal(await previewAnonymous(s), false, "only HR team: not anyone who is not signed in");
   for (const u of USERS) assert.equal(await sandboxSees(u, SECRET), who[u], `${u}: preview and Sandbox disagree on ${SECRET}`);
   // The file outside HR keeps no rule: everyone, in both.
   const open = await previewWho(s, "handbook.md");

@@ -638,6 +638,9 @@ pub enum LevelVerdict {
 pub enum ChainRelation {
     /// The user being viewed as (first link).
     Viewer,
+    /// The same person again, as the user of that name in a provider that cascades to theirs
+    /// (`asmith (Email Security Provider) → same user asmith (sandbox)`).
+    SameUser,
     /// A group or virtual group that has the previous identity among its members.
     MemberOf,
     /// An identity mapped (aliased) to the previous identity.
@@ -678,7 +681,38 @@ pub struct SetPosition {
     pub set: u32,
 }
 
-/// "View as": whether a user sees an item, and the path that decides.
+/// A reading of the documentation other than the one Pushdeck chose
+/// (`permissions::Reading`; `crates/permissions/README.md`, "The querying user: readings
+/// chosen").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ReadingKind {
+    /// A level allowed (through a named identity) in some sets and denied in none hides the
+    /// item (reference §4.5).
+    StricterLevels,
+    /// Names compared ignoring letter case.
+    NamesIgnoringCase,
+    /// A user of the same name in a provider that does not cascade is the same person.
+    SameNameInAnyProvider,
+    /// A same-named user mapped (aliased) to another identity is still the same person.
+    AliasedUserByName,
+}
+
+/// The answer under another reading, when it differs from the one shown: the item is then
+/// "uncertain".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherReading {
+    pub reading: ReadingKind,
+    pub visible: bool,
+    /// What the reading says and what it changes, in one sentence.
+    pub text: String,
+    /// The chains of that answer, in words.
+    pub because: Vec<String>,
+}
+
+/// "View as": whether a user sees an item, and the path that decides
+/// (`permissions::AccessAnswer`, the one access analysis).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessExplanation {
@@ -689,21 +723,33 @@ pub struct AccessExplanation {
     /// The chain through which the deciding set matched (user → group → nested group, or → alias).
     pub chain: Vec<ChainLink>,
     pub levels: Vec<LevelExplanation>,
-    /// Set when the item is visible but an earlier level was partly allowed: under the
-    /// stricter reading of the documentation that level would hide the item.
-    pub uncertain_level: Option<u32>,
-    /// One sentence, e.g. "Visible: allowed in level 2 through the alias MysteryUserX."
+    /// One sentence, e.g. "emitchell@example.com: visible: every set of level 2 allows them".
     pub summary: String,
+    /// The sets of the deciding level that decided, each as its chain in words:
+    /// "emitchell@example.com (Email Security Provider) → alias MysteryUserX (sandbox) →
+    /// level 2, set 2".
+    pub because: Vec<String>,
+    /// True when another reading of the documentation gives the other answer
+    /// (`other_readings` says which and why).
+    pub uncertain: bool,
+    pub other_readings: Vec<OtherReading>,
     pub model: PermissionModelView,
 }
 
-/// One user of "Who can see this file".
+/// One person of "Who can see this file" (and, last, anyone not signed in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UserAccess {
+    /// The person's name (or `anonymous`).
     pub user: String,
+    /// The row of anyone who is not signed in (no identity at all).
+    pub anonymous: bool,
     pub visible: bool,
     pub summary: String,
+    /// The deciding chains in words, as in [`AccessExplanation::because`].
+    pub because: Vec<String>,
+    pub uncertain: bool,
+    pub other_readings: Vec<OtherReading>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -1064,8 +1110,8 @@ pub const HOST_CALLS: &[HostCall] = &[
 mod from_permissions {
     use super::*;
     use permissions::{
-        Decision, IdentityKey, IdentityType, LevelOutcome, PermissionIdentity, PermissionModel,
-        PermissionSet, Relation, SetOutcome, Viewer,
+        AccessAnswer, Decision, IdentityKey, IdentityType, LevelOutcome, PermissionIdentity,
+        PermissionModel, PermissionSet, QueryingUser, Reading, Relation, SetOutcome, Visibility,
     };
 
     impl From<IdentityType> for IdentityKind {
@@ -1123,23 +1169,21 @@ mod from_permissions {
         }
     }
 
-    impl From<Relation> for ChainRelation {
-        fn from(relation: Relation) -> Self {
-            match relation {
-                Relation::Viewer => Self::Viewer,
-                Relation::MemberOf => Self::MemberOf,
-                Relation::AliasOf => Self::AliasOf,
-                Relation::GrantedTo => Self::GrantedTo,
-            }
-        }
-    }
-
+    /// The links of a chain; a [`Relation::Viewer`] link after the first is the same person in
+    /// a cascading provider ([`ChainRelation::SameUser`]).
     fn links(chain: &permissions::Chain) -> Vec<ChainLink> {
         chain
             .0
             .iter()
-            .map(|link| ChainLink {
-                relation: link.relation.into(),
+            .enumerate()
+            .map(|(i, link)| ChainLink {
+                relation: match link.relation {
+                    Relation::Viewer if i == 0 => ChainRelation::Viewer,
+                    Relation::Viewer => ChainRelation::SameUser,
+                    Relation::MemberOf => ChainRelation::MemberOf,
+                    Relation::AliasOf => ChainRelation::AliasOf,
+                    Relation::GrantedTo => ChainRelation::GrantedTo,
+                },
                 identity: (&link.identity).into(),
             })
             .collect()
@@ -1168,68 +1212,119 @@ mod from_permissions {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
+    impl From<Reading> for ReadingKind {
+        fn from(reading: Reading) -> Self {
+            match reading {
+                Reading::StricterLevels => Self::StricterLevels,
+                Reading::NamesIgnoringCase => Self::NamesIgnoringCase,
+                Reading::SameNameInAnyProvider => Self::SameNameInAnyProvider,
+                Reading::AliasedUserByName => Self::AliasedUserByName,
+            }
+        }
+    }
+
+    fn because_lines(because: &[permissions::Because]) -> Vec<String> {
+        because.iter().map(|b| b.text.clone()).collect()
+    }
+
+    fn other_readings(answer: &AccessAnswer) -> Vec<OtherReading> {
+        answer
+            .other_readings
+            .iter()
+            .map(|other| OtherReading {
+                reading: other.reading.into(),
+                visible: other.visibility == Visibility::Visible,
+                text: other.text.clone(),
+                because: because_lines(&other.because),
+            })
+            .collect()
+    }
+
+    /// Level by level, set by set, and the deciding set with its chain.
+    ///
+    /// The deciding set: in a level that hides the item, the first set that denies; in a
+    /// level that shows it, the last set that allows through a named identity (the one that
+    /// tips the level), or the last set when every set allows anyone.
+    fn levels_of(
+        explanation: &permissions::Explanation,
+    ) -> (Vec<LevelExplanation>, Option<SetPosition>, Vec<ChainLink>) {
+        let levels: Vec<LevelExplanation> = explanation
+            .levels
+            .iter()
+            .map(|level| LevelExplanation {
+                verdict: match (level.evaluated, level.outcome) {
+                    (false, _) => LevelVerdict::Skipped,
+                    (true, LevelOutcome::Allowed) => LevelVerdict::Visible,
+                    (true, LevelOutcome::Denied) => LevelVerdict::Hidden,
+                    (true, LevelOutcome::Inconclusive) => LevelVerdict::Inconclusive,
+                    (true, LevelOutcome::PartlyAllowed) => LevelVerdict::PartlyAllowed,
+                },
+                sets: level.sets.iter().map(set_explanation).collect(),
+            })
+            .collect();
+        let deciding = match explanation.decision {
+            Decision::NoLevelDecided => None,
+            Decision::DeniedAtLevel { level } => levels.get(level).and_then(|l| {
+                l.sets
+                    .iter()
+                    .position(|s| s.verdict == SetVerdict::Denied)
+                    .map(|set| (level, set))
+            }),
+            Decision::AllowedAtLevel { level } => levels.get(level).and_then(|l| {
+                l.sets
+                    .iter()
+                    .rposition(|s| !s.through_anonymous)
+                    .or_else(|| l.sets.len().checked_sub(1))
+                    .map(|set| (level, set))
+            }),
+        };
+        let chain = deciding
+            .map(|(level, set)| levels[level].sets[set].chain.clone())
+            .unwrap_or_default();
+        let deciding = deciding.map(|(level, set)| SetPosition {
+            level: u32_of(level),
+            set: u32_of(set),
+        });
+        (levels, deciding, chain)
+    }
+
     impl AccessExplanation {
-        /// The "View as" DTO of an explanation from the `permissions` crate.
-        ///
-        /// The deciding set: in a level that hides the item, the first set that denies; in a
-        /// level that shows it, the last set that allows through a named identity (the one
-        /// that tips the level), or the last set when every set allows anyone.
-        pub fn from_explanation(
-            explanation: &permissions::Explanation,
-            model: &PermissionModel,
-        ) -> Self {
-            let levels: Vec<LevelExplanation> = explanation
-                .levels
-                .iter()
-                .map(|level| LevelExplanation {
-                    verdict: match (level.evaluated, level.outcome) {
-                        (false, _) => LevelVerdict::Skipped,
-                        (true, LevelOutcome::Allowed) => LevelVerdict::Visible,
-                        (true, LevelOutcome::Denied) => LevelVerdict::Hidden,
-                        (true, LevelOutcome::Inconclusive) => LevelVerdict::Inconclusive,
-                        (true, LevelOutcome::PartlyAllowed) => LevelVerdict::PartlyAllowed,
-                    },
-                    sets: level.sets.iter().map(set_explanation).collect(),
-                })
-                .collect();
-            let deciding = match explanation.decision {
-                Decision::NoLevelDecided => None,
-                Decision::DeniedAtLevel { level } => levels.get(level).and_then(|l| {
-                    l.sets
-                        .iter()
-                        .position(|s| s.verdict == SetVerdict::Denied)
-                        .map(|set| (level, set))
-                }),
-                Decision::AllowedAtLevel { level } => levels.get(level).and_then(|l| {
-                    l.sets
-                        .iter()
-                        .rposition(|s| !s.through_anonymous)
-                        .or_else(|| l.sets.len().checked_sub(1))
-                        .map(|set| (level, set))
-                }),
-            };
-            let chain = deciding
-                .map(|(level, set)| levels[level].sets[set].chain.clone())
+        /// The "View as" DTO of the one access analysis' answer (`permissions::AccessAnswer`)
+        /// for an item with `model` (`None`: no rule applies, the item has no permissions).
+        pub fn from_answer(answer: &AccessAnswer, model: Option<&PermissionModel>) -> Self {
+            let (levels, deciding, chain) = answer
+                .explanation
+                .as_ref()
+                .map(levels_of)
                 .unwrap_or_default();
-            let user = match &explanation.viewer {
-                Viewer::Anonymous => "anonymous".to_owned(),
-                Viewer::Identity(key) => key.name.clone(),
-            };
-            // The crate's explanation reads as a first sentence and one line per set.
-            let text = explanation.to_string();
-            let summary = text.lines().next().unwrap_or_default().to_owned();
             Self {
-                user,
-                visible: explanation.visibility == permissions::Visibility::Visible,
-                deciding: deciding.map(|(level, set)| SetPosition {
-                    level: u32_of(level),
-                    set: u32_of(set),
-                }),
+                user: answer.user.to_string(),
+                visible: answer.is_visible(),
+                deciding,
                 chain,
                 levels,
-                uncertain_level: explanation.uncertain_level.map(u32_of),
-                summary,
-                model: model.into(),
+                summary: answer.summary.clone(),
+                because: because_lines(&answer.because),
+                uncertain: answer.uncertain,
+                other_readings: other_readings(answer),
+                model: model.map(Into::into).unwrap_or(PermissionModelView {
+                    complete: false,
+                    levels: Vec::new(),
+                }),
+            }
+        }
+    }
+
+    impl From<&AccessAnswer> for UserAccess {
+        fn from(answer: &AccessAnswer) -> Self {
+            Self {
+                user: answer.user.to_string(),
+                anonymous: answer.user == QueryingUser::Anonymous,
+                visible: answer.is_visible(),
+                summary: answer.summary.clone(),
+                because: because_lines(&answer.because),
+                uncertain: answer.uncertain,
+                other_readings: other_readings(answer),
             }
         }
     }

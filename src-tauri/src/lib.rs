@@ -270,14 +270,15 @@ mod tests {
         );
     }
 
-    /// The real evaluation (`permissions`) of the reference's worked example, converted to the
-    /// DTO, says what the UI tests expect from the fake host (ui/test/permissions.test.mjs):
-    /// the same deciding set, chain and level verdicts for each user.
+    /// The one access analysis (`permissions::AccessAnalysis`) of the reference's worked
+    /// example, converted to the DTO: the deciding set, the chain (with the "same user" step of
+    /// the Sandbox's provider cascading to the Email Security Provider) and the level verdicts
+    /// for each user, and no uncertainty where the documentation gives the answer.
     #[test]
-    fn worked_example_explanations_match_what_the_ui_shows() {
+    fn worked_example_explanations_convert_to_the_dto() {
         use permissions::{
-            explain, AccessContext, IdentityGraph, IdentityKey, PermissionIdentity,
-            PermissionLevel, PermissionModel, PermissionSet, Viewer,
+            AccessAnalysis, IdentityGraph, IdentityKey, PermissionIdentity, PermissionLevel,
+            PermissionModel, PermissionSet, Providers, QueryingUser,
         };
         const P: &str = "sandbox";
         let user = |n: &str| IdentityKey::user(P, format!("{n}@example.com"));
@@ -323,10 +324,14 @@ mod tests {
                 ],
             },
         ]);
-        let ctx = AccessContext::new(&graph, P);
+        let providers = Providers::pushdeck([P]);
+        let analysis = AccessAnalysis::new(&graph, &providers, P);
         let view_as = |n: &str| {
-            let explanation = explain(&ctx, &model, &Viewer::Identity(user(n)));
-            AccessExplanation::from_explanation(&explanation, &model)
+            let answer = analysis.explain(
+                Some(&model),
+                &QueryingUser::named(format!("{n}@example.com")),
+            );
+            AccessExplanation::from_answer(&answer, Some(&model))
         };
         let position = |e: &AccessExplanation| e.deciding.map(|d| (d.level, d.set));
         let chain = |e: &AccessExplanation| {
@@ -347,11 +352,23 @@ mod tests {
             chain(&emitchell),
             vec![
                 (Viewer, "emitchell@example.com".into()),
+                (SameUser, "emitchell@example.com".into()),
                 (AliasOf, "MysteryUserX".into())
             ]
         );
         assert_eq!(verdicts(&emitchell), vec![PartlyAllowed, Visible]);
-        assert_eq!(emitchell.uncertain_level, Some(0));
+        // Level 1 allows her only through allowAnonymous: the documentation shows her the
+        // item, so no other reading is raised.
+        assert!(!emitchell.uncertain, "{:?}", emitchell.other_readings);
+        assert_eq!(
+            emitchell.because,
+            vec![
+                "emitchell@example.com (Email Security Provider) → same user \
+                 emitchell@example.com (sandbox) → level 2, set 1",
+                "emitchell@example.com (Email Security Provider) → same user \
+                 emitchell@example.com (sandbox) → alias MysteryUserX (sandbox) → level 2, set 2",
+            ]
+        );
 
         let dmoore = view_as("dmoore");
         assert!(!dmoore.visible);
@@ -360,6 +377,7 @@ mod tests {
             chain(&dmoore),
             vec![
                 (Viewer, "dmoore@example.com".into()),
+                (SameUser, "dmoore@example.com".into()),
                 (MemberOf, "Contractors".into()),
                 (MemberOf, "SampleTeam2".into()),
             ]
@@ -377,8 +395,8 @@ mod tests {
         assert_eq!(asmith.levels[0].sets[1].verdict, SetVerdict::Allowed);
         assert_eq!(
             asmith.levels[0].sets[1].chain.len(),
-            3,
-            "asmith → Editors → SampleTeam1"
+            4,
+            "asmith → same user asmith (sandbox) → Editors → SampleTeam1"
         );
         assert!(asmith.levels[0].sets[0].through_anonymous);
 

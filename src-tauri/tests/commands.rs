@@ -541,9 +541,16 @@ async fn view_as_and_who_can_see_follow_the_rule_and_the_sandbox_groups() {
         })
         .await
         .unwrap();
-    let seen: Vec<(&str, bool)> = who.iter().map(|u| (u.user.as_str(), u.visible)).collect();
+    let seen: Vec<(&str, bool, bool)> = who
+        .iter()
+        .map(|u| (u.user.as_str(), u.anonymous, u.visible))
+        .collect();
     assert_eq!(
         seen,
-        vec![("ana@example.com", true), ("bob@example.com", false)]
+        vec![
+            ("ana@example.com", false, true),
+            ("bob@example.com", false, false),
+            ("anonymous", true, false)
+        ]
     );
 }

@@ -1,9 +1,10 @@
 // Unit tests of the pure modules (bundled from TypeScript by the pretest step).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as unit from "../test-dist/unit.mjs";
 
-const { globToRegExp, explain, seedIdentities, workedExampleModel, wirePermissions, user, group, bucketize, formatBytes, formatDuration } = unit;
+const { globToRegExp, AnswerBook, NotInFixtures, canonical, seedIdentities, workedExampleModel, leadsThenTeamModel, largeModel, modelOfRule, wirePermissions, user, group, bucketize, formatBytes, formatDuration } = unit;
 
 const matches = (pattern, path) => globToRegExp(pattern).test(path);
 
@@ -18,48 +19,94 @@ test("glob patterns follow gitignore habits", () => {
   assert.equal(globToRegExp("[abc"), null, "an unclosed [ is refused");
 });
 
-test("the simple model of the reference's worked example (§4.6, DOCS 107)", () => {
-  const identities = [
-    { name: "asmith", kind: "user", members: [], aliases: [] },
-    { name: "bjones", kind: "user", members: [], aliases: [] },
-    { name: "emitchell", kind: "user", members: [], aliases: ["MysteryUserX"] },
-    { name: "SampleTeam1", kind: "group", members: [user("bjones"), user("emitchell")], aliases: [] },
-  ];
-  const model = {
-    complete: false,
-    levels: [{
-      name: null,
-      sets: [
-        { allowAnonymous: true, allowed: [], denied: [user("asmith")] },
-        { allowAnonymous: false, allowed: [group("SampleTeam1"), user("emitchell")], denied: [] },
-        { allowAnonymous: false, allowed: [user("MysteryUserX")], denied: [{ name: "SampleGroup", kind: "virtualGroup" }] },
-      ],
-    }],
-  };
-  const verdicts = (who) => explain(who, model, identities).levels[0].sets.map((s) => s.verdict);
-  assert.equal(explain("asmith", model, identities).visible, false);
-  assert.deepEqual(verdicts("asmith")[0], "denied");
-  assert.equal(explain("bjones", model, identities).visible, false);
-  assert.deepEqual(verdicts("bjones"), ["allowed", "allowed", "unspecified"]);
-  const emitchell = explain("emitchell", model, identities);
-  assert.equal(emitchell.visible, true);
-  assert.deepEqual(emitchell.levels[0].sets[2].chain.map((l) => [l.relation, l.identity.name]), [["viewer", "emitchell"], ["aliasOf", "MysteryUserX"]]);
-  assert.equal(explain("somebody-else", model, identities).visible, false, "anonymous: B unspecified");
+// The fake host decides nothing about access: it answers from fixtures written by Rust. Each
+// fixture is replayed here through the fake's entry point (AnswerBook.answerFor), question by
+// question (the world and the item given by content), and must give the case's answer.
+const readJson = (path) => JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8"));
+const crateCases = readJson("./fixtures/access-cases.json");
+const hostAnswers = readJson("../src/ipc/fake/access-answers.json");
+
+test("every case of the permissions crate's fixture is answered the same through the fake's entry point", () => {
+  const book = new AnswerBook(crateCases);
+  for (const c of crateCases.cases) {
+    const answer = book.answerFor({ world: crateCases.worlds[c.world], item: c.permissions, user: c.user });
+    assert.deepEqual(answer, c.expected, c.name);
+  }
+  // The cases the shared fixture must cover.
+  const names = crateCases.cases.map((c) => c.name).join("\n");
+  for (const covered of ["documented simple example", "documented complete example", "differing only in case", "another type", "provider that does not cascade", "granted identity", "alias of an alias", "cascading through another", "no rule, so no permissions", "anonymous"]) {
+    assert.match(names, new RegExp(covered), `the fixture covers: ${covered}`);
+  }
 });
 
-test("the complete model of the worked example (§4.6, DOCS 25)", () => {
-  const identities = seedIdentities();
-  const model = workedExampleModel();
-  const at = (who) => {
-    const e = explain(`${who}@example.com`, model, identities);
-    return [e.visible, e.deciding && [e.deciding.level, e.deciding.set], e.uncertainLevel];
+test("Coveo's documented examples give the documented answer for every user in the fixture", () => {
+  const documented = {
+    // cbrown (denied by SampleGroup in C), dmoore and zlee (not allowed by B): "any other user".
+    "documented simple example": { asmith: false, bjones: false, cbrown: false, dmoore: false, "emitchell@example.com": true, anonymous: false, zlee: false },
+    "documented complete example": { asmith: true, bjones: false, cbrown: false, dmoore: false, "emitchell@example.com": true, anonymous: false, zlee: false },
   };
-  assert.deepEqual(at("asmith"), [true, [0, 2], null], "level 1 allows in every set; level 2's deny is ignored");
-  assert.deepEqual(at("bjones"), [false, [0, 2], null], "level 1 set 3 denies; level 2's allow is ignored");
-  assert.deepEqual(at("cbrown"), [false, [0, 1], null], "SampleTeam2 denies in level 1 set 2");
-  assert.deepEqual(at("dmoore"), [false, [0, 1], null], "through Contractors, a member of SampleTeam2");
-  assert.deepEqual(at("emitchell"), [true, [1, 1], 0], "level 2 through the alias; level 1 is the uncertain case");
-  assert.deepEqual(at("hlee"), [false, null, null], "no level decides");
+  const book = new AnswerBook(crateCases);
+  for (const [example, answers] of Object.entries(documented)) {
+    for (const [who, visible] of Object.entries(answers)) {
+      const c = crateCases.cases.find((c) => c.name === `${example}: ${who}`);
+      assert.ok(c, `${example}: ${who} is in the fixture`);
+      const answer = book.answerFor({ world: crateCases.worlds[c.world], item: c.permissions, user: c.user });
+      assert.equal(answer.visible, visible, `${example}: ${who}`);
+      assert.equal(answer.otherReadings.length, 0, `the documentation answers ${example}: ${who}`);
+    }
+  }
+});
+
+test("every answer the host wrote for the fake is answered the same through the entry point", () => {
+  const book = new AnswerBook(hostAnswers);
+  for (const c of hostAnswers.cases) {
+    const question = { world: hostAnswers.worlds[c.world], item: hostAnswers.models[c.model], user: c.user, whoCanSee: "whoCanSee" in c };
+    assert.deepEqual(book.answerFor(question), c.answer ?? c.whoCanSee, `${c.world} / ${c.model} / ${c.user ?? "who can see"}`);
+  }
+});
+
+test("a question no fixture case asks is answered 'not in the fixtures', never guessed", () => {
+  const book = new AnswerBook(hostAnswers);
+  const world = hostAnswers.worlds.sample;
+  const item = hostAnswers.models.everyone;
+  assert.throws(() => book.answerFor({ world, item, user: "someone-else@example.com" }), (e) => e instanceof NotInFixtures && /^Not in the fixtures/.test(e.message));
+  assert.throws(() => book.answerFor({ world: [...world, user("zed@example.com")], item, user: "asmith@example.com" }), /identities differ/);
+  const ignoringCase = { complete: false, levels: [{ name: null, sets: [{ allowAnonymous: false, allowed: [group("hr")], denied: [] }] }] };
+  assert.throws(() => book.answerFor({ world, item: ignoringCase, user: "hlee@example.com" }), NotInFixtures);
+});
+
+test("the fake's sample data is what the host answered for", () => {
+  assert.deepEqual(seedIdentities(), hostAnswers.worlds.sample, "the sample identities");
+  const large = largeModel(1000);
+  assert.deepEqual(seedIdentities().concat(large.identities), hostAnswers.worlds["sample and 1,000 users"]);
+  const models = new Set(Object.values(hostAnswers.models).map(canonical));
+  const fakeModels = {
+    everyone: modelOfRule({ kind: "everyone" }),
+    "only HR": modelOfRule({ kind: "only", identities: [group("HR")] }),
+    "everyone except Contractors": modelOfRule({ kind: "everyoneExcept", identities: [group("Contractors")] }),
+    "only SampleTeam1 and SampleTeam2": modelOfRule({ kind: "only", identities: [group("SampleTeam1"), group("SampleTeam2")] }),
+    "only Editors": modelOfRule({ kind: "only", identities: [group("Editors")] }),
+    "the worked example": workedExampleModel(),
+    "leads, then the team": leadsThenTeamModel(),
+    "the large model": large.model,
+  };
+  for (const [name, model] of Object.entries(fakeModels)) assert.ok(models.has(canonical(model)), `the fixture has the fake's model: ${name}`);
+  // The worked example in the fake's organization, user by user, as the host answered it.
+  const book = new AnswerBook(hostAnswers);
+  const sees = (who) => book.answerFor({ world: seedIdentities(), item: workedExampleModel(), user: `${who}@example.com` });
+  const expected = { asmith: true, bjones: false, cbrown: false, dmoore: false, emitchell: true, fgarcia: false, hlee: false };
+  for (const [who, visible] of Object.entries(expected)) {
+    const answer = sees(who);
+    assert.equal(answer.visible, visible, who);
+    assert.equal(answer.uncertain, false, who);
+  }
+  assert.deepEqual(sees("emitchell").because, [
+    "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → level 2, set 1",
+    "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → alias MysteryUserX (sandbox) → level 2, set 2",
+  ]);
+  const leads = book.answerFor({ world: seedIdentities(), item: leadsThenTeamModel(), user: "asmith@example.com" });
+  assert.equal(leads.visible, true);
+  assert.deepEqual(leads.otherReadings.map((o) => [o.reading, o.visible]), [["stricterLevels", false]], "uncertain: both readings");
 });
 
 test("permissions are written as the Push API reads them", () => {

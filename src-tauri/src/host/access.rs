@@ -1,4 +1,6 @@
-//! Permission rules, models, View as and who can see, over the permissions crate.
+//! Permission rules, models, View as, who can see, what a user can see and the rule preview,
+//! every answer through the one access analysis ([`AccessWorld`] over
+//! `permissions::AccessAnalysis`).
 
 use super::*;
 
@@ -119,11 +121,21 @@ impl Host {
             .unwrap_or_else(empty_model))
     }
 
-    // ---- View as, who can see (permissions crate over the Sandbox's identities) --------------
+    // ---- View as, who can see: the one access analysis (permissions::AccessAnalysis) -------
 
-    /// The identity graph of the app's identity list, in both modes ([`Host::identity_graph`]).
-    pub(crate) async fn sandbox_graph(&self) -> Result<permissions::IdentityGraph, HostError> {
-        self.identity_graph().await
+    /// What an access question is asked against: the identity graph of the app's identity list
+    /// (in the current target's provider, [`Host::identity_graph`]) and the providers as
+    /// Pushdeck creates them, for a folder whose permission entries name `folder_provider`.
+    pub(crate) async fn access_world(
+        &self,
+        folder_provider: &str,
+    ) -> Result<AccessWorld, HostError> {
+        let graph = self.identity_graph().await?;
+        Ok(AccessWorld::new(
+            graph,
+            &self.identity_provider(),
+            folder_provider,
+        ))
     }
 
     /// The effective model of a file (`None` when no rule applies), and the folder's provider
@@ -143,69 +155,23 @@ impl Host {
         Ok((model, default_provider(&mapping)))
     }
 
-    /// Whether `user` sees an item with `model`, and why; the user is found as the preview
-    /// finds them ([`viewer_named`]), so View as and the preview always agree.
-    pub(crate) fn explain_one(
-        graph: &permissions::IdentityGraph,
-        provider: &str,
-        model: Option<&permissions::PermissionModel>,
-        user: &str,
-    ) -> AccessExplanation {
-        let Some(model) = model else {
-            return AccessExplanation {
-                user: user.to_owned(),
-                visible: true,
-                deciding: None,
-                chain: Vec::new(),
-                levels: Vec::new(),
-                uncertain_level: None,
-                summary: "Visible: no rule applies to this file, so it carries no permissions and the source's own visibility decides.".into(),
-                model: empty_model(),
-            };
-        };
-        let ctx = permissions::AccessContext::new(graph, provider);
-        let viewer = viewer_named(graph, provider, user);
-        let explanation = permissions::explain(&ctx, model, &viewer);
-        AccessExplanation::from_explanation(&explanation, model)
-    }
-
-    /// "View as": whether `user` (of the Sandbox's provider) sees the file, and why.
+    /// "View as": whether `user` sees the file, and why ([`AccessWorld::explain`]).
     pub async fn explain_access(
         &self,
         request: ExplainRequest,
     ) -> Result<AccessExplanation, HostError> {
+        let user = querying_user(&request.user, "Pick a user to view the file as.")?;
         let (model, provider) = self.file_model(&request.folder_id, &request.path).await?;
-        let graph = self.sandbox_graph().await?;
-        Ok(Self::explain_one(
-            &graph,
-            &provider,
-            model.as_ref(),
-            request.user.trim(),
-        ))
+        let world = self.access_world(&provider).await?;
+        Ok(world.explain(model.as_ref(), &user))
     }
 
-    /// Every user the Sandbox's provider knows, with whether they see the file.
+    /// Every person the identities know, then anyone not signed in, with whether they see
+    /// the file ([`AccessWorld::who_can_see`]).
     pub async fn who_can_see(&self, request: FileRef) -> Result<Vec<UserAccess>, HostError> {
         let (model, provider) = self.file_model(&request.folder_id, &request.path).await?;
-        let graph = self.sandbox_graph().await?;
-        let mut out: Vec<UserAccess> = graph
-            .users()
-            .iter()
-            .filter_map(|v| match v {
-                permissions::Viewer::Identity(key) => Some(key.name.clone()),
-                permissions::Viewer::Anonymous => None,
-            })
-            .map(|user| {
-                let e = Self::explain_one(&graph, &provider, model.as_ref(), &user);
-                UserAccess {
-                    user,
-                    visible: e.visible,
-                    summary: e.summary,
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| a.user.cmp(&b.user));
-        Ok(out)
+        let world = self.access_world(&provider).await?;
+        Ok(world.who_can_see(model.as_ref()))
     }
 
     // ---- the access preview: a rule change before it is saved, what a user can see ---------
@@ -279,15 +245,14 @@ impl Host {
         let before = FolderRules::of(&mapping)?;
         let after = FolderRules::of(&changed)?;
         let files = self.folder_files(&mapping, awaiting).await?;
-        let graph = self.sandbox_graph().await?;
-        let provider = default_provider(&mapping);
+        let world = self.access_world(&default_provider(&mapping)).await?;
         tokio::task::spawn_blocking(move || {
             let scope = RuleScope {
                 path: &path,
                 old: &old_indexes,
                 new: new_index,
             };
-            rule_change(&graph, &provider, &before, &after, &files, &scope)
+            rule_change(&world, &before, &after, &files, &scope)
         })
         .await
         .map_err(|e| internal("the access preview stopped", e))
@@ -298,20 +263,13 @@ impl Host {
     /// [`MAX_TREE_FILES_PER_FOLDER`]); a folder cut short says how many files it does not
     /// list (`omittedFiles`), its counts stay whole.
     pub async fn what_can_user_see(&self, request: UserRequest) -> Result<TreeNode, HostError> {
-        let user = request.user.trim().to_owned();
-        if user.is_empty() {
-            return Err(HostError::new(
-                ErrorCode::InvalidInput,
-                "Pick a user to see what they can see.",
-            ));
-        }
+        let user = querying_user(&request.user, "Pick a user to see what they can see.")?;
         let (mapping, awaiting) = self.mapping(&request.folder_id).await?;
         let rules = FolderRules::of(&mapping)?;
         let files = self.folder_files(&mapping, awaiting).await?;
-        let graph = self.sandbox_graph().await?;
-        let provider = default_provider(&mapping);
+        let world = self.access_world(&default_provider(&mapping)).await?;
         tokio::task::spawn_blocking(move || {
-            let visible = visible_files(&graph, &provider, &rules, &files, &user);
+            let visible = visible_files(&world, &rules, &files, &user);
             user_tree(&mapping.name, &files, &visible, MAX_TREE_NODES)
         })
         .await
@@ -475,52 +433,69 @@ pub(crate) fn classify(rules: &FolderRules, files: &[String]) -> FileClasses {
     classes
 }
 
-/// What a file without permissions is, for the preview: visible to every user.
-fn no_permissions() -> permissions::PermissionModel {
-    permissions::PermissionModel::Simple(vec![permissions::PermissionSet {
-        allow_anonymous: true,
-        ..Default::default()
-    }])
+/// What an access question is asked against, built from what the host knows: the identity
+/// graph of the app's identity list, the providers (the target's provider and the folder's, each
+/// cascading to the Email Security Provider, as Pushdeck creates its providers and as the
+/// Sandbox's provider is), and the folder's provider for permission entries that name none.
+///
+/// Every answer about access goes through [`permissions::AccessAnalysis`]: one resolution of
+/// the person (`permissions::QueryingUser`) and one evaluation. The host decides nothing
+/// about visibility itself.
+pub struct AccessWorld {
+    graph: permissions::IdentityGraph,
+    providers: permissions::Providers,
+    default_provider: String,
 }
 
-/// The users a preview speaks of: every user the identities know, plus the users the models
-/// name directly (a rule may name someone not pushed as an identity yet).
-fn preview_viewers<'m>(
-    graph: &permissions::IdentityGraph,
-    default_provider: &str,
-    models: impl Iterator<Item = &'m permissions::PermissionModel>,
-) -> Vec<permissions::Viewer> {
-    let mut viewers: std::collections::BTreeSet<permissions::Viewer> =
-        graph.users().into_iter().collect();
-    for model in models {
-        for entry in model
-            .entries()
-            .filter(|e| e.identity_type == permissions::IdentityType::User)
-        {
-            viewers.insert(permissions::Viewer::Identity(
-                permissions::IdentityKey::of_entry(entry, default_provider),
-            ));
+impl AccessWorld {
+    /// `identity_provider`: where the identity graph's identities live; `folder_provider`: the
+    /// provider of the folder's permission entries (often the same).
+    pub fn new(
+        graph: permissions::IdentityGraph,
+        identity_provider: &str,
+        folder_provider: &str,
+    ) -> Self {
+        Self {
+            graph,
+            providers: permissions::Providers::pushdeck([identity_provider, folder_provider]),
+            default_provider: folder_provider.to_owned(),
         }
     }
-    viewers.into_iter().collect()
+
+    pub fn analysis(&self) -> permissions::AccessAnalysis<'_> {
+        permissions::AccessAnalysis::new(&self.graph, &self.providers, &self.default_provider)
+    }
+
+    /// "View as": `user`'s answer for an item with `model` (`None`: no rule applies).
+    pub fn explain(
+        &self,
+        model: Option<&permissions::PermissionModel>,
+        user: &permissions::QueryingUser,
+    ) -> AccessExplanation {
+        AccessExplanation::from_answer(&self.analysis().explain(model, user), model)
+    }
+
+    /// "Who can see this file": every person the identities know, then anonymous.
+    pub fn who_can_see(&self, model: Option<&permissions::PermissionModel>) -> Vec<UserAccess> {
+        self.analysis()
+            .who_can_see(model)
+            .iter()
+            .map(Into::into)
+            .collect()
+    }
 }
 
-/// The viewer a user name stands for: the user of the folder's provider when the identities
-/// know one, else a known user of that name in another provider, else the name as it is.
-pub(crate) fn viewer_named(
-    graph: &permissions::IdentityGraph,
-    default_provider: &str,
+/// The person a name typed or picked in the window stands for: the user of that name as they
+/// sign in (the Email Security Provider; `permissions::QueryingUser`).
+pub(crate) fn querying_user(
     name: &str,
-) -> permissions::Viewer {
-    let own = permissions::IdentityKey::user(default_provider, name);
-    if graph.is_known(&own) {
-        return permissions::Viewer::Identity(own);
+    if_empty: &str,
+) -> Result<permissions::QueryingUser, HostError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(HostError::new(ErrorCode::InvalidInput, if_empty));
     }
-    graph
-        .users()
-        .into_iter()
-        .find(|v| matches!(v, permissions::Viewer::Identity(k) if k.name == name))
-        .unwrap_or(permissions::Viewer::Identity(own))
+    Ok(permissions::QueryingUser::named(name))
 }
 
 /// Which files the changed rule concerns: the files under its path (for a plain path), and
@@ -543,11 +518,11 @@ impl RuleScope<'_> {
 }
 
 /// Who gains and who loses access when the rules change from `before` to `after`, over
-/// `files`: one evaluation per distinct model (all users at once, through an
-/// [`permissions::AccessIndex`]), then per distinct (before, after) pair of models.
+/// `files`: the people the identities know (`AccessAnalysis::people`), resolved once into an
+/// index (`AccessAnalysis::index`); one evaluation per distinct model, then per distinct
+/// (before, after) pair of models.
 pub(crate) fn rule_change(
-    graph: &permissions::IdentityGraph,
-    default_provider: &str,
+    world: &AccessWorld,
     before: &FolderRules,
     after: &FolderRules,
     files: &[String],
@@ -571,30 +546,20 @@ pub(crate) fn rule_change(
             first_affected.get_or_insert(a);
         }
     }
-    let viewers = preview_viewers(
-        graph,
-        default_provider,
-        old.models.iter().chain(&new.models).flatten(),
-    );
-    let index = permissions::AccessIndex::new(
-        permissions::AccessContext::new(graph, default_provider),
-        viewers,
-    );
-    let everyone = no_permissions();
+    let analysis = world.analysis();
+    let people = analysis.people();
+    let index = analysis.index(&people);
     let visible = |models: &[Option<permissions::PermissionModel>]| -> Vec<permissions::ViewerSet> {
         models
             .iter()
-            .map(|m| index.visible_to(m.as_ref().unwrap_or(&everyone)))
+            .map(|m| index.visible_to_item(m.as_ref()))
             .collect()
     };
     let (seen_before, seen_after) = (visible(&old.models), visible(&new.models));
     let mut gains = std::collections::BTreeSet::new();
     let mut loses = std::collections::BTreeSet::new();
     let mut files_changed = 0u64;
-    let name = |i: usize| match &index.viewers()[i] {
-        permissions::Viewer::Identity(key) => key.name.clone(),
-        permissions::Viewer::Anonymous => "anonymous".to_owned(),
-    };
+    let name = |i: usize| people[i].to_string();
     for ((b, a), count) in &pairs {
         if old.models[*b as usize] == new.models[*a as usize] {
             continue;
@@ -623,29 +588,21 @@ pub(crate) fn rule_change(
     }
 }
 
-/// Per file, whether `user` sees it under `rules` (one evaluation per distinct model).
+/// Per file, whether `user` sees it under `rules`: the person resolved once, one answer per
+/// distinct model.
 pub(crate) fn visible_files(
-    graph: &permissions::IdentityGraph,
-    default_provider: &str,
+    world: &AccessWorld,
     rules: &FolderRules,
     files: &[String],
-    user: &str,
+    user: &permissions::QueryingUser,
 ) -> Vec<bool> {
     let classes = classify(rules, files);
-    let viewer = viewer_named(graph, default_provider, user);
-    let index = permissions::AccessIndex::new(
-        permissions::AccessContext::new(graph, default_provider),
-        vec![viewer],
-    );
-    let everyone = no_permissions();
+    let analysis = world.analysis();
+    let person = analysis.resolve(user);
     let per_class: Vec<bool> = classes
         .models
         .iter()
-        .map(|m| {
-            index
-                .visible_to(m.as_ref().unwrap_or(&everyone))
-                .contains(0)
-        })
+        .map(|m| analysis.explain_resolved(m.as_ref(), &person).is_visible())
         .collect();
     classes
         .of_file

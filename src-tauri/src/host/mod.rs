@@ -24,6 +24,8 @@ use crate::dto::*;
 
 mod access;
 mod connection;
+#[cfg(test)]
+mod fake_answers;
 mod folders;
 mod identities;
 mod sandbox;

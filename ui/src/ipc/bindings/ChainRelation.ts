@@ -3,4 +3,4 @@
 /**
  * How one link of a chain follows from the previous one (`permissions::graph::Relation`).
  */
-export type ChainRelation = "viewer" | "memberOf" | "aliasOf" | "grantedTo";
+export type ChainRelation = "viewer" | "sameUser" | "memberOf" | "aliasOf" | "grantedTo";

@@ -1,5 +1,8 @@
 // Seed data for the fake host: a small organization whose identities and folder rules reproduce
-// the Push API reference's worked examples (§4.6), so the permission preview can be checked by eye.
+// the Push API reference's worked examples (§4.6), for the screens' layout and flows. What anyone
+// can see is not decided here: the same identities and models are in access-answers.json with
+// the real host's answers (src-tauri/src/host/fake_answers.rs writes both; the unit tests check
+// that they still agree).
 
 import type {
   FolderRule,
@@ -57,6 +60,18 @@ export function workedExampleModel(): PermissionModelView {
           set([user("MysteryUserX")]),
         ],
       },
+    ],
+  };
+}
+
+/** Two levels the reference leaves open (§4.5): level 1 allows SampleTeam1's people in one of its
+ *  two sets and denies them in none; level 2 allows them. Shown as uncertain, with both readings. */
+export function leadsThenTeamModel(): PermissionModelView {
+  return {
+    complete: true,
+    levels: [
+      { name: "Leads", sets: [set([group("SampleTeam1")]), set([group("HR")])] },
+      { name: "Team", sets: [set([group("SampleTeam1")])] },
     ],
   };
 }

@@ -1,7 +1,13 @@
-// The fake host: the whole app in memory, realistic enough to use and to test. Folders scan and
-// sync over time with progress, plans are computed from a file list, permissions are evaluated
-// like the Push API does, test uploads go through request → 202 → indexed or rejected, and the
-// Sandbox browser holds a large item list generated on demand.
+// The fake host: the whole app in memory, realistic enough to use and to test its layout and
+// flows. Folders scan and sync over time with progress, plans are computed from a file list,
+// test uploads go through request → 202 → indexed or rejected, and the Sandbox browser holds a
+// large item list generated on demand.
+//
+// It covers layout and flows, not rules: it decides nothing about who can see what. Every
+// answer about access (View as, who can see, what a user can see, who gains or loses access,
+// search as) is looked up in what the real host answered for the same identity list, model and
+// user (`answers.ts`, `access-answers.json`, written by src-tauri/src/host/fake_answers.rs);
+// anything else is answered "not in the fixtures".
 //
 // Options come from the address (`fakeOptionsFromUrl`): `keyring=none` (no keyring),
 // `first=0` (not a first launch), `activity=N` (seed N activity lines), `sandbox=N` (N Sandbox
@@ -11,6 +17,7 @@
 import type { Host, Unlisten } from "../host";
 import { HostFailure } from "../host";
 import type {
+  AccessExplanation,
   ActivityEntry,
   ActivityKind,
   AppState,
@@ -33,8 +40,9 @@ import type {
   TestUpload,
   TreeNode,
   UploadStage,
+  UserAccess,
 } from "../bindings";
-import { explain } from "./evaluate";
+import { AnswerBook, NotInFixtures, canonical, type AccessFixture } from "./answers";
 import {
   group,
   largeModel,
@@ -44,6 +52,7 @@ import {
   seeded,
   type FakeFile,
   wirePermissions,
+  leadsThenTeamModel,
   workedExampleModel,
 } from "./data";
 import { globToRegExp } from "./glob";
@@ -175,6 +184,7 @@ export function createFakeHost(options: FakeOptions): Host {
       { path: "HR", rule: { kind: "only", identities: [group("HR")] }, mode: "replace" },
       { path: "Finance", rule: { kind: "everyoneExcept", identities: [group("Contractors")] }, mode: "replace" },
       { path: "Board", rule: { kind: "complete", model: workedExampleModel() }, mode: "replace" },
+      { path: "Public/Forms", rule: { kind: "complete", model: leadsThenTeamModel() }, mode: "replace" },
     ],
   );
   addRecord(
@@ -349,14 +359,43 @@ export function createFakeHost(options: FakeOptions): Host {
     return model;
   }
 
-  const users = () => identities.filter((i) => i.kind === "user").map((i) => i.name);
-
-  function visibleFor(model: PermissionModelView, user: string, cache?: Map<PermissionModelView, boolean>) {
-    const hit = cache?.get(model);
-    if (hit !== undefined) return hit;
-    const visible = explain(user, model, identities).visible;
-    cache?.set(model, visible);
-    return visible;
+  // ---- access: every answer from the fixtures (answers.ts) ------------------------------------
+  // A separate chunk, loaded a second after start (not to compete with the first paint) or on
+  // the first access question, whichever comes first.
+  let answerBook: Promise<AnswerBook> | null = null;
+  const book = () =>
+    (answerBook ??= import("./access-answers.json").then((m) => new AnswerBook(m.default as unknown as AccessFixture)));
+  setTimeout(() => void book(), 1_000);
+  /** The canonical key of the identity list, computed once per list (it may hold 1,000 identities). */
+  let worldKey: { of: SecurityIdentity[]; key: string } | null = null;
+  const currentWorld = () => {
+    if (worldKey?.of !== identities) worldKey = { of: identities, key: canonical(identities) };
+    return worldKey.key;
+  };
+  type Answer = Omit<AccessExplanation, "model">;
+  /** Looks access questions up; a question not in the fixtures fails as `notFound`, saying so. */
+  const notInFixtures: string[] = [];
+  async function ask<T>(question: (answers: AnswerBook, world: string) => T): Promise<T> {
+    const answers = await book();
+    try {
+      return question(answers, currentWorld());
+    } catch (e) {
+      if (e instanceof NotInFixtures) {
+        notInFixtures.push(e.message);
+        fail("notFound", e.message);
+      }
+      throw e;
+    }
+  }
+  /** `user`'s answer for an item with the model of key `modelKey`. */
+  const answerOf = (answers: AnswerBook, world: string, modelKey: string, user: string) =>
+    answers.answerByKeys(world, modelKey, user) as Answer;
+  /** The people "who can see" lists for the current identities (the rule preview's people). */
+  function peopleOf(answers: AnswerBook, world: string): string[] {
+    const name = answers.worldName(world);
+    const people = name === undefined ? undefined : answers.people.get(name);
+    if (!people) throw new NotInFixtures("the people of these identities are not there");
+    return people;
   }
 
   function itemPreview(root: string, file: FakeFile, model: PermissionModelView): ItemPreview {
@@ -652,19 +691,29 @@ export function createFakeHost(options: FakeOptions): Host {
       const r = record(folderId);
       const next = r.rules.filter((e) => e.path !== path).concat(rule ? [{ path, rule, mode }] : []);
       const affected = r.files.filter((f) => path === "" || f.path === path || f.path.startsWith(path + "/"));
-      const gains = new Set<string>();
-      const loses = new Set<string>();
-      for (const u of users()) {
-        const cacheBefore = new Map<PermissionModelView, boolean>();
-        const cacheAfter = new Map<PermissionModelView, boolean>();
-        for (const f of affected) {
-          const was = visibleFor(modelFor(r, f.path), u, cacheBefore);
-          const will = visibleFor(modelFor(r, f.path, next), u, cacheAfter);
-          if (!was && will) gains.add(u);
-          if (was && !will) loses.add(u);
-        }
+      // Distinct (before, after) pairs of models over the affected files; each person's
+      // visibility under each model comes from the fixtures.
+      const pairs = new Map<string, [string, string]>();
+      let filesChanged = 0;
+      for (const f of affected) {
+        const [was, will] = [canonical(modelFor(r, f.path)), canonical(modelFor(r, f.path, next))];
+        if (was === will) continue;
+        filesChanged++;
+        pairs.set(`${was}\u0000${will}`, [was, will]);
       }
-      const filesChanged = affected.filter((f) => JSON.stringify(modelFor(r, f.path)) !== JSON.stringify(modelFor(r, f.path, next))).length;
+      const { gains, loses } = await ask((answers, world) => {
+        const gains = new Set<string>();
+        const loses = new Set<string>();
+        for (const person of peopleOf(answers, world)) {
+          for (const [was, will] of pairs.values()) {
+            const before = answerOf(answers, world, was, person).visible;
+            const after = answerOf(answers, world, will, person).visible;
+            if (!before && after) gains.add(person);
+            if (before && !after) loses.add(person);
+          }
+        }
+        return { gains, loses };
+      });
       return {
         gains: [...gains].sort(),
         loses: [...loses].sort(),
@@ -686,19 +735,23 @@ export function createFakeHost(options: FakeOptions): Host {
       return structuredClone(modelFor(record(folderId), path));
     },
     async explainAccess({ folderId, path, user }) {
-      return explain(user, modelFor(record(folderId), path), identities);
+      const model = modelFor(record(folderId), path);
+      const answer = await ask((answers, world) => answerOf(answers, world, canonical(model), user));
+      return { ...structuredClone(answer), model };
     },
     async whoCanSee({ folderId, path }) {
-      const model = modelFor(record(folderId), path);
-      return users().map((u) => {
-        const e = explain(u, model, identities);
-        return { user: u, visible: e.visible, summary: e.summary };
-      });
+      const model = canonical(modelFor(record(folderId), path));
+      return ask((answers, world) => structuredClone(answers.answerByKeys(world, model, undefined, true) as UserAccess[]));
     },
     async whatCanUserSee({ folderId, user }) {
       const r = record(folderId);
-      const cache = new Map<PermissionModelView, boolean>();
-      return tree(r, (file) => visibleFor(modelFor(r, file.path), user, cache));
+      const models = new Map(r.files.map((f) => [f.path, canonical(modelFor(r, f.path))]));
+      const seen = await ask((answers, world) => {
+        const byModel = new Map<string, boolean>();
+        for (const key of new Set(models.values())) byModel.set(key, answerOf(answers, world, key, user).visible);
+        return byModel;
+      });
+      return tree(r, (file) => seen.get(models.get(file.path)!)!);
     },
 
     async prepareTestItems({ files }) {
@@ -782,19 +835,13 @@ export function createFakeHost(options: FakeOptions): Host {
     },
     async listSandboxItems({ offset, limit, text, asUser }) {
       const words = text.trim().toLowerCase();
-      const visibleModel = new Map<number, boolean>();
+      // Search as: each of the Sandbox's models answered for the user from the fixtures.
+      const visibleModel = asUser
+        ? await ask((answers, world) => sandboxModels.map((m) => answerOf(answers, world, canonical(m), asUser).visible))
+        : [];
       const passes = (i: number) => {
         if (words && !sandboxItem(i).title.toLowerCase().includes(words)) return false;
-        if (asUser) {
-          const m = i % sandboxModels.length;
-          let v = visibleModel.get(m);
-          if (v === undefined) {
-            v = explain(asUser, sandboxModels[m], identities).visible;
-            visibleModel.set(m, v);
-          }
-          return v;
-        }
-        return true;
+        return asUser ? visibleModel[i % sandboxModels.length] : true;
       };
       const tests = indexedTestItems.map((d) => d.summary).filter((s) => !words || s.title.toLowerCase().includes(words));
       const filtered = !words && !asUser;
@@ -927,6 +974,8 @@ export function createFakeHost(options: FakeOptions): Host {
     nativeFilePicker(files: DroppedFile[] | null) {
       nativePick = files;
     },
+    /** The access questions answered "not in the fixtures" so far (their messages). */
+    notInFixtures,
     attention(folderId: string) {
       const r = record(folderId);
       r.summary.state = { kind: "needsAttention", problems: r.problems.length || 1, reasons: ["A safety brake stopped the run: it would delete 80% of the items."] };

@@ -1,6 +1,6 @@
 // Security identities and the folder being looked at in Permissions.
 
-import type { ChainLink, IdentityRef, SecurityIdentity } from "../../ipc";
+import type { IdentityRef, SecurityIdentity } from "../../ipc";
 import { host } from "../app/host";
 
 export const permissions = $state({
@@ -29,16 +29,4 @@ export function refOf(identity: SecurityIdentity): IdentityRef {
 
 export function kindLabel(kind: IdentityRef["kind"]): string {
   return kind === "virtualGroup" ? "virtual group" : kind;
-}
-
-const RELATION_WORD: Record<ChainLink["relation"], string> = {
-  viewer: "",
-  memberOf: "member of ",
-  aliasOf: "alias ",
-  grantedTo: "granted ",
-};
-
-/** "user → member of group → member of nested group", or "user → alias name", in words. */
-export function chainText(chain: ChainLink[]): string {
-  return chain.map((link) => RELATION_WORD[link.relation] + link.identity.name).join(" → ");
 }
