@@ -271,18 +271,11 @@ async fn a_granted_text_file_is_shown_exactly_pushed_indexed_and_deleted() {
 async fn an_item_the_pipeline_rejects_reaches_rejected_with_the_reason_from_the_source_logs() {
     let fx = Fixture::new();
     let host = fx.host().await;
-    // A delete-older-than with an orderingId an hour ahead: the pipeline then rejects every
-    // item pushed with an older orderingId (as Coveo does), and says so in the Source Logs.
+    // A delete-older-than with an orderingId an hour ahead, sent by another tool (Pushdeck's
+    // client core refuses to send one): the pipeline then rejects every item pushed with an
+    // older orderingId (as Coveo does), and says so in the Source Logs.
     let announced: serde_json::Value = serde_json::from_slice(
         &std::fs::read(fx.paths.data_dir.join("sandbox/sandbox.json")).unwrap(),
-    )
-    .unwrap();
-    let client = coveo_push::PushClient::new(
-        coveo_push::ClientConfig::new(
-            "sandbox",
-            coveo_push::ApiKey::new(announced["api_key"].as_str().unwrap()),
-        )
-        .with_endpoint(coveo_push::Endpoint::custom(host.sandbox_url()).unwrap()),
     )
     .unwrap();
     let future = std::time::SystemTime::now()
@@ -290,10 +283,16 @@ async fn an_item_the_pipeline_rejects_reaches_rejected_with_the_reason_from_the_
         .unwrap()
         .as_millis() as u64
         + 3_600_000;
-    client
-        .delete_older_than("documents", future, Some(0))
+    let answer = reqwest::Client::new()
+        .delete(format!(
+            "{}/push/v1/organizations/sandbox/sources/documents/documents/olderthan?orderingId={future}&queueDelay=0",
+            host.sandbox_url()
+        ))
+        .bearer_auth(announced["api_key"].as_str().unwrap())
+        .send()
         .await
         .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::ACCEPTED);
     host.drain_sandbox().await;
 
     let path = fx.file("minutes.txt", b"Minutes of the meeting");
