@@ -29,10 +29,9 @@ use crate::keystore;
 
 /// The environment variable holding the API key for headless use (design.md contract).
 pub const API_KEY_ENV: &str = "COVEO_API_KEY";
-/// The Sandbox's organization, source and provider (the emulator's defaults).
-pub const SANDBOX_ORG: &str = "sandbox";
-pub const SANDBOX_SOURCE: &str = "documents";
-pub const SANDBOX_PROVIDER: &str = "sandbox";
+/// The Sandbox's organization, source and provider: the emulator's defaults, one copy for
+/// the CLI and the app.
+pub use push_emulator::{SANDBOX_ORG, SANDBOX_PROVIDER, SANDBOX_SOURCE};
 
 /// A resolved connection. Keeps the in-process Sandbox alive while it exists.
 #[derive(Debug)]

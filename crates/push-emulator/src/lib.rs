@@ -124,12 +124,22 @@ impl std::fmt::Debug for EmulatorConfig {
     }
 }
 
+/// The organization, source and provider of the default configuration: the Sandbox of the
+/// command line and of the desktop app (both use these, so they name the same place).
+pub const SANDBOX_ORG: &str = "sandbox";
+pub const SANDBOX_SOURCE: &str = "documents";
+pub const SANDBOX_PROVIDER: &str = "sandbox";
+
 impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_key: TEST_API_KEY.into(),
-            organizations: vec![OrgConfig::new("sandbox", "documents", "sandbox")],
+            organizations: vec![OrgConfig::new(
+                SANDBOX_ORG,
+                SANDBOX_SOURCE,
+                SANDBOX_PROVIDER,
+            )],
             processing_delay: Duration::ZERO,
             data_dir: None,
             faults: Faults::default(),

@@ -2,58 +2,30 @@
 
 use super::*;
 
-pub(crate) fn keyring_error(e: &keyring::Error) -> HostError {
-    let why = match e {
-        keyring::Error::PlatformFailure(e) | keyring::Error::NoStorageAccess(e) => e.to_string(),
-        keyring::Error::BadEncoding(_) => "the stored entry is not text".into(),
-        other => other.to_string(),
-    };
+// The keyring itself is `sync_engine::keystore`, the one wrapper the CLI uses too (a key
+// stored by one front is found by the other); here its errors become the UI's.
+pub(crate) fn keyring_error(e: sync_engine::keystore::KeystoreError) -> HostError {
     HostError::new(
         ErrorCode::KeyringUnavailable,
-        format!("the operating system's keyring is not available ({why}); you can keep the key for this run only"),
+        format!("{e}; you can keep the key for this run only"),
     )
-}
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, HostError> + Send + 'static,
-) -> Result<T, HostError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| internal("a keyring call stopped unexpectedly", e))?
 }
 
 /// Whether the keyring answers (a missing entry counts as an answer).
 pub async fn probe_keyring() -> bool {
-    blocking(|| {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, "pushdeck-probe")
-            .map_err(|e| keyring_error(&e))?;
-        match entry.get_password() {
-            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(keyring_error(&e)),
-        }
-    })
-    .await
-    .is_ok()
+    sync_engine::keystore::probe().await.is_ok()
 }
 
 pub(crate) async fn keyring_store(org: String, key: String) -> Result<(), HostError> {
-    blocking(move || {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, &org).map_err(|e| keyring_error(&e))?;
-        entry.set_password(&key).map_err(|e| keyring_error(&e))
-    })
-    .await
+    sync_engine::keystore::store(&org, key)
+        .await
+        .map_err(keyring_error)
 }
 
 pub(crate) async fn keyring_load(org: String) -> Result<Option<String>, HostError> {
-    blocking(move || {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, &org).map_err(|e| keyring_error(&e))?;
-        match entry.get_password() {
-            Ok(key) => Ok(Some(key)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keyring_error(&e)),
-        }
-    })
-    .await
+    sync_engine::keystore::load(&org)
+        .await
+        .map_err(keyring_error)
 }
 
 /// Attempts per call of the connection form: one retry of a dropped connection, no more, so a

@@ -34,12 +34,9 @@ mod uploads;
 #[allow(unused_imports)]
 use self::{access::*, connection::*, folders::*, identities::*, sandbox::*, uploads::*};
 
-/// The Sandbox's organization, source and provider (the emulator's defaults, as the CLI uses).
-pub const SANDBOX_ORG: &str = "sandbox";
-pub const SANDBOX_SOURCE: &str = "documents";
-pub const SANDBOX_PROVIDER: &str = "sandbox";
-/// The keyring service under which API keys are stored (shared with the CLI's `pushdeck login`).
-pub const KEYRING_SERVICE: &str = "pushdeck";
+/// The Sandbox's organization, source and provider: the emulator's defaults, one copy for
+/// the CLI and the app.
+pub use push_emulator::{SANDBOX_ORG, SANDBOX_PROVIDER, SANDBOX_SOURCE};
 /// Activity lines kept in memory for the log. More lines cost memory (~200 bytes each); fewer
 /// cut the history the Activity screen can scroll back to.
 const ACTIVITY_CAPACITY: usize = 20_000;
