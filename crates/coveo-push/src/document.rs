@@ -13,7 +13,11 @@ use crate::client::{FieldSpec, FieldType};
 use crate::compression::CompressionType;
 use crate::error::Error;
 
-/// Keys the Push API gives a meaning of its own; metadata may not reuse them in any case.
+/// Keys the Push API gives a meaning of its own; metadata may not reuse them in any case
+/// (reference §3.2: the DocumentBody keys, the "standard" keys the official clients emit, and
+/// those the LABS client also reserves: `author`, `clickableUri`, `compressionType`, `date`).
+/// The [`Document`] builder sets the standard ones through its own methods (`title`, `author`,
+/// `date`, ...); only metadata under these names is refused. Ask [`is_reserved_key`].
 pub const RESERVED_KEYS: &[&str] = &[
     "documentId",
     "orderingId",
@@ -31,6 +35,12 @@ pub const RESERVED_KEYS: &[&str] = &[
     "date",
     "modifiedDate",
 ];
+
+/// Whether `name` is one of [`RESERVED_KEYS`], in any letter case (keys are case-insensitive
+/// for the Push API): the one check for metadata and configured field names.
+pub fn is_reserved_key(name: &str) -> bool {
+    RESERVED_KEYS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
 
 /// The service caps item permissions at 5,000 identity entries; beyond it the item is accepted
 /// (202) and rejected later, so we refuse it up front.
@@ -590,6 +600,57 @@ mod tests {
             let e = err(Document::new("https://x/1").metadata(key, "v"));
             assert!(e.contains("reserved"), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn every_reserved_key_of_the_reference_is_refused_as_metadata() {
+        // Reference §3.2: the DocumentBody keys, the standard keys, and LABS' extra ones.
+        let reference = [
+            "documentId",
+            "orderingId",
+            "data",
+            "compressedBinaryData",
+            "compressedBinaryDataFileId",
+            "compressionType",
+            "fileExtension",
+            "parentId",
+            "permissions",
+            "title",
+            "clickableUri",
+            "author",
+            "date",
+            "modifiedDate",
+            "permanentid",
+        ];
+        for key in reference {
+            for spelling in [key.to_string(), key.to_uppercase(), key.to_lowercase()] {
+                assert!(is_reserved_key(&spelling), "{spelling}");
+                let e = err(Document::new("https://x/1").metadata(spelling.as_str(), "v"));
+                assert!(e.contains("reserved"), "{spelling}: {e}");
+            }
+        }
+        for free in [
+            "department",
+            "titles",
+            "author_name",
+            "dates",
+            "createdDate",
+            "",
+        ] {
+            assert!(!is_reserved_key(free), "{free}");
+        }
+        // The builder's own methods set the standard keys.
+        let doc = Document::new("https://x/1")
+            .title("T")
+            .author("Ann")
+            .date(datetime!(2024-05-06 07:08:09 UTC))
+            .clickable_uri("https://x/1");
+        doc.validate().unwrap();
+        let json = serde_json::Value::Object(doc.fields_json());
+        assert_eq!(json["title"], "T");
+        assert_eq!(json["author"], "Ann");
+        assert_eq!(json["date"], "2024-05-06T07:08:09.000Z");
+        assert_eq!(json["clickableUri"], "https://x/1");
     }
 
     #[test]

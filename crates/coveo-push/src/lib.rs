@@ -42,8 +42,8 @@ pub use config::{
     DEFAULT_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use document::{
-    file_uri, file_uri_from_path, format_date, is_valid_field_name, permanent_id, Content,
-    Document, MetadataValue, MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
+    file_uri, file_uri_from_path, format_date, is_reserved_key, is_valid_field_name, permanent_id,
+    Content, Document, MetadataValue, MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
 };
 pub use encode::{
     DocumentPreview, UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES,
