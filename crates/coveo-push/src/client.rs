@@ -7,7 +7,6 @@
 //! answer.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -22,7 +21,7 @@ use crate::encode::{
     encode, EncodeOptions, EncodedContent, EncodedItem, UploadSource, MAX_CONTAINER_BYTES,
 };
 use crate::error::{Error, ErrorKind};
-use crate::http::{build_http, send, Body, Request};
+use crate::http::{build_http, millis_between, send, Body, Request, ServiceClock};
 use crate::identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody};
 use crate::progress::{ProgressEvent, ProgressSink};
 use permissions::Identity;
@@ -244,20 +243,25 @@ pub(crate) struct Inner {
     pub config: ClientConfig,
     pub compression: CompressionType,
     pub level: u32,
-    /// The service's clock minus ours, in ms, from the `Date` of its last answer
-    /// ([`NO_SKEW_MEASURED`] before any). See [`PushClient::service_clock_skew_ms`].
-    pub skew_ms: AtomicI64,
+    /// The service's clock, from the `Date` of its answers. See
+    /// [`PushClient::service_clock_skew_ms`].
+    pub service_clock: ServiceClock,
 }
 
-/// [`Inner::skew_ms`] before the service answered once.
-const NO_SKEW_MEASURED: i64 = i64::MIN;
-
-/// How far an older-than orderingId may lie ahead of the service's clock (or ours, before the
-/// service answered once). A future orderingId makes Coveo delete every item of the source and
-/// then refuse new items until that time; the only fix is to recreate the source. A few
-/// minutes absorb the `Date` header's one-second resolution and ordinary clock drift while
-/// still refusing every date typed in the future.
+/// How far an older-than orderingId may lie ahead of "now": the earlier of our clock and the
+/// service's (see [`PushClient::older_than_limit_ms`]). A future orderingId makes Coveo delete
+/// every item of the source (or disable every identity of the provider) and then refuse new
+/// ones until that time; the only fix is to recreate the source. Five minutes absorb the
+/// `Date` header's one-second resolution, the time between a run taking its orderingId and
+/// its end, and ordinary clock drift, while still refusing every date typed in the future.
 pub const OLDER_THAN_FUTURE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// What an older-than call removes, for the refusal's wording.
+#[derive(Clone, Copy)]
+enum OlderThan {
+    Items,
+    Identities,
+}
 
 impl std::fmt::Debug for PushClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -265,14 +269,6 @@ impl std::fmt::Debug for PushClient {
             .field("organization", &self.inner.config.organization)
             .field("endpoint", &self.inner.config.endpoint)
             .finish_non_exhaustive()
-    }
-}
-
-/// `to - from` in ms (negative when `to` is earlier).
-fn millis_between(from: std::time::SystemTime, to: std::time::SystemTime) -> i64 {
-    match to.duration_since(from) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
     }
 }
 
@@ -310,7 +306,7 @@ impl PushClient {
                 config,
                 compression: CompressionType::Zlib,
                 level: DEFAULT_COMPRESSION_LEVEL,
-                skew_ms: AtomicI64::new(NO_SKEW_MEASURED),
+                service_clock: ServiceClock::new(),
             }),
             progress: None,
         })
@@ -367,18 +363,14 @@ impl PushClient {
     }
 
     pub(crate) async fn send(&self, req: Request) -> Result<crate::http::Response, Error> {
-        let response = send(
+        send(
             &self.inner.http,
             &self.inner.config,
             self.progress.as_ref(),
+            &self.inner.service_clock,
             &req,
         )
-        .await?;
-        if let Some(date) = response.date {
-            let skew = millis_between(self.local_now(), date);
-            self.inner.skew_ms.store(skew, Ordering::Relaxed);
-        }
-        Ok(response)
+        .await
     }
 
     /// The local clock (the retry policy's, injectable).
@@ -386,40 +378,84 @@ impl PushClient {
         self.inner.config.retry.clock.now()
     }
 
-    /// How far the service's clock is ahead of ours (negative: behind), in ms, as its last
-    /// answer's `Date` header said (one-second resolution); `None` before any answer.
+    /// How far the service's clock is ahead of ours (negative: behind), in ms, as measured
+    /// from the `Date` header of the last answer of Coveo's API that had one (any status;
+    /// file container uploads do not count), against the client's clock (the retry policy's,
+    /// injectable); `None` before any. One-second resolution: read it after a call of the
+    /// run (e.g. [`PushClient::set_source_status`]), not before the first.
     pub fn service_clock_skew_ms(&self) -> Option<i64> {
-        let skew = self.inner.skew_ms.load(Ordering::Relaxed);
-        (skew != NO_SKEW_MEASURED).then_some(skew)
+        self.inner.service_clock.skew_ms()
     }
 
     /// The service's clock now, in ms since the epoch: ours corrected by
     /// [`PushClient::service_clock_skew_ms`], or ours alone before the service answered once.
     pub fn service_now_ms(&self) -> u64 {
-        let local = millis_between(std::time::UNIX_EPOCH, self.local_now());
+        let local = self.local_now_ms();
         let skew = self.service_clock_skew_ms().unwrap_or(0);
-        local.saturating_add(skew).max(0) as u64
+        (local as i64).saturating_add(skew).max(0) as u64
     }
 
-    /// Refuses an older-than orderingId later than the service's clock (see
-    /// [`PushClient::service_now_ms`]) plus [`OLDER_THAN_FUTURE_TOLERANCE`]: every front goes
-    /// through this before `documents/olderthan` or `permissions/olderthan` is sent.
+    fn local_now_ms(&self) -> u64 {
+        millis_between(std::time::UNIX_EPOCH, self.local_now()).max(0) as u64
+    }
+
+    /// The latest orderingId an older-than call may carry now: the earlier of our clock and
+    /// the service's ([`PushClient::service_now_ms`]), plus [`OLDER_THAN_FUTURE_TOLERANCE`].
+    /// The earlier of the two, because a date in the future of either is refused: the
+    /// service's future poisons the source, and a date in our future was typed wrong or comes
+    /// from an answer whose `Date` we should not trust.
+    pub fn older_than_limit_ms(&self) -> u64 {
+        let local = self.local_now_ms();
+        local
+            .min(self.service_now_ms())
+            .saturating_add(OLDER_THAN_FUTURE_TOLERANCE.as_millis() as u64)
+    }
+
+    /// Refuses, as [`ErrorKind::InvalidInput`] with a sentence saying why, an orderingId for
+    /// [`PushClient::delete_older_than`] later than [`PushClient::older_than_limit_ms`]:
+    /// `delete_older_than` runs it before anything is sent, and a front may call it first to
+    /// refuse a date before doing anything else.
     pub fn check_older_than(&self, ordering_id: u64) -> Result<(), Error> {
-        let now = self.service_now_ms();
-        let limit = now.saturating_add(OLDER_THAN_FUTURE_TOLERANCE.as_millis() as u64);
-        if ordering_id <= limit {
+        self.guard_older_than(ordering_id, OlderThan::Items)
+    }
+
+    /// [`PushClient::check_older_than`] for
+    /// [`PushClient::delete_identities_older_than`].
+    pub fn check_identities_older_than(&self, ordering_id: u64) -> Result<(), Error> {
+        self.guard_older_than(ordering_id, OlderThan::Identities)
+    }
+
+    fn guard_older_than(&self, ordering_id: u64, what: OlderThan) -> Result<(), Error> {
+        if ordering_id <= self.older_than_limit_ms() {
             return Ok(());
         }
-        let at =
-            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ordering_id) * 1_000_000)
+        let date = |ms: u64| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
                 .ok()
                 .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
+                    t.replace_nanosecond(0)
+                        .ok()?
+                        .format(&time::format_description::well_known::Rfc3339)
                         .ok()
                 })
-                .unwrap_or_else(|| format!("{ordering_id} ms"));
+                .unwrap_or_else(|| format!("{ms} ms"))
+        };
+        let at = date(ordering_id);
+        // Say whose future it is when it is only the service's (this computer's clock is ahead).
+        let service = self.service_now_ms();
+        let whose = if ordering_id
+            <= self.local_now_ms() + OLDER_THAN_FUTURE_TOLERANCE.as_millis() as u64
+        {
+            format!(" for Coveo, whose clock says {}", date(service))
+        } else {
+            String::new()
+        };
+        let why = match what {
+            OlderThan::Items => "deleting everything older than a future date would remove every item of the source and make Coveo refuse new items until then (the only fix is to recreate the source)",
+            OlderThan::Identities => "disabling every identity older than a future date would disable every identity of the provider and make Coveo refuse identity updates until then (the only fix is to recreate the provider)",
+        };
         Err(Error::invalid_input(format!(
-            "the date {at} is in the future; deleting everything older than a future date would remove every item and make Coveo refuse new items until then (the only fix is to recreate the source), so give a date that has passed"
+            "the date {at} is in the future{whose}; {why}, so give a date that has passed"
         )))
     }
 
@@ -523,7 +559,8 @@ impl PushClient {
 
     /// Deletes every item last updated with an orderingId lower than `ordering_id`
     /// (`DELETE sources/{source}/documents/olderthan`), after `queue_delay_minutes` (the
-    /// service's default is 15 when `None`).
+    /// service's default is 15 when `None`). A future `ordering_id` is refused before anything
+    /// is sent (see [`PushClient::check_older_than`]).
     pub async fn delete_older_than(
         &self,
         source: &str,
@@ -725,14 +762,15 @@ impl PushClient {
     }
 
     /// `DELETE providers/{provider}/permissions/olderthan`: disables identities last updated
-    /// before `ordering_id`.
+    /// before `ordering_id`. A future `ordering_id` is refused before anything is sent (see
+    /// [`PushClient::check_identities_older_than`]).
     pub async fn delete_identities_older_than(
         &self,
         provider: &str,
         ordering_id: u64,
         queue_delay_minutes: Option<u32>,
     ) -> Result<(), Error> {
-        self.check_older_than(ordering_id)?;
+        self.check_identities_older_than(ordering_id)?;
         let req = Request::new(
             Method::DELETE,
             self.provider_url(provider, "permissions/olderthan"),

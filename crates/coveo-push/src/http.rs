@@ -2,9 +2,9 @@
 //! retry loop.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 
@@ -127,8 +127,6 @@ impl Request {
 /// A successful response.
 #[derive(Debug)]
 pub(crate) struct Response {
-    /// The service's clock when it answered (its `Date` header), if it sent one.
-    pub date: Option<std::time::SystemTime>,
     #[allow(dead_code)]
     pub status: u16,
     pub body: Bytes,
@@ -148,25 +146,70 @@ impl Response {
     }
 }
 
-/// An HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`, the form servers send in `Date`).
-pub(crate) fn parse_http_date(value: &str) -> Option<std::time::SystemTime> {
+/// An HTTP-date in its preferred form, IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, what
+/// servers send in `Date`), read with `time`'s RFC 2822 parser (a superset). The two obsolete
+/// forms (RFC 850, asctime) are not read: a `Date` in them is simply not measured.
+pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
     time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc2822)
         .ok()
-        .map(std::time::SystemTime::from)
+        .map(SystemTime::from)
 }
 
-/// Sends `req`, retrying per the policy.
+/// The service's clock as the `Date` headers of its answers tell it: the offset from our
+/// clock (the retry policy's, injectable) measured at the last answer that carried one.
+///
+/// Only answers of Coveo's APIs count (requests sent with the API key), whatever their status:
+/// file container uploads go to another service (Amazon S3 in production) whose clock is not
+/// the one that judges orderingIds.
+#[derive(Debug)]
+pub(crate) struct ServiceClock {
+    /// The service's clock minus ours, in ms; [`ServiceClock::UNMEASURED`] before any answer.
+    skew_ms: AtomicI64,
+}
+
+impl ServiceClock {
+    const UNMEASURED: i64 = i64::MIN;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            skew_ms: AtomicI64::new(Self::UNMEASURED),
+        }
+    }
+
+    /// Records an answer's `Date` against our clock's `local_now` at receipt.
+    pub(crate) fn record(&self, date: SystemTime, local_now: SystemTime) {
+        let skew = millis_between(local_now, date).max(Self::UNMEASURED + 1);
+        self.skew_ms.store(skew, Ordering::Relaxed);
+    }
+
+    /// The last measured offset (ms, positive when the service is ahead), if any.
+    pub(crate) fn skew_ms(&self) -> Option<i64> {
+        let skew = self.skew_ms.load(Ordering::Relaxed);
+        (skew != Self::UNMEASURED).then_some(skew)
+    }
+}
+
+/// `to - from` in ms (negative when `to` is earlier).
+pub(crate) fn millis_between(from: SystemTime, to: SystemTime) -> i64 {
+    match to.duration_since(from) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Sends `req`, retrying per the policy; every answer's `Date` goes to `service_clock`.
 pub(crate) async fn send(
     http: &reqwest::Client,
     config: &ClientConfig,
     progress: Option<&ProgressSink>,
+    service_clock: &ServiceClock,
     req: &Request,
 ) -> Result<Response, Error> {
     let policy = &config.retry;
     let started = policy.clock.now();
     let mut attempt: u32 = 1;
     loop {
-        let err = match send_once(http, config, req).await {
+        let err = match send_once(http, config, service_clock, req).await {
             Ok(r) => return Ok(r),
             Err(e) => e,
         };
@@ -220,6 +263,7 @@ impl AttemptError {
 async fn send_once(
     http: &reqwest::Client,
     config: &ClientConfig,
+    service_clock: &ServiceClock,
     req: &Request,
 ) -> Result<Response, AttemptError> {
     let op = req.operation.as_str();
@@ -339,11 +383,16 @@ async fn send_once(
         AttemptError { error: Error::transport(op, e), connect_failed }
     })?;
     let status = response.status().as_u16();
-    let date = response
-        .headers()
-        .get(reqwest::header::DATE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_http_date);
+    if req.auth {
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date);
+        if let Some(date) = date {
+            service_clock.record(date, config.retry.clock.now());
+        }
+    }
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
@@ -357,7 +406,7 @@ async fn send_once(
         Err(_) => return Err(stalled(config.read_timeout.as_secs_f64())),
     };
     if (200..300).contains(&status) {
-        return Ok(Response { status, body, date });
+        return Ok(Response { status, body });
     }
     let text = String::from_utf8_lossy(&body);
     Err(AttemptError {
@@ -365,4 +414,25 @@ async fn send_once(
             .with_subject(Subject::from_url(&req.url)),
         connect_failed: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imf_fixdate_is_read_and_the_skew_kept() {
+        let date = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            date,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        let clock = ServiceClock::new();
+        assert_eq!(clock.skew_ms(), None);
+        clock.record(date, date + Duration::from_millis(1500));
+        assert_eq!(clock.skew_ms(), Some(-1500));
+        clock.record(date + Duration::from_secs(2), date);
+        assert_eq!(clock.skew_ms(), Some(2000));
+    }
 }
