@@ -14,12 +14,18 @@
 //! documented).
 //!
 //! Errors: a problem with one item (invalid, unreadable) is recorded and the run goes on; a
-//! batch that fails after retries is recorded with its items and the run goes on; an error
-//! that dooms every later request (unauthorized, forbidden, unknown source, quota, and
-//! throttling that outlasted the retries) is returned by the next `add`/`delete`/`finish`, and
-//! from then on no batch is applied: batches already built but not yet applied are recorded
-//! as [`BatchProblem`]s with that error (their items were not sent), so the caller can stop,
-//! pause until the service lets it in again, and send them at the next run.
+//! batch that fails after retries is recorded with its items and the run goes on. An error
+//! that dooms every later request (unauthorized, forbidden, unknown source, a quota, and
+//! throttling that outlasted the retries) **stops** the batcher:
+//! - every later `add`/`delete` returns that error (and queues nothing), so the caller halts
+//!   and, for a throttle or quota, pauses until the time the service gave;
+//! - nothing more is sent: no batch is applied after it (not even one already uploaded), no
+//!   file container is created and no item content is uploaded;
+//! - nothing is dropped silently: [`Batcher::finish`] still waits for the batches in flight
+//!   and lists every item that was not sent, with that error: batches already built (or being
+//!   built) as [`BatchProblem`]s, items still queued for encoding in
+//!   [`BatchSummary::item_problems`]. It returns the error itself instead of the summary only
+//!   when no `add`/`delete` returned it yet, so a caller always sees the error once.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -90,8 +96,10 @@ pub struct BatchSummary {
     pub deleted: Vec<String>,
     /// Bytes of batch files and item containers whose upload succeeded (bodies as sent).
     pub bytes_uploaded: u64,
-    /// Items refused before sending (invalid, unreadable, too large), with why.
+    /// Items refused before sending (invalid, unreadable, too large), with why; after a stop
+    /// (see the module docs), also the adds and deletes still queued, with the stopping error.
     pub item_problems: Vec<(String, Error)>,
+    /// Batches that failed, or were not sent because the batcher had stopped.
     pub batch_problems: Vec<BatchProblem>,
 }
 
@@ -130,19 +138,26 @@ impl BatchFile {
 #[derive(Default)]
 struct Shared {
     summary: BatchSummary,
-    /// The error to return from the next call (taken once returned).
-    fatal: Option<Error>,
-    /// The error that stopped the batcher (kept): no batch is applied after it.
+    /// The error that stopped the batcher (kept): nothing is sent after it.
     stopped: Option<Error>,
+    /// Whether `add`, `delete` or `finish` returned `stopped` to the caller already.
+    stop_returned: bool,
 }
 
 impl Shared {
     fn stop(&mut self, error: &Error) {
         if self.stopped.is_none() {
-            self.fatal = Some(error.duplicate());
             self.stopped = Some(error.duplicate());
         }
     }
+}
+
+/// The error that stopped the batcher, if it stopped.
+fn stopped(shared: &Mutex<Shared>) -> Option<Error> {
+    shared
+        .lock()
+        .ok()
+        .and_then(|s| s.stopped.as_ref().map(Error::duplicate))
 }
 
 /// Packs items into file containers. Call [`Batcher::finish`] at the end: it sends the last
@@ -224,69 +239,109 @@ impl Batcher {
         }
     }
 
-    fn check_fatal(&self) -> Result<(), Error> {
+    /// `Err` with the stopping error once the batcher stopped (every time), marking it seen.
+    fn refuse_if_stopped(&self) -> Result<(), Error> {
         let mut shared = self
             .shared
             .lock()
             .map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
-        match shared.fatal.take() {
-            Some(e) => Err(e),
+        match shared.stopped.as_ref().map(Error::duplicate) {
+            Some(e) => {
+                shared.stop_returned = true;
+                Err(e)
+            }
             None => Ok(()),
         }
     }
 
     /// Queues an add or update. Returns once the item is queued for encoding (it may wait for
-    /// earlier items and uploads to make room).
+    /// earlier items and uploads to make room). Once the batcher stopped, returns the error
+    /// that stopped it (see the module docs), every time, and queues nothing.
     pub async fn add(&mut self, doc: Document) -> Result<(), Error> {
-        self.check_fatal()?;
+        self.refuse_if_stopped()?;
         let client = self.client.clone();
+        let shared = self.shared.clone();
         let id = doc.id().to_string();
         let task = tokio::spawn(async move {
             let item = client.encode_document(doc).await?;
+            // Stopped meanwhile: its content is not uploaded.
+            if let Some(e) = stopped(&shared) {
+                return Err(e);
+            }
             let before = item.content_container_len();
             let file_id = client.upload_item_content(&item).await?;
             Ok((item.into_json(file_id.as_deref()), before))
         });
         self.pending.push_back(Pending::Add(task, id));
-        self.drain_pending(self.config.encoders).await
+        self.drain_pending(self.config.encoders).await?;
+        self.refuse_if_stopped()
     }
 
-    /// Queues a delete (ordered with the adds around it).
+    /// Queues a delete (ordered with the adds around it). Once the batcher stopped, returns
+    /// the error that stopped it, every time, and queues nothing.
     pub async fn delete(
         &mut self,
         document_id: impl Into<String>,
         delete_children: bool,
     ) -> Result<(), Error> {
-        self.check_fatal()?;
+        self.refuse_if_stopped()?;
         self.pending.push_back(Pending::Delete(DeleteItem {
             document_id: document_id.into(),
             delete_children,
         }));
-        self.drain_pending(self.config.encoders).await
+        self.drain_pending(self.config.encoders).await?;
+        self.refuse_if_stopped()
     }
 
     /// Sends what is left, waits for every batch, and returns what happened.
+    ///
+    /// After a stop (see the module docs) nothing more is sent, and every item not sent is in
+    /// the summary's problems with the stopping error; the error itself is returned instead
+    /// when no `add`/`delete` returned it yet. Other errors: the temp batch file could not be
+    /// written.
     pub async fn finish(mut self) -> Result<BatchSummary, Error> {
         self.drain_pending(0).await?;
         self.seal().await?;
         while let Some(task) = self.in_flight.pop_front() {
             let _ = task.await;
         }
-        self.check_fatal()?;
         let mut shared = self
             .shared
             .lock()
             .map_err(|_| Error::invalid_input("the batcher state is poisoned"))?;
+        if let Some(e) = shared.stopped.take() {
+            if !shared.stop_returned {
+                return Err(e);
+            }
+        }
         Ok(std::mem::take(&mut shared.summary))
     }
 
+    /// Records an item not sent because the batcher stopped.
+    fn not_sent(&self, id: String, error: Error) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.summary.item_problems.push((id, error));
+        }
+    }
+
     /// Moves finished items from the head of the queue into the batch until at most `keep`
-    /// remain queued.
+    /// remain queued; once the batcher stopped, records them as not sent instead. Returns
+    /// only local errors (the temp batch file).
     async fn drain_pending(&mut self, keep: usize) -> Result<(), Error> {
         while self.pending.len() > keep {
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
+            if let Some(e) = stopped(&self.shared) {
+                match next {
+                    Pending::Add(task, id) => {
+                        task.abort();
+                        self.not_sent(id, e);
+                    }
+                    Pending::Delete(d) => self.not_sent(d.document_id, e),
+                }
+                continue;
+            }
             match next {
                 Pending::Add(task, id) => {
                     let result = match task.await {
@@ -302,15 +357,18 @@ impl Batcher {
                             if let Ok(mut s) = self.shared.lock() {
                                 s.summary.bytes_uploaded += container_bytes;
                             }
-                            self.append_add(id, json).await?;
+                            match stopped(&self.shared) {
+                                Some(e) => self.not_sent(id, e),
+                                None => self.append_add(id, json).await?,
+                            }
                         }
                         Err(e) if is_fatal(e.kind()) => {
+                            // This item's own calls were refused for good (or the batcher
+                            // stopped while it was encoded): stop, and say it was not sent.
                             if let Ok(mut s) = self.shared.lock() {
-                                if s.stopped.is_none() {
-                                    s.stopped = Some(e.duplicate());
-                                }
+                                s.stop(&e);
+                                s.summary.item_problems.push((id, e));
                             }
-                            return Err(e);
                         }
                         Err(e) => {
                             tracing::debug!(item = %id, error = %e, "item refused");
@@ -323,7 +381,7 @@ impl Batcher {
                 Pending::Delete(d) => self.append_delete(d).await?,
             }
         }
-        self.check_fatal()
+        Ok(())
     }
 
     async fn open_batch(&self) -> Result<BatchFile, Error> {
@@ -448,14 +506,8 @@ impl Batcher {
         let ordering_id = self.config.ordering_id;
         let path = Arc::new(b.path);
         let task = tokio::spawn(async move {
-            let stopped = || {
-                shared
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.stopped.as_ref().map(Error::duplicate))
-            };
             let result = async {
-                if let Some(e) = stopped() {
+                if let Some(e) = stopped(&shared) {
                     return Err(e);
                 }
                 let container = client.create_file_container().await?;
@@ -476,7 +528,7 @@ impl Batcher {
                     let _ = previous.await;
                 }
                 // An earlier batch stopped the batcher: this one is not applied.
-                if let Some(e) = stopped() {
+                if let Some(e) = stopped(&shared) {
                     return Err(e);
                 }
                 client

@@ -367,3 +367,112 @@ async fn a_throttle_that_outlasts_the_retries_stops_every_later_batch() {
     let files: std::collections::BTreeSet<_> = calls[1..].iter().map(|c| second_file(c)).collect();
     assert_eq!(files.len(), 1, "only the throttled batch was retried");
 }
+
+/// Pushes one-item batches until `add` fails, against a server whose second batch gets
+/// `second`, then checks that the batcher stopped: every later call returns the error and
+/// sends nothing, no batch is sent after the failed one, and `finish` lists every queued item
+/// that was not accepted.
+async fn a_stop_on_the_second_batch(second: &[Reply], want: fn(&ErrorKind) -> bool) {
+    let server = Server::start().await;
+    let (client, _) = server.client();
+    server.script("/documents/batch", Reply::new(202, ""));
+    for reply in second {
+        server.script("/documents/batch", reply.clone());
+    }
+    // Any later batch would be accepted: only the batcher can keep it from being sent.
+    let mut config = BatcherConfig::new("src");
+    config.max_batch_bytes = 500;
+    config.uploads_in_flight = 1;
+    config.encoders = 1;
+    let mut batcher = Batcher::new(client, config);
+    let mut queued = Vec::new();
+    let mut error = None;
+    for i in 0..20 {
+        let id = format!("https://x/{i}");
+        let result = batcher.add(Document::new(&id).text("x".repeat(300))).await;
+        queued.push(id);
+        if let Err(e) = result {
+            error = Some(e);
+            break;
+        }
+    }
+    let error = error.expect("an add returns the error");
+    assert!(want(error.kind()), "{error:?}");
+    let sent_at_stop = server.requests().len();
+
+    // Every later call returns the error and sends nothing, a large item (own container)
+    // and a delete included.
+    for i in 0..3 {
+        let e = batcher
+            .add(Document::new(format!("https://x/late{i}")).text("late"))
+            .await
+            .unwrap_err();
+        assert!(want(e.kind()), "later add {i}: {e:?}");
+    }
+    let e = batcher
+        .add(Document::new("https://x/big").bytes(vec![7u8; 6_000_000]))
+        .await
+        .unwrap_err();
+    assert!(want(e.kind()), "{e:?}");
+    let e = batcher.delete("https://x/old", false).await.unwrap_err();
+    assert!(want(e.kind()), "{e:?}");
+
+    // The caller saw the error: finish lists what was not sent instead of failing.
+    let summary = batcher.finish().await.unwrap();
+    let reqs = server.requests();
+    assert_eq!(
+        reqs.len(),
+        sent_at_stop,
+        "nothing was sent after the stop: {:?}",
+        reqs[sent_at_stop..]
+            .iter()
+            .map(|r| &r.path)
+            .collect::<Vec<_>>()
+    );
+    let batch_calls = reqs
+        .iter()
+        .filter(|r| r.path.ends_with("/documents/batch"))
+        .count();
+    assert_eq!(
+        batch_calls,
+        1 + second.len(),
+        "one accepted batch, then the failed one's attempts, and no later batch"
+    );
+    assert_eq!(summary.added, vec!["https://x/0".to_string()]);
+    // Nothing silently dropped: every queued item is accepted or listed, once.
+    let mut accounted: Vec<String> = summary.added.clone();
+    for p in &summary.batch_problems {
+        assert!(want(p.error.kind()), "{:?}", p.error);
+        accounted.extend(p.added.iter().cloned());
+    }
+    for (id, e) in &summary.item_problems {
+        assert!(want(e.kind()), "{id}: {e:?}");
+        accounted.push(id.clone());
+    }
+    accounted.sort();
+    let mut expected = queued.clone();
+    expected.sort();
+    assert_eq!(accounted, expected);
+    assert!(
+        queued.len() >= 3,
+        "the stop came on the second batch: {queued:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_batch_stops_the_batcher_and_every_later_call() {
+    let attempts = coveo_push::DEFAULT_MAX_ATTEMPTS as usize;
+    let throttled: Vec<Reply> = (0..attempts)
+        .map(|_| Reply::new(429, r#"{"errorCode":"TOO_MANY_REQUESTS"}"#).header("retry-after", "1"))
+        .collect();
+    a_stop_on_the_second_batch(&throttled, |k| matches!(k, ErrorKind::Throttled { .. })).await;
+}
+
+#[tokio::test]
+async fn a_quota_stops_the_batcher_and_every_later_call() {
+    let quota = [Reply::new(
+        429,
+        r#"{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"daily limit"}"#,
+    )];
+    a_stop_on_the_second_batch(&quota, |k| matches!(k, ErrorKind::QuotaReached { .. })).await;
+}
