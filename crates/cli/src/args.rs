@@ -340,8 +340,9 @@ pub struct DeleteArgs {
     )]
     pub uris: Vec<String>,
     /// Delete every item last pushed before DATE (2024-01-31, 2024-01-31T12:00:00Z or epoch ms).
-    /// A DATE in the future is refused (exit 2): Coveo would delete every item and then refuse
-    /// new items until that date, and only recreating the source fixes it.
+    /// A DATE in the future (more than 5 minutes ahead of this computer's clock or Coveo's) is
+    /// refused and nothing is sent (exit 2): Coveo would delete every item and then refuse new
+    /// items until that date, and only recreating the source fixes it.
     #[arg(long, value_name = "DATE")]
     pub older_than: Option<String>,
     /// Also delete the children of each item (items whose parentId is the item).
@@ -401,8 +402,10 @@ pub struct IdentitiesDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct IdentitiesOlderThanArgs {
-    /// ISO date (2024-01-31), date-time (2024-01-31T12:00:00Z) or epoch milliseconds. A date in
-    /// the future is refused (exit 2): it would disable every identity of the provider.
+    /// ISO date (2024-01-31), date-time (2024-01-31T12:00:00Z) or epoch milliseconds. A DATE in
+    /// the future (more than 5 minutes ahead of this computer's clock or Coveo's) is refused and
+    /// nothing is sent (exit 2): Coveo would disable every identity of the provider and then
+    /// refuse identity updates until that date, and only recreating the provider fixes it.
     #[arg(value_name = "DATE")]
     pub date: String,
     /// Minutes Coveo waits before disabling (0 to 1440) [Coveo's default: 15].

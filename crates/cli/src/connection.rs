@@ -446,7 +446,19 @@ async fn sandbox(
 /// the key: `coveo_push::Error` is built without them).
 pub fn api_error(err: &coveo_push::Error) -> CliError {
     let (exit, code) = classify(err);
+    if matches!(err.kind(), ErrorKind::InvalidInput) {
+        // Nothing was sent, and the technical line would only repeat the sentence.
+        return CliError::new(exit, code, err.explanation());
+    }
     CliError::new(exit, code, format!("{} ({err})", err.explanation()))
+}
+
+/// A date the client core refuses for a delete-older-than (`PushClient::check_older_than`,
+/// `check_identities_older_than`: later than now plus `coveo_push::OLDER_THAN_FUTURE_TOLERANCE`):
+/// a usage error (exit 2, code `future_date`) with the core's one sentence of why and what to
+/// do. The rule lives in the client core only.
+pub fn future_date(err: &coveo_push::Error) -> CliError {
+    CliError::usage("future_date", err.explanation())
 }
 
 /// The exit status and stable code of a client error.

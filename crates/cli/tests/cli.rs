@@ -621,6 +621,59 @@ fn delete_by_uri_and_older_than() {
 }
 
 #[test]
+fn a_future_older_than_is_a_usage_error_and_sends_nothing() {
+    let w = World::with_emulator();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // Beyond the client core's tolerance (5 minutes) of this computer's clock.
+    let soon = (now_ms + 10 * 60 * 1000).to_string();
+    let out = w.run(&mut w.emu_cmd(&["delete", "--older-than", "2999-01-01"]));
+    // Exit 2 and one sentence: why (every item deleted, then new ones refused until then,
+    // only recreating the source fixes it) and what to do (a date that has passed).
+    insta::assert_snapshot!("delete_future_date", w.snapshot(&out));
+    let out = w.run(&mut w.emu_cmd(&[
+        "identities",
+        "older-than",
+        "2999-01-01",
+        "--provider",
+        "sandbox",
+    ]));
+    // The same for identities, in their own words (the provider, not the source).
+    insta::assert_snapshot!("identities_future_date", w.snapshot(&out));
+    for args in [
+        vec!["delete", "--older-than", soon.as_str(), "--json"],
+        vec![
+            "identities",
+            "older-than",
+            soon.as_str(),
+            "--provider",
+            "sandbox",
+            "--json",
+        ],
+    ] {
+        let out = w.run(&mut w.emu_cmd(&args));
+        assert_eq!(out.status.code(), Some(2), "{}", w.snapshot(&out));
+        let last: Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+        assert_eq!(last["code"], "future_date", "{last}");
+        assert_eq!(last["exit_code"], 2, "{last}");
+    }
+    assert_eq!(w.request_count(), 0, "no request was sent");
+    // Within the tolerance (clock drift), the date goes through.
+    let drift = (now_ms + 60 * 1000).to_string();
+    let out = w.run(&mut w.emu_cmd(&[
+        "delete",
+        "--older-than",
+        drift.as_str(),
+        "--queue-delay",
+        "0",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", w.snapshot(&out));
+    assert!(w.get("/requests").to_string().contains("olderthan"));
+}
+
+#[test]
 fn status_shows_and_sets() {
     let w = World::with_emulator();
     let out = w.run(&mut w.emu_cmd(&["status", "--source", "documents", "--provider", "sandbox"]));

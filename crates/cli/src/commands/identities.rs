@@ -54,6 +54,11 @@ pub async fn run(
             let ms = parse::epoch_ms(&args.date)?;
             let conn = connection::connect(&args.connection, global).await?;
             let provider = conn.provider()?.to_string();
+            // A future date would disable every identity and block the provider: refused
+            // before anything is sent.
+            conn.client
+                .check_identities_older_than(ms)
+                .map_err(|e| connection::future_date(&e))?;
             conn.client
                 .delete_identities_older_than(&provider, ms, args.queue_delay)
                 .await

@@ -25,6 +25,10 @@ pub async fn delete(
     let conn = connection::connect(&args.connection, global).await?;
     let source = conn.source()?.to_string();
     if let Some(ms) = older_than {
+        // A future date would empty the source and block it: refused before anything is sent.
+        conn.client
+            .check_older_than(ms)
+            .map_err(|e| connection::future_date(&e))?;
         conn.client
             .delete_older_than(&source, ms, args.queue_delay)
             .await
