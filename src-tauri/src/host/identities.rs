@@ -372,157 +372,48 @@ pub(crate) fn validate_identities(
 // CSV import (pure)
 // ---------------------------------------------------------------------------------------------
 
-/// The CSV columns, as the editor's hint and `CsvImportRequest` document them.
-pub const CSV_COLUMNS: &str = "name,kind,members,aliases";
-
-fn csv_kind(text: &str) -> Option<StoredKind> {
-    let folded: String = text
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-') && !c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase();
-    match folded.as_str() {
-        "user" => Some(StoredKind::User),
-        "group" => Some(StoredKind::Group),
-        "virtualgroup" => Some(StoredKind::VirtualGroup),
-        _ => None,
-    }
-}
-
-fn split_list(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        if !out.iter().any(|o| o == part) {
-            out.push(part.to_owned());
-        }
-    }
-    out
-}
-
-/// Reads `name,kind,members,aliases` lines (members and aliases separated by `;`, an optional
-/// header line, quotes as in any CSV). Each line that cannot be imported is a [`CsvProblem`]
-/// with its line number and what to write instead; the other lines are imported. The kind of
-/// a member is the kind of the identity of that name in the CSV or in `known` (the store),
-/// otherwise user for a name with `@` and group for any other (as the editor guesses).
+/// Reads `name,kind,members,aliases` lines through the one identities CSV parser of both
+/// fronts (`permissions::parse_identities_csv`: an optional header, members and aliases
+/// separated by `;`, a problem per line that cannot be imported with what to write instead),
+/// with the store's identities as `known` (the kind of a member the text does not declare),
+/// and turns its answer into the UI's.
 pub(crate) fn parse_csv(text: &str, known: &[StoredIdentity]) -> CsvImport {
-    struct Row {
-        name: String,
-        kind: StoredKind,
-        members: Vec<String>,
-        aliases: Vec<String>,
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut rows: Vec<Row> = Vec::new();
-    let mut problems: Vec<CsvProblem> = Vec::new();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                problems.push(CsvProblem {
-                    line: u32::try_from(line).unwrap_or(u32::MAX),
-                    message: format!("This line cannot be read as CSV ({e}); check its quotes."),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let mut problem = |message: String| {
-            problems.push(CsvProblem {
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-                message,
-            })
-        };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let field = |i: usize| record.get(i).unwrap_or("");
-        let (name, kind, members, aliases) = (field(0), field(1), field(2), field(3));
-        if line == 1 && name.eq_ignore_ascii_case("name") {
-            continue;
-        }
-        if record.iter().skip(4).any(|f| !f.is_empty()) {
-            problem(format!(
-                "This line has {} columns; write {CSV_COLUMNS}, and separate several members or aliases with ; (not with a comma).",
-                record.len()
-            ));
-            continue;
-        }
-        if name.is_empty() {
-            problem("The name is empty.".into());
-            continue;
-        }
-        let Some(kind) = csv_kind(kind) else {
-            problem(if kind.is_empty() {
-                "The kind is empty; write user, group or virtualGroup after the name.".into()
-            } else {
-                format!("\"{kind}\" is not a kind; use user, group or virtualGroup.")
-            });
-            continue;
-        };
-        let (members, aliases) = (split_list(members), split_list(aliases));
-        if kind == StoredKind::User && !members.is_empty() {
-            problem(format!(
-                "{name} is a user, and users have no members; put the members on the line of their group, or write group as the kind."
-            ));
-            continue;
-        }
-        if kind != StoredKind::User && !aliases.is_empty() {
-            problem(format!(
-                "{name} is a {}, and only users have aliases; leave the fourth column empty, or write user as the kind.",
-                kind.word()
-            ));
-            continue;
-        }
-        if let Some(earlier) = first_line.get(&name.to_lowercase()) {
-            problem(format!(
-                "{name} is on line {earlier} already; keep one line per identity."
-            ));
-            continue;
-        }
-        first_line.insert(name.to_lowercase(), line);
-        rows.push(Row {
-            name: name.to_owned(),
-            kind,
-            members,
-            aliases,
-        });
-    }
-    let mut kinds: HashMap<&str, StoredKind> =
-        known.iter().map(|i| (i.name.as_str(), i.kind)).collect();
-    kinds.extend(rows.iter().map(|r| (r.name.as_str(), r.kind)));
-    let kind_of = |name: &str| {
-        kinds.get(name).copied().unwrap_or(if name.contains('@') {
-            StoredKind::User
-        } else {
-            StoredKind::Group
-        })
-    };
-    let identities = rows
+    let known: Vec<Identity> = known
         .iter()
-        .map(|r| SecurityIdentity {
-            name: r.name.clone(),
-            kind: r.kind.dto(),
-            members: r
-                .members
-                .iter()
-                .map(|m| IdentityRef {
-                    name: m.clone(),
-                    kind: kind_of(m).dto(),
-                })
-                .collect(),
-            aliases: r.aliases.clone(),
-        })
+        .map(|i| Identity::new(i.name.clone(), i.kind.identity_type()))
         .collect();
+    let parsed = permissions::parse_identities_csv(text, &known);
+    let kind = |t: IdentityType| StoredKind::of_type(t).map(StoredKind::dto);
     CsvImport {
-        identities,
-        problems,
+        identities: parsed
+            .identities
+            .into_iter()
+            .filter_map(|i| {
+                Some(SecurityIdentity {
+                    kind: kind(i.identity_type)?,
+                    members: i
+                        .members
+                        .into_iter()
+                        .filter_map(|m| {
+                            Some(IdentityRef {
+                                kind: kind(m.identity_type)?,
+                                name: m.name,
+                            })
+                        })
+                        .collect(),
+                    name: i.name,
+                    aliases: i.aliases,
+                })
+            })
+            .collect(),
+        problems: parsed
+            .problems
+            .into_iter()
+            .map(|p| CsvProblem {
+                line: p.line,
+                message: p.message,
+            })
+            .collect(),
     }
 }
 
