@@ -672,8 +672,8 @@ async fn coveos_documented_examples_give_the_documented_answer_in_every_command(
         vec![
             "emitchell@example.com (Email Security Provider) → same user emitchell@example.com \
              (sandbox) → level 2, set 1",
-            "emitchell@example.com (Email Security Provider) → same user emitchell@example.com \
-             (sandbox) → alias MysteryUserX (sandbox) → level 2, set 2",
+            "emitchell@example.com (Email Security Provider) → alias MysteryUserX (sandbox) → \
+             level 2, set 2",
         ]
     );
     assert_eq!(

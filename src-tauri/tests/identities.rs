@@ -346,10 +346,12 @@ async fn push_puts_exactly_the_list_in_the_sandbox_and_removes_what_was_removed(
     );
     let mapping = &record(&answer, "ana.login")["mappings"][0];
     assert_eq!(mapping["identity"]["name"], "ana@example.com");
-    assert_eq!(mapping["provider"], "sandbox");
-    // The Sandbox's own evaluation of a user of its provider follows the alias, as the preview.
+    // The alias maps to ana as she signs in (sent with no provider, so the Sandbox's provider
+    // cascades it to the Email Security Provider), as Coveo expects and as the CLI pushes an identities file.
+    assert_eq!(mapping["provider"], "Email Security Provider", "{mapping}");
+    // The Sandbox's search-as resolves ana as the preview does: through her alias.
     let expand: serde_json::Value = reqwest::get(format!(
-        "{}/_emulator/v1/organizations/sandbox/providers/sandbox/expand?user=ana@example.com",
+        "{}/_emulator/v1/organizations/sandbox/sources/documents/search?user=ana@example.com",
         host.sandbox_url()
     ))
     .await

@@ -17,7 +17,11 @@
 //! which the CLI must answer identically; and our own nested, cyclic, granted, alias-chain,
 //! cascade, letter-case, same-name-other-type, no-rule and uncertain-level cases.
 //!
-//! The app host's answers plug in at [`host_answers`] (see there).
+//! The app host answers too ([`host_answers`]): a real `pushdeck_app::host::Host` (its
+//! embedded Sandbox, its engine, its configuration file) holding the same identities, through
+//! its CSV import or seeded from its Sandbox's provider, and the same folder rules, asked
+//! through its View as and who-can-see commands. Its provider is the Sandbox's (`sandbox`), so
+//! its answers are compared with the crate's for the same world in that provider.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -50,6 +54,9 @@ struct Spec {
     items: Vec<(&'static str, Option<Value>)>,
     /// Querying users by name (`"anonymous"`: anonymous).
     users: Vec<&'static str>,
+    /// Why the app's identity list cannot hold this world, if it cannot (the app is then
+    /// not asked; the other fronts are).
+    not_in_the_app: Option<&'static str>,
 }
 
 fn group(name: &str, members: Value) -> Value {
@@ -145,6 +152,7 @@ fn reference() -> Spec {
             ("complete.txt", Some(documented_complete())),
         ],
         users: DOCUMENTED_USERS.to_vec(),
+        not_in_the_app: None,
     }
 }
 
@@ -170,8 +178,7 @@ fn reference_csv() -> Spec {
 
 /// Our own, in P: Staff = {amy, Engineering}; Engineering = {Contractors}, granted Everyone;
 /// Contractors = {zed}; Loop1 = {Loop2}, Loop2 = {Loop1, cy} (a cycle); Readers = {Kim}; a
-/// *group* named amy = {bo}; aliases dee → dee@example.com (Email Security Provider),
-/// D → dee (P), DD → D (P) (an alias chain).
+/// *group* named amy = {bo}; the alias dee → dee@example.com (Email Security Provider).
 fn own() -> Spec {
     Spec {
         name: "own cases",
@@ -188,9 +195,7 @@ fn own() -> Spec {
                 group("amy", json!([user("bo")]))
             ],
             "mappings": [
-                alias("dee", "dee@example.com", None),
-                alias("D", "dee", Some(P)),
-                alias("DD", "D", Some(P))
+                alias("dee", "dee@example.com", None)
             ]
         }),
         csv: None,
@@ -207,7 +212,6 @@ fn own() -> Spec {
                     json!([{"identity": "Everyone", "identityType": "VirtualGroup"}]),
                 )),
             ),
-            ("alias-chain.txt", Some(allow(json!([u("DD")])))),
             ("alias.txt", Some(allow(json!([u("dee")])))),
             ("letter-case.txt", Some(allow(json!([g("Readers")])))),
             ("other-type.txt", Some(allow(json!([g("amy")])))),
@@ -234,6 +238,38 @@ fn own() -> Spec {
             "nobody@example.com",
             "anonymous",
         ],
+        not_in_the_app: None,
+    }
+}
+
+/// An alias chain inside P: dee → dee@example.com (Email Security Provider), D → dee (P),
+/// DD → D (P). The app's identity list gives each user its aliases and maps every alias to
+/// its user where people sign in (as the CSV format does), so it cannot hold an alias of an
+/// alias inside a provider: the app is not asked here.
+fn own_alias_chain() -> Spec {
+    Spec {
+        name: "own alias chain",
+        identities: json!({
+            "members": [],
+            "mappings": [
+                alias("dee", "dee@example.com", None),
+                alias("D", "dee", Some(P)),
+                alias("DD", "D", Some(P))
+            ]
+        }),
+        csv: None,
+        items: vec![
+            ("alias-chain.txt", Some(allow(json!([u("DD")])))),
+            ("alias.txt", Some(allow(json!([u("dee")])))),
+        ],
+        users: vec![
+            "dee@example.com",
+            "dee",
+            "D",
+            "nobody@example.com",
+            "anonymous",
+        ],
+        not_in_the_app: Some("an alias of an alias inside one provider"),
     }
 }
 
@@ -301,8 +337,9 @@ fn model(permissions: &Value) -> PermissionModel {
     serde_json::from_value(permissions.clone()).expect("a permission model")
 }
 
-/// The crate, directly: the batch applied to P, P cascading to the Email Security Provider.
-fn crate_answers(spec: &Spec) -> Answers {
+/// The crate, directly: the batch applied to `provider` (P for the CLI and the emulator, the
+/// Sandbox's provider for the app), cascading to the Email Security Provider.
+fn crate_answers(spec: &Spec, provider: &str) -> Answers {
     let batch: IdentityBatch = match spec.csv {
         Some(text) => {
             let csv = permissions::parse_identities_csv(text, &[]);
@@ -312,9 +349,21 @@ fn crate_answers(spec: &Spec) -> Answers {
         None => serde_json::from_value(spec.identities.clone()).expect("a batch"),
     };
     let mut graph = IdentityGraph::new();
-    graph.apply_batch(P, &batch, EMAIL_SECURITY_PROVIDER);
-    let providers = Providers::pushdeck([P]);
-    let analysis = AccessAnalysis::new(&graph, &providers, P);
+    // Mappings that name P name the provider of this world.
+    let batch: IdentityBatch = {
+        let mut value = serde_json::to_value(&batch).expect("a batch");
+        for mapping in value["mappings"].as_array_mut().into_iter().flatten() {
+            for m in mapping["mappings"].as_array_mut().into_iter().flatten() {
+                if m["provider"] == json!(P) {
+                    m["provider"] = json!(provider);
+                }
+            }
+        }
+        serde_json::from_value(value).expect("a batch")
+    };
+    graph.apply_batch(provider, &batch, EMAIL_SECURITY_PROVIDER);
+    let providers = Providers::pushdeck([provider]);
+    let analysis = AccessAnalysis::new(&graph, &providers, provider);
     let mut out = Answers::new();
     for (file, permissions) in &spec.items {
         let model = permissions.as_ref().map(model);
@@ -333,13 +382,163 @@ fn crate_answers(spec: &Spec) -> Answers {
     out
 }
 
-/// The app host's answers for the same world, from its own commands (`Host::explain_access`
-/// per file and user, with the identities imported through its CSV import or seeded from the
-/// emulator, and the folder rules of `config`). `None` until the host is callable from this
-/// crate: the host's engineer fills this in (pushdeck-app as a dependency of pushdeck-proof),
-/// and [`every_front_gives_the_one_answer`] then compares it like the others.
-fn host_answers(_spec: &Spec, _w: &World, _config: &std::path::Path) -> Option<Answers> {
-    None
+/// An answer as the app shows it (View as, or a row of who can see).
+fn app_answer(
+    visible: bool,
+    summary: &str,
+    because: &[String],
+    uncertain: bool,
+    other: &[pushdeck_app::dto::OtherReading],
+) -> Answer {
+    Answer {
+        visible,
+        summary: summary.to_owned(),
+        because: because.to_vec(),
+        uncertain,
+        other_readings: other
+            .iter()
+            .map(|o| {
+                let reading = serde_json::to_value(o.reading).expect("a reading");
+                let visibility = if o.visible { "visible" } else { "hidden" };
+                format!(
+                    "{} {visibility}: {}",
+                    reading.as_str().unwrap_or("?"),
+                    o.because.join(" | ")
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The app host's answers for the same world, from its own commands: a real `Host` (embedded
+/// Sandbox, engine, configuration file) whose folder `truth` has the world's files and rules in
+/// its configuration, and whose identity list is the world's, imported through its CSV import
+/// (as a person drops a CSV on the window) or, for a JSON batch, pushed to its Sandbox's
+/// provider and read back from there (as the app seeds its list on first use). Each (file,
+/// user) through `explain_access` (View as); anonymous, and every person the list knows,
+/// through `who_can_see`, which must agree with View as. `None` when the app's identity list
+/// cannot hold the world (see [`Spec::not_in_the_app`]).
+fn host_answers(spec: &Spec) -> Option<(Answers, Vec<String>)> {
+    use pushdeck_app::dto::{CsvImportRequest, ExplainRequest, FileRef, SaveIdentitiesRequest};
+    use pushdeck_app::host::{Host, HostPaths};
+    if spec.not_in_the_app.is_some() {
+        return None;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let docs = dir.path().join("docs");
+        for (file, _) in &spec.items {
+            let path = docs.join(file);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
+            std::fs::write(&path, format!("{file}\n")).expect("a file");
+        }
+        let paths = HostPaths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+        };
+        std::fs::create_dir_all(&paths.config_dir).expect("the config folder");
+        std::fs::write(
+            paths.config_dir.join("config.toml"),
+            config_text(
+                &docs,
+                push_emulator::SANDBOX_ORG,
+                push_emulator::SANDBOX_SOURCE,
+                push_emulator::SANDBOX_PROVIDER,
+                spec,
+            ),
+        )
+        .expect("the app's configuration");
+        let host = Host::start(paths.clone(), std::sync::Arc::new(|_| {}))
+            .await
+            .expect("the app host starts");
+        match spec.csv {
+            Some(text) => {
+                let import = host
+                    .import_identities_csv(CsvImportRequest { text: text.into() })
+                    .await
+                    .expect("the CSV import");
+                assert!(import.problems.is_empty(), "{:?}", import.problems);
+                host.save_identities(SaveIdentitiesRequest {
+                    identities: import.identities,
+                })
+                .await
+                .expect("the identities are saved");
+            }
+            None => {
+                let batch: IdentityBatch =
+                    serde_json::from_value(spec.identities.clone()).expect("a batch");
+                sandbox_client(&paths)
+                    .push_identity_batch(push_emulator::SANDBOX_PROVIDER, &batch, None)
+                    .await
+                    .expect("the identities reach the app's Sandbox");
+                host.drain_sandbox().await;
+            }
+        }
+        // The list as the app holds it (seeded from the Sandbox's provider on first use).
+        let listed = host.list_identities().await.expect("the identity list");
+        assert!(!listed.is_empty(), "{}: the app holds no identity", spec.name);
+        let mut answers = Answers::new();
+        let mut problems = Vec::new();
+        for (file, _) in &spec.items {
+            let who = host
+                .who_can_see(FileRef {
+                    folder_id: "truth".into(),
+                    path: (*file).into(),
+                })
+                .await
+                .expect("who can see");
+            for name in &spec.users {
+                let key = ((*file).to_owned(), (*name).to_owned());
+                let row = who
+                    .iter()
+                    .find(|r| if *name == "anonymous" { r.anonymous } else { !r.anonymous && r.user == *name })
+                    .map(|r| app_answer(r.visible, &r.summary, &r.because, r.uncertain, &r.other_readings));
+                if *name == "anonymous" {
+                    answers.insert(key, row.expect("who can see has an anonymous row"));
+                    continue;
+                }
+                let e = host
+                    .explain_access(ExplainRequest {
+                        folder_id: "truth".into(),
+                        path: (*file).into(),
+                        user: (*name).into(),
+                    })
+                    .await
+                    .expect("View as");
+                let answer =
+                    app_answer(e.visible, &e.summary, &e.because, e.uncertain, &e.other_readings);
+                if let Some(row) = row {
+                    if row != answer {
+                        problems.push(format!(
+                            "{}: the app's who can see and View as disagree on {file} for {name}:\n  {row:?}\n  {answer:?}",
+                            spec.name
+                        ));
+                    }
+                }
+                answers.insert(key, answer);
+            }
+        }
+        Some((answers, problems))
+    })
+}
+
+/// A Push API client of an app host's Sandbox (its address and key from the file the Sandbox
+/// announces itself in).
+fn sandbox_client(paths: &pushdeck_app::host::HostPaths) -> coveo_push::PushClient {
+    use coveo_push::{ApiKey, ClientConfig, Endpoint, PushClient};
+    let announce: Value = serde_json::from_slice(
+        &std::fs::read(paths.data_dir.join("sandbox/sandbox.json")).expect("the Sandbox's file"),
+    )
+    .expect("the Sandbox's file is JSON");
+    PushClient::new(
+        ClientConfig::new(
+            push_emulator::SANDBOX_ORG,
+            ApiKey::new(announce["api_key"].as_str().expect("a key")),
+        )
+        .with_endpoint(Endpoint::custom(announce["url"].as_str().expect("a URL")).expect("a URL")),
+    )
+    .expect("a client")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,11 +570,17 @@ fn toml_inline(v: &Value) -> String {
     }
 }
 
-fn config_text(w: &World, spec: &Spec) -> String {
+fn config_text(
+    docs: &std::path::Path,
+    organization: &str,
+    source: &str,
+    provider: &str,
+    spec: &Spec,
+) -> String {
     let mut text = format!(
-        "version = 1\n\n[[folder]]\nname = \"truth\"\npath = \"{}\"\norganization = \"{ORG}\"\n\
-         source = \"{SOURCE}\"\nprovider = \"{P}\"\nwatch = false\n",
-        w.docs().display()
+        "version = 1\n\n[[folder]]\nname = \"truth\"\npath = \"{}\"\norganization = \"{organization}\"\n\
+         source = \"{source}\"\nprovider = \"{provider}\"\nwatch = false\n",
+        docs.display()
     );
     for (file, permissions) in &spec.items {
         if let Some(p) = permissions {
@@ -413,7 +618,7 @@ fn set_up(spec: &Spec) -> (World, std::path::PathBuf, std::path::PathBuf) {
         w.write(file, format!("{file}\n"));
     }
     let config = w.path().join("truth.toml");
-    std::fs::write(&config, config_text(&w, spec)).expect("config");
+    std::fs::write(&config, config_text(&w.docs(), ORG, SOURCE, P, spec)).expect("config");
     let identities = match spec.csv {
         Some(text) => {
             let path = w.path().join("people.csv");
@@ -608,7 +813,7 @@ fn differences(
 }
 
 /// The documented answers (reference §4.6): who sees each documented item.
-fn check_documented(spec: &Spec, truth: &Answers) -> Vec<String> {
+fn check_documented(spec: &Spec, front: &str, truth: &Answers) -> Vec<String> {
     let mut out = Vec::new();
     for (file, expected) in [
         ("simple.txt", vec!["emitchell@example.com"]),
@@ -622,7 +827,7 @@ fn check_documented(spec: &Spec, truth: &Answers) -> Vec<String> {
             .collect();
         if visible != expected {
             out.push(format!(
-                "{}: {file} is visible to {visible:?}; Coveo documents {expected:?}",
+                "{}: {front}: {file} is visible to {visible:?}; Coveo documents {expected:?}",
                 spec.name
             ));
         }
@@ -633,11 +838,12 @@ fn check_documented(spec: &Spec, truth: &Answers) -> Vec<String> {
 #[test]
 fn every_front_gives_the_one_answer() {
     let mut problems = Vec::new();
-    let mut compared = 0usize;
-    for spec in [reference(), reference_csv(), own()] {
-        let truth = crate_answers(&spec);
-        if spec.name.starts_with("documented") {
-            problems.extend(check_documented(&spec, &truth));
+    let mut compared: BTreeMap<&str, usize> = BTreeMap::new();
+    for spec in [reference(), reference_csv(), own(), own_alias_chain()] {
+        let truth = crate_answers(&spec, P);
+        let documented = spec.name.starts_with("documented");
+        if documented {
+            problems.extend(check_documented(&spec, "the crate", &truth));
         }
         let (w, config, identities) = set_up(&spec);
         let (cli, cli_problems) = cli_answers(&spec, &w, &config, &identities);
@@ -645,12 +851,30 @@ fn every_front_gives_the_one_answer() {
         problems.extend(differences(&spec, "pushdeck access", &truth, &cli, true));
         let emulator = emulator_answers(&spec, &w);
         problems.extend(differences(&spec, "search-as", &truth, &emulator, false));
-        if let Some(host) = host_answers(&spec, &w, &config) {
-            problems.extend(differences(&spec, "app host", &truth, &host, false));
+        if documented {
+            problems.extend(check_documented(&spec, "pushdeck access", &cli));
+            problems.extend(check_documented(&spec, "search-as", &emulator));
         }
-        compared += truth.len();
+        *compared.entry("crate = CLI = search-as").or_default() += truth.len();
+        match host_answers(&spec) {
+            Some((host, host_problems)) => {
+                // The same world in the app's provider (the Sandbox's), so chains name it.
+                let truth = crate_answers(&spec, push_emulator::SANDBOX_PROVIDER);
+                problems.extend(host_problems);
+                problems.extend(differences(&spec, "app host", &truth, &host, false));
+                if documented {
+                    problems.extend(check_documented(&spec, "app host", &host));
+                }
+                *compared.entry("crate = app host").or_default() += truth.len();
+            }
+            None => println!(
+                "{}: the app is not asked ({})",
+                spec.name,
+                spec.not_in_the_app.unwrap_or("?")
+            ),
+        }
     }
-    println!("{compared} (file, user) answers compared across the crate, the CLI and search-as");
+    println!("(file, user) answers compared: {compared:?}");
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
@@ -658,7 +882,7 @@ fn every_front_gives_the_one_answer() {
 /// change of wording or of reading shows here (and in the crate's own cases) on purpose.
 #[test]
 fn the_documented_chains_read_as_the_crate_writes_them() {
-    let truth = crate_answers(&reference());
+    let truth = crate_answers(&reference(), P);
     let because =
         |file: &str, user: &str| truth[&(file.to_owned(), user.to_owned())].because.clone();
     assert_eq!(

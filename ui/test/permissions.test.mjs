@@ -52,7 +52,7 @@ test("View as lights up the deciding set and the chain, for each user of the wor
   assert.deepEqual(emitchell.deciding, [1, 1], "level 2, set 2 decides");
   assert.deepEqual(emitchell.because, [
     "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → level 2, set 1",
-    "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → alias MysteryUserX (sandbox) → level 2, set 2",
+    "emitchell@example.com (Email Security Provider) → alias MysteryUserX (sandbox) → level 2, set 2",
   ]);
   // level 1 allows her only through "anyone": the documentation shows her the item, no doubt
   assert.deepEqual(emitchell.levels, ["Partly allowed, next level", "Decides: visible"]);

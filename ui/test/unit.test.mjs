@@ -102,7 +102,7 @@ test("the fake's sample data is what the host answered for", () => {
   }
   assert.deepEqual(sees("emitchell").because, [
     "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → level 2, set 1",
-    "emitchell@example.com (Email Security Provider) → same user emitchell@example.com (sandbox) → alias MysteryUserX (sandbox) → level 2, set 2",
+    "emitchell@example.com (Email Security Provider) → alias MysteryUserX (sandbox) → level 2, set 2",
   ]);
   const leads = book.answerFor({ world: seedIdentities(), item: leadsThenTeamModel(), user: "asmith@example.com" });
   assert.equal(leads.visible, true);

@@ -238,32 +238,51 @@ impl IdentitiesCsv {
     /// so the provider the batch is pushed to cascades it, reference §5).
     pub fn to_batch(&self, alias_provider: Option<&str>) -> IdentityBatch {
         let mut batch = IdentityBatch::default();
-        // alias → the users it names, in file order.
-        let mut alias_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for i in &self.identities {
             batch.members.push(
                 IdentityBody::new(Identity::new(i.name.clone(), i.identity_type))
                     .members(i.members.clone()),
             );
-            for alias in &i.aliases {
-                alias_targets
-                    .entry(alias.as_str())
-                    .or_default()
-                    .push(&i.name);
-            }
         }
-        for (alias, users) in alias_targets {
-            batch.mappings.push(MappedIdentityBody {
-                identity: Identity::new(alias, IdentityType::User),
-                mappings: users
+        batch.mappings = alias_bodies(
+            self.identities.iter().flat_map(|i| {
+                i.aliases
                     .iter()
-                    .map(|u| IdentityMapping::user(*u, alias_provider.map(str::to_owned)))
-                    .collect(),
-                well_knowns: Vec::new(),
-            });
-        }
+                    .map(move |alias| (i.name.as_str(), alias.as_str()))
+            }),
+            alias_provider,
+        );
         batch
     }
+}
+
+/// The mapping bodies of aliases given as (user, alias) pairs: one USER body per alias name
+/// (sorted by name), mapped to every user that has it, in the order given, in
+/// `alias_provider` (`None`: no provider in the mapping, so the provider the batch is pushed
+/// to cascades it, reference §5, as Coveo expects). The one way both fronts write aliases.
+pub fn alias_bodies<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    alias_provider: Option<&str>,
+) -> Vec<MappedIdentityBody> {
+    // alias → the users it names, in the order given.
+    let mut alias_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (user, alias) in pairs {
+        let users = alias_targets.entry(alias).or_default();
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    alias_targets
+        .into_iter()
+        .map(|(alias, users)| MappedIdentityBody {
+            identity: Identity::new(alias, IdentityType::User),
+            mappings: users
+                .iter()
+                .map(|u| IdentityMapping::user(*u, alias_provider.map(str::to_owned)))
+                .collect(),
+            well_knowns: Vec::new(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,7 +52,8 @@ pub use graph::{
     IdentityGraph, IdentityId, IdentityKey, IdentityMapping, MappedIdentityBody, Relation, Viewer,
 };
 pub use identities_csv::{
-    parse_identities_csv, CsvIdentity, CsvProblem, IdentitiesCsv, IDENTITIES_CSV_COLUMNS,
+    alias_bodies, parse_identities_csv, CsvIdentity, CsvProblem, IdentitiesCsv,
+    IDENTITIES_CSV_COLUMNS,
 };
 pub use model::{
     Identity, IdentityType, PermissionIdentity, PermissionLevel, PermissionModel, PermissionSet,

@@ -34,8 +34,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use permissions::{
-    BaseIdentityBody, Identity, IdentityBatch, IdentityBody, IdentityGraph, IdentityKey,
-    IdentityMapping, IdentityType, MappedIdentityBody,
+    BaseIdentityBody, Identity, IdentityBatch, IdentityBody, IdentityGraph, IdentityType,
 };
 
 use super::*;
@@ -562,8 +561,6 @@ pub(crate) fn plan_push(
 ) -> PushPlan {
     let mut batch = IdentityBatch::default();
     let mut present: BTreeSet<StoredRef> = BTreeSet::new();
-    // alias → the users it names, in list order.
-    let mut alias_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for i in identities {
         let identity = Identity::new(i.name.clone(), i.kind.identity_type());
         let identities_of = |refs: &[StoredRef]| {
@@ -580,24 +577,18 @@ pub(crate) fn plan_push(
             name: i.name.clone(),
             kind: i.kind,
         });
-        for alias in &i.aliases {
-            alias_targets
-                .entry(alias.as_str())
-                .or_default()
-                .push(&i.name);
-        }
     }
-    for (alias, users) in alias_targets {
-        batch.mappings.push(MappedIdentityBody {
-            identity: Identity::new(alias, IdentityType::User),
-            mappings: users
+    batch.mappings = permissions::alias_bodies(
+        identities.iter().flat_map(|i| {
+            i.aliases
                 .iter()
-                .map(|u| IdentityMapping::user(*u, alias_provider.map(str::to_owned)))
-                .collect(),
-            well_knowns: Vec::new(),
-        });
+                .map(move |alias| (i.name.as_str(), alias.as_str()))
+        }),
+        alias_provider,
+    );
+    for body in &batch.mappings {
         present.insert(StoredRef {
-            name: alias.to_owned(),
+            name: body.identity.name.clone(),
             kind: StoredKind::User,
         });
     }
@@ -614,25 +605,14 @@ pub(crate) fn plan_push(
     }
 }
 
-/// The identity graph of the list, every identity in `provider`: members as members, each
-/// alias mapped to its user (so a user reaches what names its alias).
+/// The identity graph of the list in `provider`: exactly what the provider holds once the list
+/// is pushed there ([`plan_push`]'s batch applied as the service applies it, aliases mapped to
+/// their users in the Email Security Provider, where Pushdeck's providers cascade), so the
+/// preview evaluates what Coveo will evaluate, the way the CLI reads an identities file.
 pub(crate) fn graph_of(identities: &[StoredIdentity], provider: &str) -> IdentityGraph {
     let mut graph = IdentityGraph::new();
-    for i in identities {
-        let key = IdentityKey::new(provider, i.name.clone(), i.kind.identity_type());
-        graph.intern(&key);
-        for m in &i.members {
-            let member = IdentityKey::new(provider, m.name.clone(), m.kind.identity_type());
-            graph.add_member(&key, &member);
-        }
-        for alias in &i.aliases {
-            graph.add_mapping(&IdentityKey::user(provider, alias.clone()), &key);
-        }
-        for w in &i.well_knowns {
-            let granted = IdentityKey::new(provider, w.name.clone(), w.kind.identity_type());
-            graph.add_well_known(&key, &granted);
-        }
-    }
+    let plan = plan_push(identities, &[], None);
+    graph.apply_batch(provider, &plan.batch, permissions::EMAIL_SECURITY_PROVIDER);
     graph
 }
 
@@ -812,11 +792,10 @@ impl Host {
         let target = self.identity_target()?;
         let key = target.key();
         let before = store.pushed.get(&key).cloned().unwrap_or_default();
-        // Coveo maps an alias to the user in the cascaded provider (Email Security Provider).
-        // The Sandbox maps it to the user in its own provider: its "search as" a user of that
-        // provider then follows aliases as the preview does (`graph_of`), so the two agree.
-        let alias_provider = target.sandbox.then_some(SANDBOX_PROVIDER);
-        let plan = plan_push(&store.identities, &before, alias_provider);
+        // An alias maps to its user in the cascaded provider (the Email Security Provider), as
+        // Coveo expects, in the Sandbox too: the preview (`graph_of`), the CLI and the
+        // Sandbox's search-as resolve the person the same way (`permissions::QueryingUser`).
+        let plan = plan_push(&store.identities, &before, None);
         let (pushed, removed) = (store.identities.len(), plan.batch.deleted.len());
         if plan.batch.is_empty() {
             return Ok(IdentityPushResult {
@@ -883,6 +862,7 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use permissions::IdentityKey;
 
     fn user(name: &str, aliases: &[&str]) -> SecurityIdentity {
         SecurityIdentity {
@@ -1171,10 +1151,18 @@ mod tests {
         ])
         .unwrap();
         let graph = graph_of(&list, "p");
-        let expansion = graph.expand(&permissions::Viewer::Identity(IdentityKey::user(
-            "p",
-            "ana@x.com",
-        )));
+        // The alias maps to ana in the Email Security Provider, where "p" cascades (as Coveo
+        // expects, and as the CLI reads an identities file).
+        assert!(graph
+            .id_of(&IdentityKey::user(
+                permissions::EMAIL_SECURITY_PROVIDER,
+                "ana@x.com"
+            ))
+            .is_some());
+        let providers = permissions::Providers::pushdeck(["p"]);
+        let analysis = permissions::AccessAnalysis::new(&graph, &providers, "p");
+        let resolved = analysis.resolve(&permissions::QueryingUser::named("ana@x.com"));
+        let expansion = resolved.expansion();
         for key in [
             IdentityKey::group("p", "All"),
             IdentityKey::user("p", "MysteryUserX"),
