@@ -36,8 +36,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, FolderMapping};
 use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
+use crate::model::{FileProblem, ProblemKind};
 use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
-use crate::scan::{scan_with_items, FileProblem, ProblemKind, ScanRequest, SCAN_THREADS};
+use crate::scan::{scan_with_items, ScanRequest, SCAN_THREADS};
 use crate::state::{ItemState, StateError, Store};
 use crate::watch::{watch_folder, FolderWatcher, WatchHint, WatchMode};
 
@@ -171,7 +172,7 @@ pub enum ItemResult {
         reason: String,
     },
     Problem {
-        kind: crate::scan::ProblemKind,
+        kind: crate::model::ProblemKind,
         message: String,
         what_to_do: String,
     },

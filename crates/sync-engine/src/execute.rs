@@ -35,8 +35,8 @@ use coveo_push::{
 use serde::Serialize;
 
 use crate::config::{FolderMapping, TitleRule};
+use crate::model::{FileProblem, ProblemKind};
 use crate::plan::{Plan, PlanMode, PlannedItem};
-use crate::scan::{FileProblem, ProblemKind};
 use crate::state::{AcceptedItem, LogVerdict, StateError, Store};
 
 /// How many leading bytes of an HTML file are read to find its `<title>`. Titles sit in the

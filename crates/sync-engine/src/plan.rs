@@ -23,7 +23,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{FolderMapping, SafetyLimits};
-use crate::scan::{FileId, FileProblem, RootStatus, Snapshot};
+use crate::model::{FileId, FileProblem};
+use crate::scan::{RootStatus, Snapshot};
 use crate::state::{ItemRecord, ItemState};
 
 /// The share brake only applies from this many deletes on: deleting 2 of a folder's 3 files is
@@ -723,7 +724,7 @@ mod tests {
         let mut s2 = snapshot(&[("a.txt", file("h1", 1)), ("copy.pdf", file("h2", 2))]);
         s2.problems.push(FileProblem {
             path: "HR".into(),
-            kind: crate::scan::ProblemKind::Unreadable,
+            kind: crate::model::ProblemKind::Unreadable,
             message: "permission denied".into(),
         });
         let p = plan(&known, &s2, &rules);
@@ -884,7 +885,7 @@ mod tests {
         let mut s2 = snapshot(&[("a", file("h1", 1))]);
         s2.problems.push(FileProblem {
             path: "c".into(),
-            kind: crate::scan::ProblemKind::Unreadable,
+            kind: crate::model::ProblemKind::Unreadable,
             message: "denied".into(),
         });
         let p = plan(&state, &s2, &rules);

@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::Filters;
+use crate::filters::{FilterDecision, Filters};
+pub use crate::model::{rel_path_string, FileId, FileProblem, KnownFile, ProblemKind};
 use crate::state::{ItemRecord, ItemState};
 
 /// Threads of the parallel walk. Two keeps a laptop responsive while still overlapping the
@@ -35,23 +36,6 @@ pub const SCAN_THREADS: usize = 2;
 
 /// Read buffer for hashing: large enough to amortize syscalls, small enough per thread.
 const HASH_BUFFER: usize = 256 * 1024;
-
-/// Identity of a file on its volume (device and inode on Unix); lets a rename be told apart from
-/// a delete plus an unrelated add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FileId {
-    pub device: u64,
-    pub inode: u64,
-}
-
-/// What the state store knows of a file, to decide whether it must be hashed again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownFile {
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub file_id: Option<FileId>,
-    pub content_hash: String,
-}
 
 /// One file found by the scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,49 +47,6 @@ pub struct ScannedFile {
     pub content_hash: String,
     /// Whether the content was read in this scan (false: taken from the state store).
     pub hashed: bool,
-}
-
-/// Why a single file could not be scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemKind {
-    /// Permission denied or an IO error while reading.
-    Unreadable,
-    /// The file's size or modification time changed while it was hashed.
-    ChangedWhileRead,
-    /// The name is not valid UTF-8, so it cannot become an item URI.
-    NameNotUtf8,
-    /// A symbolic link leads back to one of its own parents.
-    SymlinkLoop,
-    /// The Push API refused or failed this item (set by the executor, not the scan).
-    PushFailed,
-    /// The API accepted the item but indexing rejected it (from the Source Logs).
-    Rejected,
-}
-
-impl ProblemKind {
-    /// What the person can do about it, one sentence.
-    pub fn what_to_do(self) -> &'static str {
-        match self {
-            Self::Unreadable => "check the file's permissions; it is retried at the next scan",
-            Self::ChangedWhileRead => {
-                "nothing: the file was being written; it is read again once it is stable"
-            }
-            Self::NameNotUtf8 => "rename the file with valid characters; it is skipped until then",
-            Self::SymlinkLoop => "remove the looping link or exclude it with a filter",
-            Self::PushFailed => "see the message; the item is retried with backoff",
-            Self::Rejected => "see the reason; fix the file and save it again to retry",
-        }
-    }
-}
-
-/// A problem with one file; the rest of the scan goes on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileProblem {
-    /// Relative path (lossy for names that are not UTF-8).
-    pub path: String,
-    pub kind: ProblemKind,
-    pub message: String,
 }
 
 /// Whether the folder itself is usable.
@@ -171,31 +112,6 @@ pub struct ScanRequest {
     /// Directories (relative) to rescan; empty = the whole folder.
     pub scope: Vec<String>,
     pub threads: usize,
-}
-
-/// A path relative to the folder as an item path: `/`-separated, `None` if not UTF-8.
-pub fn rel_path_string(rel: &Path) -> Option<String> {
-    // Fast path (every file of a rescan comes here): on Unix a walk path relative to the root
-    // is already `/`-separated; copy it as is unless it has parts `components()` would
-    // normalize (empty, `.`, a leading or trailing `/`).
-    #[cfg(unix)]
-    if let Some(s) = rel.to_str() {
-        if !s.starts_with('/')
-            && !s.ends_with('/')
-            && !s.split('/').any(|p| p.is_empty() || p == ".")
-        {
-            return Some(s.to_owned());
-        }
-    }
-    let mut out = String::new();
-    for part in rel.components() {
-        let part = part.as_os_str().to_str()?;
-        if !out.is_empty() {
-            out.push('/');
-        }
-        out.push_str(part);
-    }
-    Some(out)
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -759,22 +675,43 @@ fn walk_error_path(err: &ignore::Error) -> Option<&Path> {
     }
 }
 
+/// One file of [`list_matches`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterMatch {
+    pub path: String,
+    pub decision: FilterDecision,
+}
+
+/// Lists every file under `root` with the decision of `filters` and the rule that made it,
+/// so a person can check a pattern set before syncing. Symlinks are not followed.
+pub fn list_matches(root: &Path, filters: &Filters) -> std::io::Result<Vec<FilterMatch>> {
+    let mut out = Vec::new();
+    let walk = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .follow_links(false)
+        .build();
+    for entry in walk {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let rel = rel_path_string(rel).unwrap_or_else(|| rel.to_string_lossy().into());
+        let decision = filters.decide(&rel);
+        out.push(FilterMatch {
+            path: rel,
+            decision,
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rel_path_strings_match_the_components() {
-        for (raw, want) in [
-            ("a/b/c.txt", Some("a/b/c.txt")),
-            ("a//b", Some("a/b")),
-            ("./a/./b/", Some("./a/b")),
-            ("", Some("")),
-            ("f.txt", Some("f.txt")),
-        ] {
-            assert_eq!(rel_path_string(Path::new(raw)).as_deref(), want, "{raw:?}");
-        }
-    }
 
     fn request(root: &Path) -> ScanRequest {
         ScanRequest {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::scan::{FileId, FileProblem, KnownFile};
+use crate::model::{FileId, FileProblem, KnownFile};
 
 /// Numbered schema migrations: entry `i` moves `user_version` from `i` to `i + 1`. Never edit a
 /// shipped entry; append a new one.
@@ -848,7 +848,7 @@ mod tests {
         store.set_attention("f", Some("emptied")).unwrap();
         let problem = FileProblem {
             path: "x".into(),
-            kind: crate::scan::ProblemKind::Unreadable,
+            kind: crate::model::ProblemKind::Unreadable,
             message: "denied".into(),
         };
         store

@@ -13,7 +13,7 @@ use std::time::Duration;
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, new_debouncer_opt, DebounceEventResult, NoCache};
 
-use crate::scan::rel_path_string;
+use crate::model::rel_path_string;
 
 /// Polling interval of the fallback watcher: every tick stats every file of the folder, so it
 /// is much slower than native events; 30 s bounds the delay while keeping the disk mostly idle.
