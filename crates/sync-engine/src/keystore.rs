@@ -7,6 +7,13 @@
 //! `PUSHDECK_KEYRING=keyutils` selects the kernel keyring instead of the Secret Service
 //! (headless servers without a desktop session).
 //!
+//! The native store of each OS is enabled per target in this crate's `Cargo.toml` (the Secret
+//! Service and the kernel keyring on Linux, the Keychain on macOS, the Credential Manager on
+//! Windows). On a system with none of them, `keyring` silently falls back to an in-memory mock
+//! that forgets every key when the process exits; every call here then refuses with
+//! [`NO_NATIVE_STORE`] instead of pretending to have stored the key (the fronts add how to give
+//! the key another way: `COVEO_API_KEY` for the command line).
+//!
 //! Errors never carry the key: keyring errors do not hold the password, and
 //! [`keyring::Error::BadEncoding`]'s raw bytes are never printed.
 
@@ -32,14 +39,39 @@ impl KeystoreError {
     }
 }
 
-/// Which store: the Secret Service (or the platform's), or the Linux kernel keyring when
-/// `PUSHDECK_KEYRING=keyutils` says so.
+/// Why a store that keeps nothing past the process (keyring's mock) is refused.
+pub const NO_NATIVE_STORE: &str = "this system has no keyring Pushdeck can use: \
+a key stored in it would be forgotten when Pushdeck exits";
+
+/// Whether a store whose keys live this long can hold Pushdeck's key: it must outlive the
+/// process (the Secret Service, Keychain and Credential Manager keep keys until deleted, the
+/// kernel keyring until reboot, which `PUSHDECK_KEYRING=keyutils` asks for knowingly). Pure.
+fn check_persistence(
+    persistence: &keyring::credential::CredentialPersistence,
+) -> Result<(), KeystoreError> {
+    use keyring::credential::CredentialPersistence as P;
+    match persistence {
+        P::EntryOnly | P::ProcessOnly => Err(KeystoreError(NO_NATIVE_STORE.into())),
+        _ => Ok(()),
+    }
+}
+
+/// Which store: the OS's native one (on Linux the Secret Service), or the Linux kernel keyring
+/// when `PUSHDECK_KEYRING=keyutils` says so; refused when it would be keyring's mock.
 fn entry(account: &str) -> Result<keyring::Entry, KeystoreError> {
     #[cfg(target_os = "linux")]
-    if std::env::var("PUSHDECK_KEYRING").as_deref() == Ok("keyutils") {
-        keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
-    }
-    keyring::Entry::new(KEYRING_SERVICE, account).map_err(|e| KeystoreError::of(&e))
+    let builder = if std::env::var("PUSHDECK_KEYRING").as_deref() == Ok("keyutils") {
+        keyring::keyutils::default_credential_builder()
+    } else {
+        keyring::default::default_credential_builder()
+    };
+    #[cfg(not(target_os = "linux"))]
+    let builder = keyring::default::default_credential_builder();
+    check_persistence(&builder.persistence())?;
+    let credential = builder
+        .build(None, KEYRING_SERVICE, account)
+        .map_err(|e| KeystoreError::of(&e))?;
+    Ok(keyring::Entry::new_with_credential(credential))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -90,4 +122,44 @@ pub async fn probe() -> Result<(), KeystoreError> {
         Err(e) => Err(KeystoreError::of(&e)),
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyring::credential::CredentialPersistence as P;
+
+    #[test]
+    fn a_store_that_forgets_the_key_at_exit_is_refused_with_a_clear_sentence() {
+        for forgetful in [P::EntryOnly, P::ProcessOnly] {
+            let err = check_persistence(&forgetful).unwrap_err();
+            assert_eq!(err.0, NO_NATIVE_STORE);
+            assert_eq!(
+                err.to_string(),
+                "the operating system's keyring is not available (this system has no keyring \
+                 Pushdeck can use: a key stored in it would be forgotten when Pushdeck exits)"
+            );
+        }
+        assert_eq!(check_persistence(&P::UntilDelete), Ok(()));
+        assert_eq!(
+            check_persistence(&P::UntilReboot),
+            Ok(()),
+            "keyutils, chosen knowingly"
+        );
+    }
+
+    #[test]
+    fn keyrings_mock_store_is_the_one_refused() {
+        let mock = keyring::mock::default_credential_builder();
+        assert!(check_persistence(&mock.persistence()).is_err());
+    }
+
+    /// This build has a native store for the OS it runs on (the per-target features in
+    /// Cargo.toml), so the default builder is not the mock.
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+    #[test]
+    fn this_os_has_a_native_store() {
+        let native = keyring::default::default_credential_builder();
+        assert_eq!(check_persistence(&native.persistence()), Ok(()));
+    }
 }
