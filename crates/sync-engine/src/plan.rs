@@ -222,14 +222,79 @@ pub struct PlanRules<'a> {
     pub mode: PlanMode,
 }
 
-/// The documentId (item URI) of a file of a folder.
+/// The documentId (item URI) of a file of a folder: [`document_id_for`] with this OS's path
+/// rules (a root that is not valid Unicode, possible on Unix only, is encoded byte by byte).
 pub fn document_id(root: &Path, rel_path: &str) -> String {
-    let mut full = root.to_path_buf();
-    for part in rel_path.split('/') {
-        full.push(part);
+    match root.to_str() {
+        Some(root) => document_id_for(root, rel_path, cfg!(windows)),
+        None => {
+            let mut full = root.to_path_buf();
+            for part in rel_path.split('/') {
+                full.push(part);
+            }
+            coveo_push::file_uri_from_path(&full).unwrap_or_else(|_| fallback_id(rel_path))
+        }
     }
-    coveo_push::file_uri_from_path(&full)
-        .unwrap_or_else(|_| format!("file:///{}", rel_path.trim_start_matches('/')))
+}
+
+/// The documentId of the file `rel_path` (`/`-separated, as the scan writes it) of the folder
+/// `root`, with Windows path rules when `windows` is true. Pure, so both sets of rules are
+/// tested on any OS.
+///
+/// - Unix: the root and the parts joined with `/` as `PathBuf::push` does there, then
+///   [`coveo_push::file_uri`]: `/srv/f` + `a b.pdf` -> `file:///srv/f/a%20b.pdf`. (A `\` in a
+///   Unix file name is part of the name and encoded.)
+/// - Windows: the root without its verbatim prefix (`\\?\C:\Share`, what `canonicalize`
+///   returns there, is `C:\Share`; `\\?\UNC\server\share` is `\\server\share`), the parts
+///   joined with `\`, then the same URI rules: drive `C:\Share` + `a b.pdf` ->
+///   `file:///C:/Share/a%20b.pdf`, UNC `\\server\share\docs` + `a.pdf` ->
+///   `file://server/share/docs/a.pdf`; `#`, `?`, `%` and non-ASCII percent-encoded as on Unix.
+///
+/// Letter case is kept as the file system reports it (only the drive letter is upper-cased and
+/// a UNC server name lower-cased): on a case-insensitive file system (Windows, macOS), renaming
+/// `Report.txt` to `report.txt` changes the name the scan reads, so the documentId changes
+/// and the planner sees a move (same content, same file) from the old path to the new one —
+/// the old item is deleted and the new one added.
+pub fn document_id_for(root: &str, rel_path: &str, windows: bool) -> String {
+    let full = if windows {
+        let root = strip_verbatim_prefix(root);
+        let mut full = root.trim_end_matches(['\\', '/']).to_string();
+        for part in rel_path.split('/') {
+            full.push('\\');
+            full.push_str(part);
+        }
+        full
+    } else {
+        // PathBuf::push on Unix: a separator unless the path is empty or ends with one (a part
+        // of `split('/')` never starts with `/`, which would replace the path).
+        let mut full = root.to_string();
+        for part in rel_path.split('/') {
+            if !full.is_empty() && !full.ends_with('/') {
+                full.push('/');
+            }
+            full.push_str(part);
+        }
+        full
+    };
+    coveo_push::file_uri(&full).unwrap_or_else(|_| fallback_id(rel_path))
+}
+
+/// A Windows path without its verbatim (`\\?\`) prefix: `\\?\C:\x` is `C:\x`,
+/// `\\?\UNC\server\share` is `\\server\share`.
+fn strip_verbatim_prefix(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = path.strip_prefix(r"\\?\") else {
+        return path.into();
+    };
+    match rest.get(..4) {
+        Some(unc) if unc.eq_ignore_ascii_case(r"UNC\") => format!(r"\\{}", &rest[4..]).into(),
+        _ => rest.into(),
+    }
+}
+
+/// The documentId of a file whose folder is not an absolute path (never the case for a
+/// configured folder).
+fn fallback_id(rel_path: &str) -> String {
+    format!("file:///{}", rel_path.trim_start_matches('/'))
 }
 
 fn metadata_fingerprint(
@@ -975,5 +1040,151 @@ mod tests {
         let few = snapshot(&refs[..35]); // 5 deletes: under the share minimum
         let p = plan(&state, &few, &rules);
         assert_eq!(check_brakes(&p, &few, &limits), None);
+    }
+
+    /// The Unix documentIds are those of the earlier `PathBuf` code, for any input (stored
+    /// state and pushed items depend on them).
+    #[cfg(unix)]
+    #[test]
+    fn unix_document_ids_are_unchanged() {
+        let before = |root: &str, rel: &str| {
+            let mut full = std::path::PathBuf::from(root);
+            for part in rel.split('/') {
+                full.push(part);
+            }
+            coveo_push::file_uri_from_path(&full)
+                .unwrap_or_else(|_| format!("file:///{}", rel.trim_start_matches('/')))
+        };
+        let roots = [
+            "/srv/f",
+            "/srv/f/",
+            "/",
+            "",
+            "/srv/été",
+            "/srv/a b/#x?%",
+            "relative/dir",
+            "C:\\Share",
+            "\\\\server\\share",
+            "/srv//double",
+        ];
+        let rels = [
+            "a.txt",
+            "d/e/f.txt",
+            "",
+            "/lead",
+            "trail/",
+            "a//b",
+            "a b.pdf",
+            "100%/#1?.txt",
+            "été/ü.txt",
+            "back\\slash.txt",
+            "./x",
+            "../up",
+            "日本/語.txt",
+        ];
+        for root in roots {
+            for rel in rels {
+                assert_eq!(
+                    document_id_for(root, rel, false),
+                    before(root, rel),
+                    "{root:?} + {rel:?}"
+                );
+                assert_eq!(
+                    document_id(Path::new(root), rel),
+                    before(root, rel),
+                    "{root:?} + {rel:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn windows_roots_give_file_uris() {
+        let cases = [
+            // drive, spaces
+            ("C:\\Share", "a b.pdf", "file:///C:/Share/a%20b.pdf"),
+            (
+                "C:\\Share\\",
+                "sub/a b.pdf",
+                "file:///C:/Share/sub/a%20b.pdf",
+            ),
+            ("c:\\Share", "x.txt", "file:///C:/Share/x.txt"),
+            ("D:\\", "top.txt", "file:///D:/top.txt"),
+            ("C:/Share", "x.txt", "file:///C:/Share/x.txt"),
+            // UNC
+            (
+                "\\\\server\\share\\docs",
+                "HR/leave.pdf",
+                "file://server/share/docs/HR/leave.pdf",
+            ),
+            ("\\\\Server\\Share\\", "a.pdf", "file://server/Share/a.pdf"),
+            // verbatim roots (what canonicalize returns on Windows)
+            ("\\\\?\\C:\\Share", "a b.pdf", "file:///C:/Share/a%20b.pdf"),
+            (
+                "\\\\?\\UNC\\server\\share\\docs",
+                "a.pdf",
+                "file://server/share/docs/a.pdf",
+            ),
+            // non-ASCII, #, ?, % encoded as on Unix
+            (
+                "C:\\Données",
+                "été/ü #1?.txt",
+                "file:///C:/Donn%C3%A9es/%C3%A9t%C3%A9/%C3%BC%20%231%3F.txt",
+            ),
+            ("C:\\Share", "100%.txt", "file:///C:/Share/100%25.txt"),
+            (
+                "C:\\Share",
+                "日本.txt",
+                "file:///C:/Share/%E6%97%A5%E6%9C%AC.txt",
+            ),
+        ];
+        for (root, rel, want) in cases {
+            assert_eq!(document_id_for(root, rel, true), want, "{root:?} + {rel:?}");
+        }
+        // The same names under a Unix root encode the same way.
+        assert_eq!(
+            document_id_for("/srv/Données", "été/ü #1?.txt", false),
+            "file:///srv/Donn%C3%A9es/%C3%A9t%C3%A9/%C3%BC%20%231%3F.txt"
+        );
+        // A root that is not absolute (never configured) falls back to the relative path.
+        assert_eq!(document_id_for("Share", "a.txt", true), "file:///a.txt");
+    }
+
+    /// On a case-insensitive file system (Windows, macOS) a rename that only changes letter
+    /// case (`Report.txt` -> `report.txt`) is read by the scan as the new name; the planner
+    /// sees a move by content hash and file id: the old item (old documentId) is deleted, the
+    /// new one added. No path is compared case-insensitively anywhere.
+    #[test]
+    fn a_letter_case_rename_is_a_move() {
+        let f = folder();
+        let rules = PlanRules {
+            folder: &f,
+            permissions: None,
+            mode: PlanMode::Incremental,
+        };
+        let s1 = snapshot(&[("HR/Report.txt", file("h1", 7))]);
+        let state = accepted(&s1, &rules);
+        let s2 = snapshot(&[("HR/report.txt", file("h1", 7))]);
+        let p = plan(&state, &s2, &rules);
+        assert_eq!(
+            p.moves,
+            vec![PlannedMove {
+                from: "HR/Report.txt".into(),
+                to: "HR/report.txt".into()
+            }]
+        );
+        assert_eq!(
+            changes(&p),
+            vec![("HR/report.txt".into(), Change::MovedHere)]
+        );
+        assert_eq!(p.pushes[0].document_id, "file:///srv/f/HR/report.txt");
+        assert_eq!(p.deletes.len(), 1);
+        assert_eq!(p.deletes[0].document_id, "file:///srv/f/HR/Report.txt");
+        assert_eq!(p.deletes[0].reason, DeleteReason::MovedAway);
+        // The same on a Windows root: the documentIds differ by the letter case of the name.
+        assert_ne!(
+            document_id_for("C:\\Share", "HR/Report.txt", true),
+            document_id_for("C:\\Share", "HR/report.txt", true)
+        );
     }
 }
