@@ -12,6 +12,10 @@
 //! run on its threads. Each of its threads lowers its own priority when it starts; threads they
 //! create (the folder walker, the file watcher, the Sandbox's processing) inherit it. The main
 //! thread (the window's event loop) and the web process keep the normal priority.
+//!
+//! Linux only: niceness per thread is a Linux notion (elsewhere `setpriority` changes the
+//! whole process, the window included). On other systems the runtime is built the same way
+//! and its threads keep the normal priority; [`this_thread_niceness`] answers `Unsupported`.
 
 /// The niceness of work threads (0 normal, 19 lowest). At 10 a thread gets about a tenth of
 /// the CPU share of a normal-priority thread when both want the CPU, and all of the CPU when
@@ -33,25 +37,36 @@ pub fn work_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Lowers the calling thread's priority to [`WORK_NICENESS`]. Lowering one's own priority
 /// needs no privilege; if it still fails (a sandbox that forbids the call), the thread keeps
 /// the normal priority and works as before.
+#[cfg(target_os = "linux")]
 fn lower_this_thread() {
-    #[cfg(target_os = "linux")]
-    {
-        // On Linux the niceness belongs to each thread: PRIO_PROCESS with a thread id changes
-        // that thread only.
-        // Never raises it: a Pushdeck started with `nice -n 15` stays at 15.
-        if this_thread_niceness().unwrap_or(0) < WORK_NICENESS {
-            let tid = rustix::thread::gettid();
-            if let Err(e) = rustix::process::setpriority_process(Some(tid), WORK_NICENESS) {
-                tracing::debug!("work thread keeps the normal priority: {e}");
-            }
+    // On Linux the niceness belongs to each thread: PRIO_PROCESS with a thread id changes
+    // that thread only.
+    // Never raises it: a Pushdeck started with `nice -n 15` stays at 15.
+    if this_thread_niceness().unwrap_or(0) < WORK_NICENESS {
+        let tid = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), WORK_NICENESS) {
+            tracing::debug!("work thread keeps the normal priority: {e}");
         }
     }
 }
+
+/// Not on Linux: the thread keeps the normal priority (see the module documentation).
+#[cfg(not(target_os = "linux"))]
+fn lower_this_thread() {}
 
 /// The calling thread's niceness (Linux), for checks and diagnostics.
 #[cfg(target_os = "linux")]
 pub fn this_thread_niceness() -> std::io::Result<i32> {
     rustix::process::getpriority_process(Some(rustix::thread::gettid())).map_err(Into::into)
+}
+
+/// Not on Linux: there is no per-thread niceness to read.
+#[cfg(not(target_os = "linux"))]
+pub fn this_thread_niceness() -> std::io::Result<i32> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "a thread's niceness is read on Linux only",
+    ))
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -11,6 +11,10 @@
 //! So when the machine has no GPU render node (`/dev/dri/renderD*`), the app asks WebKit for
 //! CPU painting on all cores before the web process starts. A variable the person set
 //! themselves always wins.
+//!
+//! Linux only: [`configure_webview`] does nothing on Windows (WebView2) and macOS (WKWebView),
+//! which pick their own renderer. The decisions ([`webview_env`], [`has_render_node`] over any
+//! folder) are plain functions, compiled and tested on every OS.
 
 use std::path::Path;
 
@@ -20,6 +24,7 @@ pub const CPU_RENDERING_ENV: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
 /// default is half the cores, one on a 2-core machine).
 pub const CPU_PAINTING_THREADS_ENV: &str = "WEBKIT_SKIA_CPU_PAINTING_THREADS";
 /// Where Linux lists GPUs that can render.
+#[cfg(target_os = "linux")]
 const DRI_DIR: &str = "/dev/dri";
 
 /// Whether `dri_dir` holds a render node (`renderD128`, ...): a GPU that can draw.
@@ -54,10 +59,8 @@ pub fn webview_env(
 
 /// Applies [`webview_env`] to this process (inherited by the web process). Call first thing
 /// in `main`, before any other thread exists.
+#[cfg(target_os = "linux")]
 pub fn configure_webview() {
-    if !cfg!(target_os = "linux") {
-        return;
-    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let vars = webview_env(has_render_node(Path::new(DRI_DIR)), cores, |name| {
         std::env::var_os(name).is_some()
@@ -66,6 +69,10 @@ pub fn configure_webview() {
         std::env::set_var(name, value);
     }
 }
+
+/// Not on Linux: the system's web view chooses how it draws; nothing to set.
+#[cfg(not(target_os = "linux"))]
+pub fn configure_webview() {}
 
 #[cfg(test)]
 mod tests {
