@@ -36,6 +36,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, FolderMapping};
 use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
+pub use crate::folder_state::FolderState;
+use crate::folder_state::{step, Effect, Event as FolderEvent, Phase, Progress, RunEnd, RunHalt};
 use crate::model::{FileProblem, ProblemKind};
 use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
 use crate::scan::{scan_with_items, ScanRequest, SCAN_THREADS};
@@ -138,29 +140,6 @@ impl EngineConfig {
     }
 }
 
-/// Where a folder stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum FolderState {
-    UpToDate {
-        problems: usize,
-    },
-    Scanning,
-    Syncing {
-        done: usize,
-        total: usize,
-        bytes_done: u64,
-        bytes_total: u64,
-        eta_secs: Option<u64>,
-    },
-    Paused {
-        reason: Option<String>,
-    },
-    NeedsAttention {
-        problems: Vec<String>,
-    },
-}
-
 /// What happened to one item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -208,22 +187,6 @@ pub struct FolderStatus {
     /// A quota pause lifts by itself at this instant (ms since the epoch); `None` when the
     /// folder is not paused by a quota or only a person can resume it.
     pub paused_until_ms: Option<u64>,
-}
-
-/// The reason shown for a quota pause: the service's explanation and until when.
-fn quota_reason(message: &str, resume_at_ms: Option<u64>) -> String {
-    let until = resume_at_ms.and_then(|ms| {
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()?
-            .format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
-    match until {
-        Some(t) => format!("{message}; paused until {t}, then it resumes by itself"),
-        None => format!(
-            "{message}; paused until you resume the folder (this limit does not lift by itself)"
-        ),
-    }
 }
 
 /// What a run did, for [`EngineHandle::sync_now`].
@@ -317,8 +280,8 @@ enum Outcome {
         folder: String,
         result: Result<(usize, Vec<FileProblem>), String>,
     },
-    /// A run's progress (`Syncing`), to keep as the folder's state and emit.
-    Progress { folder: String, state: FolderState },
+    /// A run's progress (`Syncing`), to keep in the folder's state and emit.
+    Progress { folder: String, progress: Progress },
 }
 
 /// The closed set of inputs of the loop.
@@ -350,21 +313,22 @@ enum Pending {
     Full,
 }
 
+/// One folder in the loop: its state (one state machine, [`crate::folder_state`]) and the
+/// bookkeeping around it, which never decides what the folder shows or whether it may run.
 struct FolderRuntime {
     mapping: FolderMapping,
-    state: FolderState,
-    paused: bool,
-    attention: Option<String>,
-    confirmed: bool,
-    running: bool,
-    /// Set by a pause while a run is in flight: the run stops between batches.
-    stop_run: Option<Arc<AtomicBool>>,
+    /// The folder's state; changed only through [`crate::folder_state::step`].
+    phase: Phase,
+    // The next run's order: what to scan, a rebuild, going past the brakes once.
     pending: Pending,
     rebuild: bool,
+    confirmed: bool,
+    /// The stop flag of the run in flight (set through `Effect::StopRun`).
+    stop_run: Option<Arc<AtomicBool>>,
+    // Timers (engine clock): they only queue work.
     next_full_ms: u64,
     retry_at_ms: Option<u64>,
-    /// A quota pause ends by itself at this instant (see [`crate::execute::quota_resume_at`]).
-    resume_at_ms: Option<u64>,
+    // The Source Logs follow-up after runs.
     logs_from_ms: Option<i64>,
     log_polls_left: u32,
     next_log_poll_ms: u64,
@@ -554,6 +518,45 @@ impl Drop for EngineHandle {
     }
 }
 
+/// How a run ended, as the folder's state machine needs it: the problems it left (one more
+/// for an unreachable service) and what holds the folder now (a brake, a fatal halt or a
+/// failure needs attention; a quota pauses).
+fn run_end(result: &Result<SyncReport, EngineError>) -> RunEnd {
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            return RunEnd {
+                problems: 0,
+                halt: Some(RunHalt::Attention(e.to_string())),
+            }
+        }
+    };
+    let mut end = RunEnd {
+        problems: report.scan_problems.len(),
+        halt: report
+            .brake
+            .as_ref()
+            .map(|brake| RunHalt::Attention(brake.to_string())),
+    };
+    if let Some(run) = &report.run {
+        end.problems += run.problems.len();
+        match &run.halted {
+            Some(Halt::Quota { message, .. }) => {
+                end.halt = Some(RunHalt::Quota {
+                    message: message.clone(),
+                    until_ms: run.resume_at_ms,
+                });
+            }
+            Some(Halt::Fatal { message, .. }) => {
+                end.halt = Some(RunHalt::Attention(message.clone()));
+            }
+            Some(Halt::Unreachable { .. }) => end.problems += 1,
+            None => {}
+        }
+    }
+    end
+}
+
 fn state_name(mode: PlanMode) -> &'static str {
     match mode {
         PlanMode::Incremental => "sync",
@@ -578,17 +581,66 @@ impl Loop {
         });
     }
 
-    fn set_state(&mut self, folder: &str, state: FolderState) {
-        if let Some(f) = self.folders.get_mut(folder) {
-            if f.state == state {
-                return;
-            }
-            f.state = state.clone();
+    /// Moves the folder's state machine by one event; returns what the fronts saw before, and
+    /// the effects to carry out (`None`: no such folder).
+    fn step(&mut self, folder: &str, event: FolderEvent) -> Option<(FolderState, Vec<Effect>)> {
+        let f = self.folders.get_mut(folder)?;
+        let before = f.phase.shown();
+        let (next, effects) = step(&f.phase, event);
+        f.phase = next;
+        Some((before, effects))
+    }
+
+    /// Emits the folder's state if it differs from what the fronts saw `before`.
+    fn show(&self, folder: &str, before: FolderState) {
+        let Some(f) = self.folders.get(folder) else {
+            return;
+        };
+        let state = f.phase.shown();
+        if state != before {
+            self.emit(Event::FolderState {
+                folder: folder.into(),
+                state,
+            });
         }
-        self.emit(Event::FolderState {
-            folder: folder.into(),
-            state,
-        });
+    }
+
+    /// Carries out the effects of a step, in order; stops at the first that fails.
+    fn apply(&mut self, folder: &str, effects: Vec<Effect>) -> Result<(), EngineError> {
+        for effect in effects {
+            match effect {
+                Effect::StartRun => self.start_run(folder),
+                Effect::StopRun => {
+                    if let Some(stop) = self.folders.get(folder).and_then(|f| f.stop_run.as_ref()) {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+                Effect::QueueFullRun => {
+                    if let Some(f) = self.folders.get_mut(folder) {
+                        f.pending = Pending::Full;
+                    }
+                }
+                Effect::PassBrakesOnce => {
+                    if let Some(f) = self.folders.get_mut(folder) {
+                        f.confirmed = true;
+                    }
+                }
+                Effect::SaveAttention(reason) => {
+                    self.store.set_attention(folder, reason.as_deref())?;
+                }
+                Effect::Notify(notice) => self.activity(folder, notice.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Loop::step`], then what the fronts see, then the effects.
+    fn transition(&mut self, folder: &str, event: FolderEvent) -> Result<(), EngineError> {
+        let (before, effects) = self
+            .step(folder, event)
+            .ok_or_else(|| EngineError::UnknownFolder(folder.into()))?;
+        self.show(folder, before);
+        self.apply(folder, effects)
     }
 
     fn jittered(&mut self, interval: Duration) -> u64 {
@@ -605,29 +657,14 @@ impl Loop {
         } else {
             None
         };
-        let (state, paused) = match &record.attention {
-            Some(reason) => (
-                FolderState::NeedsAttention {
-                    problems: vec![reason.clone()],
-                },
-                false,
-            ),
-            None => (
-                FolderState::UpToDate {
-                    problems: record.last_problems.len(),
-                },
-                false,
-            ),
-        };
+        let phase = Phase::at_start(record.attention, record.last_problems.len());
+        let state = phase.shown();
         let scheduled = self.config.scheduled_runs;
         self.folders.insert(
             name.clone(),
             FolderRuntime {
-                state: state.clone(),
-                paused,
-                attention: record.attention,
+                phase,
                 confirmed: false,
-                running: false,
                 stop_run: None,
                 pending: if scheduled {
                     Pending::Full
@@ -637,7 +674,6 @@ impl Loop {
                 rebuild: false,
                 next_full_ms: if scheduled { 0 } else { u64::MAX },
                 retry_at_ms: None,
-                resume_at_ms: None,
                 logs_from_ms: None,
                 log_polls_left: 0,
                 next_log_poll_ms: 0,
@@ -733,21 +769,12 @@ impl Loop {
             Input::Tick => {
                 let now = self.now();
                 let scheduled = self.config.scheduled_runs;
-                let lifted: Vec<String> = self
-                    .folders
-                    .iter()
-                    .filter(|_| scheduled)
-                    .filter(|(_, f)| f.paused && f.resume_at_ms.is_some_and(|t| now >= t))
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                for name in lifted {
-                    if let Some(f) = self.folders.get_mut(&name) {
-                        f.paused = false;
-                        f.resume_at_ms = None;
-                        f.pending = Pending::Full;
+                if scheduled {
+                    // The end of a quota pause (the state machine knows when).
+                    let names: Vec<String> = self.folders.keys().cloned().collect();
+                    for name in names {
+                        let _ = self.transition(&name, FolderEvent::Tick { now_ms: now });
                     }
-                    self.set_state(&name, FolderState::UpToDate { problems: 0 });
-                    self.activity(&name, "the quota wait is over; syncing again");
                 }
                 for f in self.folders.values_mut() {
                     if now >= f.next_full_ms
@@ -834,32 +861,10 @@ impl Loop {
                 self.activity(&name, "folder removed; its items stay in the source");
                 self.save_config()
             }
-            Command::Pause(name) => {
-                let f = self.folder_mut(&name)?;
-                f.paused = true;
-                // A person's pause lasts until a person resumes.
-                f.resume_at_ms = None;
-                if let Some(stop) = &f.stop_run {
-                    stop.store(true, Ordering::SeqCst);
-                }
-                self.set_state(&name, FolderState::Paused { reason: None });
-                Ok(())
-            }
-            Command::Resume(name) => {
-                let f = self.folder_mut(&name)?;
-                f.paused = false;
-                f.resume_at_ms = None;
-                f.pending = Pending::Full;
-                let attention = f.attention.clone();
-                let state = match attention {
-                    Some(reason) => FolderState::NeedsAttention {
-                        problems: vec![reason],
-                    },
-                    None => FolderState::UpToDate { problems: 0 },
-                };
-                self.set_state(&name, state);
-                Ok(())
-            }
+            // A person's pause lasts until a person resumes; during a run, the run stops
+            // between batches.
+            Command::Pause(name) => self.transition(&name, FolderEvent::Pause),
+            Command::Resume(name) => self.transition(&name, FolderEvent::Resume),
             Command::RescanNow(name) => {
                 self.folder_mut(&name)?.pending = Pending::Full;
                 Ok(())
@@ -870,16 +875,7 @@ impl Loop {
                 f.pending = Pending::Full;
                 Ok(())
             }
-            Command::Confirm(name) => {
-                let f = self.folder_mut(&name)?;
-                f.confirmed = true;
-                f.attention = None;
-                f.paused = false;
-                f.pending = Pending::Full;
-                self.store.set_attention(&name, None)?;
-                self.activity(&name, "deletes confirmed");
-                Ok(())
-            }
+            Command::Confirm(name) => self.transition(&name, FolderEvent::Confirm),
             Command::DryRun(name, reply) => {
                 let f = self
                     .folders
@@ -910,10 +906,10 @@ impl Loop {
                         let record = self.store.folder(&f.mapping.name).unwrap_or_default();
                         FolderStatus {
                             mapping: f.mapping.clone(),
-                            state: f.state.clone(),
+                            state: f.phase.shown(),
                             last_full_sync_ms: record.last_full_sync_ms,
                             last_problems: record.last_problems,
-                            paused_until_ms: f.resume_at_ms,
+                            paused_until_ms: f.phase.paused_until_ms(),
                         }
                     })
                     .collect();
@@ -937,22 +933,22 @@ impl Loop {
         }
     }
 
+    /// Queued work may start: the state machine says whether (free and idle, or a person
+    /// waits for it) and starts it (`Effect::StartRun`).
     fn start_due_runs(&mut self) {
-        let names: Vec<String> = self
+        let due: Vec<(String, bool)> = self
             .folders
             .iter()
-            .filter(|(_, f)| {
-                !f.running
-                    && !matches!(f.pending, Pending::None)
-                    && ((!f.paused && f.attention.is_none()) || !f.waiters.is_empty())
-            })
-            .map(|(n, _)| n.clone())
+            .filter(|(_, f)| !matches!(f.pending, Pending::None))
+            .map(|(n, f)| (n.clone(), !f.waiters.is_empty()))
             .collect();
-        for name in names {
-            self.start_run(&name);
+        for (name, asked) in due {
+            let _ = self.transition(&name, FolderEvent::RunDue { asked });
         }
     }
 
+    /// Starts the run the state machine just started (`Effect::StartRun`): takes the queued
+    /// work and spawns scan → plan → brakes → execute.
     fn start_run(&mut self, name: &str) {
         let now = self.now();
         let Some(f) = self.folders.get_mut(name) else {
@@ -975,7 +971,6 @@ impl Loop {
             PlanMode::Incremental
         };
         let confirmed = std::mem::take(&mut f.confirmed);
-        f.running = true;
         let stop = Arc::new(AtomicBool::new(false));
         f.stop_run = Some(Arc::clone(&stop));
         let forced = !f.waiters.is_empty();
@@ -994,7 +989,6 @@ impl Loop {
             stop,
             forced,
         };
-        self.set_state(name, FolderState::Scanning);
         let internal = self.internal.clone();
         let folder = name.to_string();
         self.runs.retain(|h| !h.is_finished());
@@ -1018,129 +1012,10 @@ impl Loop {
                 folder,
                 result,
                 full,
-            } => {
-                let interval = match self.folders.get(&folder) {
-                    Some(f) => f.mapping.rescan_interval,
-                    None => return,
-                };
-                let next_full = if self.config.scheduled_runs {
-                    self.jittered(interval)
-                } else {
-                    u64::MAX
-                };
-                let now = self.now();
-                let retries = self.store.retries(&folder).unwrap_or_default();
-                let Some(f) = self.folders.get_mut(&folder) else {
-                    return;
-                };
-                f.running = false;
-                f.stop_run = None;
-                if full {
-                    f.next_full_ms = next_full;
-                }
-                let waiters = std::mem::take(&mut f.run_waiters);
-                let mut new_state = FolderState::UpToDate { problems: 0 };
-                let mut attention = None;
-                let mut unreachable = None;
-                let result = *result;
-                match &result {
-                    Ok(report) => {
-                        if let Some(brake) = &report.brake {
-                            attention = Some(brake.to_string());
-                        }
-                        let mut problems = report.scan_problems.len();
-                        if let Some(run) = &report.run {
-                            problems += run.problems.len();
-                            match &run.halted {
-                                Some(Halt::Quota { message, .. }) => {
-                                    f.paused = true;
-                                    f.resume_at_ms = run.resume_at_ms;
-                                    new_state = FolderState::Paused {
-                                        reason: Some(quota_reason(message, run.resume_at_ms)),
-                                    };
-                                }
-                                Some(Halt::Fatal { message, .. }) => {
-                                    attention = Some(message.clone())
-                                }
-                                Some(Halt::Unreachable { message, .. }) => {
-                                    // Not a person's problem to confirm: tried again later.
-                                    problems += 1;
-                                    f.retry_at_ms =
-                                        Some(now + UNREACHABLE_RETRY.as_millis() as u64);
-                                    unreachable = Some(message.clone());
-                                }
-                                None => {}
-                            }
-                            if !run.pushed.is_empty() && self.config.poll_source_logs {
-                                f.logs_from_ms = Some(f.logs_from_ms.unwrap_or(now as i64 - 1000));
-                                f.log_polls_left = SOURCE_LOG_POLLS;
-                                f.next_log_poll_ms = now;
-                            }
-                        }
-                        if let FolderState::UpToDate { problems: p } = &mut new_state {
-                            *p = problems;
-                        }
-                        if let Some(next) = retries.iter().map(|r| r.next_attempt_ms).min() {
-                            f.retry_at_ms = Some(next.max(0) as u64);
-                        }
-                    }
-                    Err(e) => attention = Some(e.to_string()),
-                }
-                if let Some(reason) = attention {
-                    f.attention = Some(reason.clone());
-                    new_state = FolderState::NeedsAttention {
-                        problems: vec![reason.clone()],
-                    };
-                    let _ = self.store.set_attention(&folder, Some(&reason));
-                }
-                if f.paused
-                    && !matches!(
-                        new_state,
-                        FolderState::NeedsAttention { .. } | FolderState::Paused { .. }
-                    )
-                {
-                    new_state = FolderState::Paused { reason: None };
-                }
-                for w in waiters {
-                    let _ = w.send(result.clone());
-                }
-                if let Ok(report) = &result {
-                    self.report_items(&folder, report);
-                }
-                self.set_state(&folder, new_state);
-                if let Some(run) = result.as_ref().ok().and_then(|r| r.run.as_ref()) {
-                    if run.paused {
-                        self.activity(
-                            &folder,
-                            format!(
-                                "paused during a run: {} pushed and {} deleted before it stopped; the rest is sent at resume",
-                                run.pushed.len(),
-                                run.deleted.len()
-                            ),
-                        );
-                    }
-                }
-                if let Some(run) = result.as_ref().ok().and_then(|r| r.run.as_ref()) {
-                    for warning in &run.warnings {
-                        self.activity(&folder, warning.clone());
-                    }
-                }
-                if let Some(message) = unreachable {
-                    self.activity(
-                        &folder,
-                        format!("could not reach the service: {message}; trying again later"),
-                    );
-                }
-            }
-            Outcome::Progress { folder, state } => {
-                // A pause already shows; the run's last batches do not undo it.
-                if self
-                    .folders
-                    .get(&folder)
-                    .is_some_and(|f| f.running && !f.paused)
-                {
-                    self.set_state(&folder, state);
-                }
+            } => self.run_done(&folder, *result, full),
+            Outcome::Progress { folder, progress } => {
+                // Kept by the run's state; a pause during the run still shows.
+                let _ = self.transition(&folder, FolderEvent::Progress(progress));
             }
             Outcome::Logs { folder, result } => match result {
                 Ok((remaining, problems)) => {
@@ -1187,6 +1062,91 @@ impl Loop {
                 Err(message) => self.activity(&folder, message),
             },
         }
+    }
+
+    /// A run ended: its timers, then the state machine, then the callers and the fronts.
+    fn run_done(&mut self, folder: &str, result: Result<SyncReport, EngineError>, full: bool) {
+        let Some(waiters) = self.after_run_timers(folder, &result, full) else {
+            return;
+        };
+        let Some((before, effects)) = self.step(folder, FolderEvent::RunFinished(run_end(&result)))
+        else {
+            return;
+        };
+        // A failure to record the attention is not the run's: the state shows it.
+        let _ = self.apply(folder, effects);
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
+        let Ok(report) = &result else {
+            self.show(folder, before);
+            return;
+        };
+        self.report_items(folder, report);
+        self.show(folder, before);
+        if let Some(run) = &report.run {
+            if run.paused {
+                self.activity(
+                    folder,
+                    format!(
+                        "paused during a run: {} pushed and {} deleted before it stopped; the rest is sent at resume",
+                        run.pushed.len(),
+                        run.deleted.len()
+                    ),
+                );
+            }
+            for warning in &run.warnings {
+                self.activity(folder, warning.clone());
+            }
+            if let Some(Halt::Unreachable { message, .. }) = &run.halted {
+                self.activity(
+                    folder,
+                    format!("could not reach the service: {message}; trying again later"),
+                );
+            }
+        }
+    }
+
+    /// The bookkeeping after a run (none of it is the folder's state): the next full rescan,
+    /// the retry time, the Source Logs follow-up. Returns the callers waiting for the run;
+    /// `None` when the folder is gone.
+    fn after_run_timers(
+        &mut self,
+        folder: &str,
+        result: &Result<SyncReport, EngineError>,
+        full: bool,
+    ) -> Option<Vec<oneshot::Sender<Result<SyncReport, EngineError>>>> {
+        let interval = self.folders.get(folder)?.mapping.rescan_interval;
+        let next_full = if self.config.scheduled_runs {
+            self.jittered(interval)
+        } else {
+            u64::MAX
+        };
+        let now = self.now();
+        let retries = self.store.retries(folder).unwrap_or_default();
+        let poll_source_logs = self.config.poll_source_logs;
+        let f = self.folders.get_mut(folder)?;
+        f.stop_run = None;
+        if full {
+            f.next_full_ms = next_full;
+        }
+        if let Ok(report) = result {
+            if let Some(run) = &report.run {
+                if let Some(Halt::Unreachable { .. }) = &run.halted {
+                    // Not a person's problem to confirm: tried again later.
+                    f.retry_at_ms = Some(now + UNREACHABLE_RETRY.as_millis() as u64);
+                }
+                if !run.pushed.is_empty() && poll_source_logs {
+                    f.logs_from_ms = Some(f.logs_from_ms.unwrap_or(now as i64 - 1000));
+                    f.log_polls_left = SOURCE_LOG_POLLS;
+                    f.next_log_poll_ms = now;
+                }
+            }
+            if let Some(next) = retries.iter().map(|r| r.next_attempt_ms).min() {
+                f.retry_at_ms = Some(next.max(0) as u64);
+            }
+        }
+        Some(std::mem::take(&mut f.run_waiters))
     }
 
     fn report_items(&self, folder: &str, report: &SyncReport) {
@@ -1432,7 +1392,7 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         });
         let _ = internal.send(Input::Outcome(Outcome::Progress {
             folder: folder.clone(),
-            state: FolderState::Syncing {
+            progress: Progress {
                 done: p.done,
                 total: p.total,
                 bytes_done: p.bytes_done,

@@ -15,7 +15,8 @@
 //! each other, directly or around a circle (`tests/layering.rs` checks it, tests excepted):
 //! 1. [`model`]: the plain types several modules share (`FileId`, `KnownFile`, `FileProblem`,
 //!    `ProblemKind`) and the item path convention; uses none.
-//! 2. [`filters`]: the include/exclude rules, pure; uses none.
+//! 2. [`filters`]: the include/exclude rules, pure; uses none. [`folder_state`]: a folder's
+//!    state machine (pure `step`) and the `FolderState` the fronts see; uses none.
 //! 3. [`state`]: the SQLite state store; uses `model`.
 //! 4. [`scan`]: the walks (the sync's parallel scan, and `list_matches`, the filters'
 //!    preview); uses `model`, `filters`, `state`.
@@ -24,7 +25,8 @@
 //! 6. [`watch`]: directory hints from file events; uses `model`.
 //! 7. [`plan`]: the pure planner and the brakes; uses `model`, `config`, `scan`, `state`.
 //! 8. [`execute`]: the executor; uses `model`, `config`, `plan`, `state`.
-//! 9. [`engine`]: the handle and its loop; uses all of the above.
+//! 9. [`engine`]: the handle and its loop; uses all of the above (a folder's state only
+//!    through `folder_state::step`).
 //!
 //! [`keystore`] (the keyring wrapper) stands apart and uses none.
 
@@ -32,6 +34,7 @@ pub mod config;
 pub mod engine;
 pub mod execute;
 pub mod filters;
+pub mod folder_state;
 pub mod keystore;
 pub mod model;
 pub mod plan;
