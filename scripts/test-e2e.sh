@@ -18,4 +18,6 @@ export APP_BIN="$(bin_dir debug)/pushdeck-app" PUSHDECK_BIN="$(bin_dir debug)/pu
 export E2E_SCREENSHOTS="$(pwd)/docs/screenshots"
 # An app that outlived its WebDriver session is stopped when the suite ends, pass or fail.
 trap 'pkill -f "^$APP_BIN" || true' EXIT
-xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 tests-e2e/*.e2e.mjs
+# E2E_FILES picks some suites (e.g. E2E_FILES=tests-e2e/sample.e2e.mjs); all by default.
+# shellcheck disable=SC2086
+xvfb-run -a -s "-screen 0 1280x800x24" scripts/lib/with-keyring.sh node --test --test-concurrency=1 ${E2E_FILES:-tests-e2e/*.e2e.mjs}

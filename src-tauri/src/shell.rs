@@ -45,6 +45,7 @@ call!(test_connection(ConnectionRequest) -> ConnectionTest);
 call!(connect(ConnectionRequest) -> AppState);
 call!(list_folders -> Vec<FolderSummary>);
 call!(add_folder(AddFolderRequest) -> FolderSummary);
+call!(add_sample_folder -> FolderSummary);
 call!(folder_action(FolderActionRequest) -> ());
 call!(plan_folder(FolderRef) -> SyncPlan);
 call!(confirm_plan(ConfirmPlanRequest) -> ());
@@ -215,6 +216,7 @@ pub fn run() {
             pick_folder,
             pick_files,
             add_folder,
+            add_sample_folder,
             folder_action,
             plan_folder,
             confirm_plan,

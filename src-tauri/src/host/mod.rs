@@ -28,6 +28,7 @@ mod connection;
 mod fake_answers;
 mod folders;
 mod identities;
+mod sample;
 mod sandbox;
 mod uploads;
 

@@ -100,6 +100,9 @@ export interface Host {
   /** Opens the native folder dialog; null when the person cancels. */
   pickFolder(): Promise<PickedFolder | null>;
   addFolder(request: AddFolderRequest): Promise<FolderSummary>;
+  /** "Try the sample folder": the shipped sample, copied and added (waiting for its first plan),
+   * with its identities pushed to the Sandbox; the folder as it is when it was added before. */
+  addSampleFolder(): Promise<FolderSummary>;
   folderAction(request: FolderActionRequest): Promise<null>;
   planFolder(request: FolderRef): Promise<SyncPlan>;
   confirmPlan(request: ConfirmPlanRequest): Promise<null>;

@@ -32,6 +32,7 @@ export function createTauriHost(): Host {
     pickFolder: () => call("pick_folder"),
     pickFiles: () => call("pick_files"),
     addFolder: (r) => call("add_folder", r),
+    addSampleFolder: () => call("add_sample_folder"),
     folderAction: (r) => call("folder_action", r),
     planFolder: (r) => call("plan_folder", r),
     confirmPlan: (r) => call("confirm_plan", r),

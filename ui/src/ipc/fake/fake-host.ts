@@ -187,14 +187,17 @@ export function createFakeHost(options: FakeOptions): Host {
       { path: "Public/Forms", rule: { kind: "complete", model: leadsThenTeamModel() }, mode: "replace" },
     ],
   );
-  addRecord(
-    "Sample folder",
-    "/home/you/.local/share/pushdeck/sample",
-    { kind: "paused", reason: FIRST_PLAN },
-    makeFiles(2, ["", "Guides", "Guides/Advanced"], 24, now),
-    [{ path: "", rule: { kind: "everyone" }, mode: "replace" }],
-    { awaitingFirstSync: true, lastSyncAtMs: null, itemCount: 0, sourceId: "documents" },
-  );
+  /** The sample folder's card (the real host copies a shipped sample; the fake has the flow only). */
+  const addSampleRecord = () =>
+    addRecord(
+      "Sample folder",
+      "/home/you/.local/share/pushdeck/sample",
+      { kind: "paused", reason: FIRST_PLAN },
+      makeFiles(2, ["", "Guides", "Guides/Advanced"], 24, now),
+      [{ path: "", rule: { kind: "everyone" }, mode: "replace" }],
+      { awaitingFirstSync: true, lastSyncAtMs: null, itemCount: 0, sourceId: "documents" },
+    );
+  addSampleRecord();
   const wiki = addRecord(
     "Engineering wiki",
     "/srv/wiki/export",
@@ -564,6 +567,14 @@ export function createFakeHost(options: FakeOptions): Host {
       const r = addRecord(request.name.trim(), request.path, { kind: "paused", reason: FIRST_PLAN }, makeFiles(nextFolder * 13, ["", "Notes", "Archive"], 60, Date.now()), [
         { path: "", rule: { kind: "everyone" }, mode: "replace" },
       ], { awaitingFirstSync: true, lastSyncAtMs: null, itemCount: 0, include: request.include, exclude: request.exclude, sourceId: request.sourceId });
+      publish(r);
+      emit({ kind: "activity", entry: log("info", `Added folder ${r.summary.name} (${r.summary.path})`, 0, r.summary.id) });
+      return structuredClone(r.summary);
+    },
+    async addSampleFolder() {
+      const existing = [...folders.values()].find((r) => r.summary.name === "Sample folder");
+      if (existing) return structuredClone(existing.summary);
+      const r = addSampleRecord();
       publish(r);
       emit({ kind: "activity", entry: log("info", `Added folder ${r.summary.name} (${r.summary.path})`, 0, r.summary.id) });
       return structuredClone(r.summary);
