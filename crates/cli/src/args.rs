@@ -157,6 +157,9 @@ pub enum Command {
     /// Run the local Push API emulator (the Sandbox); prints `listening on http://HOST:PORT` first.
     #[command(after_help = EMULATOR_HELP)]
     Emulator(push_emulator::command::EmulatorArgs),
+    /// Run `pushdeck sync --watch` as a systemd user service (Linux servers).
+    #[command(subcommand, after_help = SERVICE_HELP)]
+    Service(ServiceCommand),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -262,6 +265,31 @@ Examples:
   pushdeck emulator                                  # in memory, random port, random key
   pushdeck emulator --listen 127.0.0.1:8080 --data ./sandbox --api-key xx-local
   pushdeck push notes.txt --api-url http://127.0.0.1:8080 --org sandbox --source documents";
+
+const SERVICE_HELP: &str = "\
+Examples:
+  pushdeck service install                           # write the unit, enable and start it
+  pushdeck service install --config /srv/pushdeck/config.toml --no-start
+  pushdeck service status                            # installed? its ExecStart, is-active
+  pushdeck service uninstall                         # stop, disable, remove the unit
+
+One agent per file server: a systemd user unit, ~/.config/systemd/user/pushdeck.service
+($XDG_CONFIG_HOME/systemd/user), runs this binary (its absolute path) as
+`pushdeck sync --watch --config CONFIG` with the configuration file this command resolves
+(--config, PUSHDECK_CONFIG or the default; absolute), and restarts it 30 seconds after a
+failure. `install` writes the unit atomically, then runs `systemctl --user daemon-reload` and
+`systemctl --user enable --now pushdeck.service`; with --no-start, or without systemctl, it
+prints those commands instead. Running it again rewrites the unit only when it changed.
+
+The service runs as you. The API key comes from your keyring entry (`pushdeck login --org
+ORG`) when your session's Secret Service is reachable and unlocked, or from COVEO_API_KEY
+set in ~/.config/pushdeck/service.env, the unit's EnvironmentFile: created empty with mode
+0600, never written to by Pushdeck (add the line yourself, or use `systemctl --user edit
+pushdeck` with Environment=). On a server, run `loginctl enable-linger $USER` once so the
+service starts at boot and keeps running after you log out.
+
+Linux only: on Windows, run `pushdeck sync --watch` at startup with Task Scheduler; on macOS,
+as a launchd agent (~/Library/LaunchAgents).";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
@@ -541,6 +569,23 @@ pub enum ConfigCommand {
     Check,
     /// Print the configuration file's path.
     Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the systemd user unit and start it (enable --now), unless --no-start.
+    Install(ServiceInstallArgs),
+    /// Stop and disable the service and remove its unit.
+    Uninstall,
+    /// Whether the unit is installed, what it runs, and whether it is active.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceInstallArgs {
+    /// Write the unit only; print the systemctl commands that start it.
+    #[arg(long)]
+    pub no_start: bool,
 }
 
 #[derive(Debug, Args)]

@@ -249,6 +249,7 @@ fn help_documents_exit_codes_and_examples() {
         "logout",
         "config",
         "emulator",
+        "service",
         "completions",
         "man",
     ] {
@@ -275,6 +276,21 @@ fn completions_and_man_page() {
     assert_eq!(out.status.code(), Some(0));
     assert!(w.path().join("man1/pushdeck.1").is_file());
     assert!(w.path().join("man1/pushdeck-sync.1").is_file());
+}
+
+/// `pushdeck service` is for Linux (systemd); elsewhere it says what to use and exits 2. (On
+/// Linux it is tested in tests/service.rs.)
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn service_is_linux_only() {
+    let w = World::new();
+    let out = w.run(&mut w.cmd(&["service", "status"]));
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("pushdeck service is for Linux servers (systemd); on Windows"),
+        "{text}"
+    );
 }
 
 // ---- error cases: one test each -----------------------------------------------------------

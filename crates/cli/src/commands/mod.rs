@@ -8,6 +8,7 @@ mod identities;
 mod login;
 mod meta;
 mod push;
+mod service;
 mod simple;
 mod sync;
 
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli, out: &Arc<Output>) -> Result<Outcome, CliError> {
         Command::Login(args) => login::login(args, out).await,
         Command::Logout(args) => login::logout(args, out).await,
         Command::Emulator(args) => emulator(args.clone()).await,
+        Command::Service(command) => service::run(command, global, out),
     }
 }
 
