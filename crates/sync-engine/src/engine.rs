@@ -35,13 +35,14 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, FolderMapping};
+pub use crate::error::{ClientFailure, EngineError, ScanStopped, SettingsError, StateFailure};
 use crate::execute::{apply_source_logs, execute, ExecuteOptions, Halt, RunProgress, RunReport};
 pub use crate::folder_state::FolderState;
 use crate::folder_state::{step, Effect, Event as FolderEvent, Phase, Progress, RunEnd, RunHalt};
 use crate::model::{FileProblem, ProblemKind};
 use crate::plan::{check_brakes, plan, Brake, Plan, PlanMode, PlanRules};
 use crate::scan::{scan_with_items, ScanRequest, SCAN_THREADS};
-use crate::state::{ItemState, StateError, Store};
+use crate::state::{ItemState, Store};
 use crate::watch::{watch_folder, FolderWatcher, WatchHint, WatchMode};
 
 /// Events kept for slow subscribers before the oldest are dropped.
@@ -217,30 +218,6 @@ impl SyncReport {
     }
 }
 
-/// Why a command failed.
-#[derive(Debug, Clone, thiserror::Error, Serialize)]
-#[serde(tag = "code", content = "message", rename_all = "snake_case")]
-pub enum EngineError {
-    #[error("no folder is named {0:?}; check the name in the folder list")]
-    UnknownFolder(String),
-    #[error("a folder named {0:?} exists already; pick another name or change that folder")]
-    FolderExists(String),
-    #[error("{0}")]
-    InvalidConfig(String),
-    #[error("{0}")]
-    State(String),
-    #[error("{0}")]
-    Client(String),
-    #[error("the sync engine has stopped; restart Pushdeck")]
-    Stopped,
-}
-
-impl From<StateError> for EngineError {
-    fn from(e: StateError) -> Self {
-        Self::State(e.to_string())
-    }
-}
-
 /// The commands of the handle.
 #[derive(Debug)]
 enum Command {
@@ -360,8 +337,7 @@ impl Engine {
             version: crate::config::CONFIG_VERSION,
             folders: folders.clone(),
         }
-        .validate()
-        .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+        .validate()?;
         let store = Store::open(&config.state_path)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (commands, mut command_rx) = mpsc::channel::<Input>(64);
@@ -725,9 +701,7 @@ impl Loop {
                 version: crate::config::CONFIG_VERSION,
                 folders: self.folders.values().map(|f| f.mapping.clone()).collect(),
             };
-            config
-                .save(path)
-                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+            config.save(path)?;
         }
         Ok(())
     }
@@ -811,8 +785,7 @@ impl Loop {
                     version: crate::config::CONFIG_VERSION,
                     folders: all,
                 }
-                .validate()
-                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+                .validate()?;
                 let name = mapping.name.clone();
                 self.insert_folder(*mapping)?;
                 self.activity(&name, "folder added");
@@ -836,8 +809,7 @@ impl Loop {
                     version: crate::config::CONFIG_VERSION,
                     folders: all,
                 }
-                .validate()
-                .map_err(|e| EngineError::InvalidConfig(e.to_string()))?;
+                .validate()?;
                 let watcher = if mapping.watch {
                     self.start_watcher(&mapping)
                 } else {
@@ -995,7 +967,7 @@ impl Loop {
         self.runs.push(tokio::spawn(async move {
             let result = match client {
                 Ok(client) => run(job, client).await,
-                Err(e) => Err(EngineError::Client(e.explanation())),
+                Err(e) => Err(EngineError::from(e)),
             };
             let result = Box::new(result);
             let _ = internal.send(Input::Outcome(Outcome::RunDone {
@@ -1284,12 +1256,10 @@ async fn scan_and_plan(
     scope: Vec<String>,
     mode: PlanMode,
 ) -> Result<(Plan, crate::scan::Snapshot, Store), EngineError> {
-    let filters = mapping
-        .compiled_filters()
-        .map_err(EngineError::InvalidConfig)?;
+    let filters = mapping.compiled_filters().map_err(SettingsError::Filters)?;
     let permissions = mapping
         .compiled_permissions()
-        .map_err(EngineError::InvalidConfig)?;
+        .map_err(SettingsError::Permissions)?;
     let request = ScanRequest {
         root: mapping.path.clone(),
         filters,
@@ -1307,8 +1277,7 @@ async fn scan_and_plan(
         let scanned = scan_with_items(&request, move || loader.items(&name));
         (scanned, store)
     })
-    .await
-    .map_err(|e| EngineError::State(format!("the scan stopped unexpectedly: {e}")))?;
+    .await?;
     let (snapshot, items) = scanned?;
     let rules = PlanRules {
         folder: mapping,
@@ -1316,7 +1285,7 @@ async fn scan_and_plan(
         mode,
     };
     let mut plan = plan(&items, &snapshot, &rules);
-    let identities = crate::plan::load_identities(mapping).map_err(EngineError::InvalidConfig)?;
+    let identities = crate::plan::load_identities(mapping).map_err(SettingsError::Identities)?;
     if let Some(loaded) = &identities {
         let stored = store.identity_fingerprint(&mapping.name, &loaded.provider)?;
         plan.identities = crate::plan::plan_identities(Some(loaded), stored.as_deref(), mode);
@@ -1411,8 +1380,7 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
         &job.stop,
         &mut progress,
     )
-    .await
-    .map_err(|e| EngineError::State(e.to_string()))?;
+    .await?;
     // A paused run did not sync everything: not a full sync.
     if snapshot.scope.is_empty() && !run.paused {
         let mut problems = snapshot.problems.clone();

@@ -25,13 +25,16 @@
 //! 6. [`watch`]: directory hints from file events; uses `model`.
 //! 7. [`plan`]: the pure planner and the brakes; uses `model`, `config`, `scan`, `state`.
 //! 8. [`execute`]: the executor; uses `model`, `config`, `plan`, `state`.
-//! 9. [`engine`]: the handle and its loop; uses all of the above (a folder's state only
-//!    through `folder_state::step`).
+//! 9. [`error`]: the engine's errors by meaning, their causes kept typed; uses `config`,
+//!    `execute`, `state`.
+//! 10. [`engine`]: the handle and its loop; uses all of the above (a folder's state only
+//!     through `folder_state::step`).
 //!
 //! [`keystore`] (the keyring wrapper) stands apart and uses none.
 
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod execute;
 pub mod filters;
 pub mod folder_state;

@@ -100,6 +100,24 @@ fn is_out_of_watches(e: &notify::Error) -> bool {
     }
 }
 
+/// The folder cannot be watched at all, neither by file events nor by polling (the engine
+/// then finds changes by its periodic rescan only).
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The native watcher started but refused the folder (not for lack of watches).
+    #[error("cannot watch {}: {source}", root.display())]
+    Watch {
+        root: PathBuf,
+        source: notify::Error,
+    },
+    /// The polling fallback could not start or refused the folder.
+    #[error("cannot poll {}: {source}", root.display())]
+    Poll {
+        root: PathBuf,
+        source: notify::Error,
+    },
+}
+
 /// Starts watching `root` recursively; each debounced batch of events becomes a [`WatchHint`]
 /// passed to `send`. `force_polling` is for tests of the fallback.
 pub fn watch_folder(
@@ -109,7 +127,7 @@ pub fn watch_folder(
     force_polling: bool,
     poll_interval: Duration,
     send: impl Fn(WatchHint) + Send + Sync + Clone + 'static,
-) -> Result<FolderWatcher, String> {
+) -> Result<FolderWatcher, WatchError> {
     let handler = {
         let folder = folder.to_string();
         let root = root.to_path_buf();
@@ -150,7 +168,12 @@ pub fn watch_folder(
                 Err(e) if is_out_of_watches(&e) => format!(
                     "the system ran out of file watches ({e}); raise fs.inotify.max_user_watches (sysctl) to get instant updates"
                 ),
-                Err(e) => return Err(format!("cannot watch {}: {e}", root.display())),
+                Err(source) => {
+                    return Err(WatchError::Watch {
+                        root: root.to_path_buf(),
+                        source,
+                    })
+                }
             },
             Err(e) => format!("the native watcher could not start ({e})"),
         }
@@ -159,9 +182,15 @@ pub fn watch_folder(
     let mut d = new_debouncer_opt::<_, notify::PollWatcher, NoCache>(
         debounce, None, handler, NoCache, config,
     )
-    .map_err(|e| format!("cannot poll {}: {e}", root.display()))?;
+    .map_err(|source| WatchError::Poll {
+        root: root.to_path_buf(),
+        source,
+    })?;
     d.watch(root, RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot poll {}: {e}", root.display()))?;
+        .map_err(|source| WatchError::Poll {
+            root: root.to_path_buf(),
+            source,
+        })?;
     Ok(FolderWatcher {
         _native: None,
         _poll: Some(d),
@@ -189,6 +218,37 @@ mod tests {
         ];
         assert_eq!(touched_dirs(root, &paths), vec!["a", "c"]);
         assert_eq!(touched_dirs(root, &[PathBuf::from("/r/top.txt")]), vec![""]);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_watched_is_a_watch_error_with_the_notify_error_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        // The native watcher refuses a missing folder (polling would wait for it to appear).
+        let Err(e) = watch_folder(
+            "f",
+            &missing,
+            Duration::from_millis(50),
+            false,
+            POLL_FALLBACK_INTERVAL,
+            |_| {},
+        ) else {
+            panic!("a missing folder is watched");
+        };
+        assert!(
+            matches!(&e, WatchError::Watch { root, .. } if *root == missing),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot watch {}: ", missing.display())),
+            "{e}"
+        );
+        let source = std::error::Error::source(&e).expect("the notify error");
+        assert!(
+            source.downcast_ref::<notify::Error>().is_some(),
+            "{source:?}"
+        );
     }
 
     #[test]
