@@ -199,6 +199,45 @@ pub struct AppState {
     /// Whether the operating system's keyring answered at startup.
     pub keyring_available: bool,
     pub version: String,
+    /// True once the app offered to start at login (it offers once, on the first folder added).
+    pub autostart_offered: bool,
+    /// When a "pause all" ends (ms since the epoch); `None` when none is on.
+    pub paused_until_ms: Option<u64>,
+}
+
+/// The state line of the tray menu (and its tooltip), as the tray shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrayState {
+    /// "Up to date", "Syncing 120 of 400 items", "Docs needs attention", "Paused until 14:30".
+    pub line: String,
+    pub tooltip: String,
+    /// A folder halted and waits for the person.
+    pub attention: bool,
+    /// A "pause all" is on.
+    pub paused: bool,
+}
+
+/// How long "pause all" lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum PauseAllFor {
+    OneHour,
+    /// Until 08:00 tomorrow, local time.
+    UntilTomorrow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseAllRequest {
+    pub duration: PauseAllFor,
+}
+
+/// Start Pushdeck when the person logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AutostartRequest {
+    pub enabled: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1046,6 +1085,12 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("get_app_state", None, "AppState"),
     call("dismiss_welcome", None, "AppState"),
     call("use_sandbox", None, "AppState"),
+    call("pause_all", Some("PauseAllRequest"), "AppState"),
+    call("resume_all", None, "AppState"),
+    call("tray_state", None, "TrayState"),
+    call("get_autostart", None, "boolean"),
+    call("set_autostart", Some("AutostartRequest"), "boolean"),
+    call("autostart_offered", None, "AppState"),
     call(
         "list_catalog",
         Some("ConnectionRequest"),
@@ -1061,6 +1106,7 @@ pub const HOST_CALLS: &[HostCall] = &[
     call("pick_folder", None, "PickedFolder | null"),
     call("pick_files", None, "DroppedFile[]"),
     call("add_folder", Some("AddFolderRequest"), "FolderSummary"),
+    call("add_sample_folder", None, "FolderSummary"),
     call("folder_action", Some("FolderActionRequest"), "null"),
     call("plan_folder", Some("FolderRef"), "SyncPlan"),
     call("confirm_plan", Some("ConfirmPlanRequest"), "null"),

@@ -17,6 +17,7 @@
 //! To refresh the TypeScript bindings after changing a DTO:
 //! `UPDATE_BINDINGS=1 cargo test -p pushdeck-app bindings_are_current`.
 
+pub mod companion;
 pub mod dto;
 pub mod host;
 pub mod priority;
@@ -55,6 +56,9 @@ mod tests {
         export!(
             HostError,
             AppState,
+            TrayState,
+            PauseAllRequest,
+            AutostartRequest,
             ConnectionRequest,
             OrganizationCatalog,
             ConnectionTest,

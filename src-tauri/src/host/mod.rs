@@ -23,6 +23,7 @@ use sync_engine::engine::{Engine, EngineConfig, EngineError, EngineHandle, Event
 use crate::dto::*;
 
 mod access;
+mod background;
 mod connection;
 #[cfg(test)]
 mod fake_answers;
@@ -106,6 +107,12 @@ struct Settings {
     connection: Option<ConnectionSummary>,
     /// True once the person chose a real organization; false = Sandbox.
     use_organization: bool,
+    /// True once the app offered to start at login.
+    #[serde(default)]
+    autostart_offered: bool,
+    /// A "pause all" in force: until when, and the folders it paused (resumed at its end).
+    #[serde(default)]
+    paused_all: Option<background::PausedAll>,
 }
 
 /// The connection the engine's client factory reads: the org and its key (in memory only).
@@ -366,6 +373,7 @@ impl Host {
             coveo_origin,
         });
         host.forward_events(sink);
+        host.resume_all_when_due();
         Ok(host)
     }
 
@@ -636,6 +644,8 @@ impl Host {
             first_launch: !s.welcome_dismissed,
             keyring_available: self.keyring_available,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            autostart_offered: s.autostart_offered,
+            paused_until_ms: s.paused_all.as_ref().map(|p| p.until_ms),
         })
     }
 

@@ -12,6 +12,7 @@ import type {
   ActivityQuery,
   AddFolderRequest,
   AppState,
+  AutostartRequest,
   ConfirmPlanRequest,
   ConnectionRequest,
   ConnectionTest,
@@ -31,6 +32,7 @@ import type {
   IdentityPushResult,
   ItemProblem,
   OrganizationCatalog,
+  PauseAllRequest,
   PatternPreview,
   PatternRequest,
   PermissionModelView,
@@ -48,6 +50,7 @@ import type {
   SyncPlan,
   TestItem,
   TestUpload,
+  TrayState,
   TreeNode,
   UserAccess,
   UserRequest,
@@ -91,6 +94,16 @@ export interface Host {
 
   getAppState(): Promise<AppState>;
   dismissWelcome(): Promise<AppState>;
+  /** Pauses every folder for an hour or until 08:00 tomorrow (the tray menu's "pause all"). */
+  pauseAll(request: PauseAllRequest): Promise<AppState>;
+  resumeAll(): Promise<AppState>;
+  /** What the tray's state line says (the tray itself is outside the page). */
+  trayState(): Promise<TrayState>;
+  /** Whether Pushdeck starts when the person logs in. */
+  getAutostart(): Promise<boolean>;
+  setAutostart(request: AutostartRequest): Promise<boolean>;
+  /** Records that the app offered to start at login (it offers once). */
+  autostartOffered(): Promise<AppState>;
   useSandbox(): Promise<AppState>;
   listCatalog(request: ConnectionRequest): Promise<OrganizationCatalog>;
   testConnection(request: ConnectionRequest): Promise<ConnectionTest>;

@@ -13,4 +13,12 @@ firstLaunch: boolean,
 /**
  * Whether the operating system's keyring answered at startup.
  */
-keyringAvailable: boolean, version: string, };
+keyringAvailable: boolean, version: string, 
+/**
+ * True once the app offered to start at login (it offers once, on the first folder added).
+ */
+autostartOffered: boolean, 
+/**
+ * When a "pause all" ends (ms since the epoch); `None` when none is on.
+ */
+pausedUntilMs: number | null, };

@@ -135,7 +135,10 @@ export function createFakeHost(options: FakeOptions): Host {
     firstLaunch: options.firstLaunch,
     keyringAvailable: options.keyringAvailable,
     version: "0.1.0 (fake host)",
+    autostartOffered: false,
+    pausedUntilMs: null,
   };
+  let autostart = false;
   let identities: SecurityIdentity[] = seedIdentities();
   const folders = new Map<string, FolderRecord>();
   let nextFolder = 1;
@@ -506,6 +509,35 @@ export function createFakeHost(options: FakeOptions): Host {
     },
     async dismissWelcome() {
       appState = { ...appState, firstLaunch: false };
+      return structuredClone(appState);
+    },
+    async pauseAll({ duration }) {
+      const end = new Date();
+      if (duration === "oneHour") end.setHours(end.getHours() + 1);
+      else {
+        end.setDate(end.getDate() + 1);
+        end.setHours(8, 0, 0, 0);
+      }
+      appState = { ...appState, pausedUntilMs: end.getTime() };
+      return structuredClone(appState);
+    },
+    async resumeAll() {
+      appState = { ...appState, pausedUntilMs: null };
+      return structuredClone(appState);
+    },
+    async trayState() {
+      // The fake has no tray; the real line is the shell's (src-tauri/src/companion.rs).
+      return { line: "Fake host: no tray", tooltip: "Pushdeck", attention: false, paused: appState.pausedUntilMs !== null };
+    },
+    async getAutostart() {
+      return autostart;
+    },
+    async setAutostart({ enabled }) {
+      autostart = enabled;
+      return autostart;
+    },
+    async autostartOffered() {
+      appState = { ...appState, autostartOffered: true };
       return structuredClone(appState);
     },
     async useSandbox() {
