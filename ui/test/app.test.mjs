@@ -20,6 +20,25 @@ test("first launch opens in the Sandbox with a welcome banner that can be hidden
   assert.deepEqual(page.errors, []);
 });
 
+test("start at login is offered once, off until the person says yes, and switchable under Connection", async () => {
+  const page = await ui.open("first=0");
+  await page.getByTestId("autostart-offer").waitFor();
+  await page.getByRole("tab", { name: "Connection" }).click();
+  const box = page.getByTestId("autostart");
+  await page.waitForFunction(() => !document.querySelector("[data-testid=autostart]")?.disabled);
+  assert.equal(await box.isChecked(), false, "off by default");
+  await page.getByRole("tab", { name: "Folders" }).click();
+  await page.getByTestId("autostart-yes").click();
+  await page.getByTestId("autostart-offer").waitFor({ state: "detached" });
+  await page.getByRole("tab", { name: "Connection" }).click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=autostart]")?.checked === true);
+  await box.uncheck();
+  await page.waitForFunction(() => document.querySelector("[data-testid=autostart]")?.checked === false);
+  await page.getByRole("tab", { name: "Folders" }).click();
+  assert.equal(await page.getByTestId("autostart-offer").count(), 0, "offered once");
+  assert.deepEqual(page.errors, []);
+});
+
 test("the theme follows the system, the toggle switches it and is remembered", async () => {
   const page = await ui.open("first=0", { colorScheme: "dark" });
   const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
