@@ -9,6 +9,8 @@ source scripts/lib/deps.sh
 source scripts/lib/ui-build.sh
 ensure_system_packages
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Dependency boundaries (ARCHITECTURE.md, invariant 2): seconds, so before the long builds.
+bash scripts/check-boundaries.sh
 # The UI is built first: the desktop app embeds ui/dist.
 build_ui
 cargo build --workspace --locked --all-targets

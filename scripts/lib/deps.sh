@@ -2,11 +2,13 @@
 # shellcheck shell=bash
 
 # Packages to build and test the workspace: a C compiler for bundled SQLite, pkg-config, the
-# WebKitGTK stack the Tauri shell links against (measured in shared/build-notes.md), a D-Bus
-# session and gnome-keyring for the real keyring tests, Xvfb and WebKitWebDriver for the
-# end-to-end tests of the real window, and Chromium for the web UI tests.
+# WebKitGTK stack the Tauri shell links against (Tauri's Linux prerequisites,
+# https://v2.tauri.app/start/prerequisites/, plus the tray's appindicator), python3 for
+# scripts/check-boundaries.sh, a D-Bus session and gnome-keyring for the real keyring tests,
+# Xvfb and WebKitWebDriver for the end-to-end tests of the real window, and Chromium for the
+# web UI tests.
 PUSHDECK_TEST_PACKAGES=(
-  build-essential pkg-config libssl-dev file
+  build-essential pkg-config libssl-dev file python3
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   dbus dbus-x11 gnome-keyring libsecret-tools keyutils at-spi2-core
