@@ -1,7 +1,7 @@
 //! The command-line grammar (clap derive): every command, flag and help text.
 //!
-//! This is a public interface (design.md, "Contracts that other programs rely on"): scripts and
-//! schedulers drive it, so flags are only ever added, never renamed.
+//! This is a public interface (`docs/contracts.md`): scripts and schedulers drive it, so flags
+//! are only ever added, never renamed.
 
 use std::path::PathBuf;
 

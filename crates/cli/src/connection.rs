@@ -27,7 +27,7 @@ use crate::args::{ConnectionArgs, EnvironmentArg, GlobalArgs, RegionArg};
 use crate::exit::{CliError, Exit};
 use crate::keystore;
 
-/// The environment variable holding the API key for headless use (design.md contract).
+/// The environment variable holding the API key for headless use (`docs/contracts.md`).
 pub const API_KEY_ENV: &str = "COVEO_API_KEY";
 /// The Sandbox's organization, source and provider: the emulator's defaults, one copy for
 /// the CLI and the app.

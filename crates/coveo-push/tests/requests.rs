@@ -1,5 +1,5 @@
 //! The exact request of every operation (method, path, query, headers, JSON body), checked
-//! against a recording server and the reference (shared/reference/push-api.md §2).
+//! against a recording server and the reference (§2, endpoints: `docs/push-api-reference.md`).
 
 mod support;
 

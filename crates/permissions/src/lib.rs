@@ -1,8 +1,9 @@
 //! Permission models and explained access: who can see an item, and why.
 //!
 //! This crate is the engine behind Pushdeck's access preview, the emulator's "search as",
-//! and the folder rules of the sync engine. It follows `shared/reference/push-api.md` §4
-//! (permission models and their evaluation) and §5 (security identities).
+//! and the folder rules of the sync engine. It follows Coveo's documentation of permission
+//! models and their evaluation (reference §4) and of security identities (reference §5); the
+//! sections and their Coveo pages are listed in `docs/push-api-reference.md`.
 //!
 //! Where to start:
 //! - [`model`]: an item's `permissions` as the Push API spells them ([`PermissionModel`],

@@ -1,5 +1,6 @@
 //! The permission model of an item and the security identities it names, as the Push API's
-//! JSON spells them (`../shared/reference/push-api.md` §4.1 and §5).
+//! JSON spells them (reference §4.1 and §5, listed in `docs/push-api-reference.md`: Coveo's
+//! <https://docs.coveo.com/en/107> and <https://docs.coveo.com/en/25>).
 //!
 //! Reading is lenient (every spelling of an identity type the service accepts, any letter
 //! case); writing is canonical (the documented spelling), so a model read from canonical JSON

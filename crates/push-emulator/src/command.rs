@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::{Emulator, EmulatorConfig, Faults, OrgConfig};
 
-/// Flags of `pushdeck emulator` (design.md: `[--listen ADDR] [--data DIR]
-/// [--org ORG --source SOURCE --provider PROVIDER]... [--api-key KEY]`).
+/// Flags of `pushdeck emulator`. The contract (`docs/contracts.md`): `[--listen ADDR]
+/// [--data DIR] [--org ORG --source SOURCE --provider PROVIDER]... [--api-key KEY]`.
 #[derive(Clone, clap::Args)]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port. Loopback only unless --allow-remote.

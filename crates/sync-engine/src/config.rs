@@ -34,7 +34,7 @@
 //! ```
 //!
 //! The API key is deliberately absent: it lives in the keyring or `COVEO_API_KEY`
-//! (design invariant 5), never in this file.
+//! (ARCHITECTURE.md, invariant 7), never in this file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -463,7 +463,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// A stable code for the UI (design invariant 8).
+    /// A stable code for the UI (ARCHITECTURE.md, invariant 10).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Read { .. } => "config_read",

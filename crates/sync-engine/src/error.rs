@@ -3,8 +3,8 @@
 //! sentence a person reads, as before.
 //!
 //! The codes are a closed set ([`EngineError::code`]), what the fronts map to their own codes
-//! (design invariant 8). Every cause is held in an `Arc` so that one error can answer several
-//! callers waiting for the same run ([`EngineError`] is `Clone`).
+//! (ARCHITECTURE.md, invariant 10). Every cause is held in an `Arc` so that one error can
+//! answer several callers waiting for the same run ([`EngineError`] is `Clone`).
 
 use std::sync::Arc;
 

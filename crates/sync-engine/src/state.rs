@@ -2,7 +2,7 @@
 //!
 //! SQLite (bundled) in WAL mode with `synchronous = FULL`: every recorded acceptance survives a
 //! crash or a power cut, so the only loss is a transaction not yet committed, which leads to a
-//! re-push (design invariant 4). The schema evolves through numbered migrations kept in
+//! re-push (ARCHITECTURE.md, invariant 5). The schema evolves through numbered migrations kept in
 //! [`MIGRATIONS`] and applied by `PRAGMA user_version`.
 //!
 //! How rows follow the item's life:

@@ -1,6 +1,6 @@
 //! Watching: file system events become hints that schedule targeted rescans; they never say
-//! what changed (design invariant 3). The scan is the truth, so a lost or coalesced event only
-//! delays a sync until the next hint or the periodic full rescan.
+//! what changed (ARCHITECTURE.md, invariant 4). The scan is the truth, so a lost or coalesced
+//! event only delays a sync until the next hint or the periodic full rescan.
 //!
 //! The native watcher (inotify, FSEvents, ReadDirectoryChangesW) runs behind
 //! `notify-debouncer-full`. When the system is out of watches (inotify's `max_user_watches`),
