@@ -298,6 +298,29 @@ fn companion_event(app: &AppHandle, event: &HostEvent) {
     refresh_tray(app);
 }
 
+enum TrayAction {
+    Pause(PauseAllFor),
+    Resume,
+}
+
+/// Runs a "pause all" or "resume all" of the tray menu, then redraws the tray.
+fn tray_action(app: &AppHandle, action: TrayAction) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(host) = app.try_state::<Arc<Host>>() {
+            let host = host.inner().clone();
+            let done = match action {
+                TrayAction::Pause(duration) => host.pause_all(PauseAllRequest { duration }).await,
+                TrayAction::Resume => host.resume_all().await,
+            };
+            if let Err(e) = done {
+                tracing::warn!("the tray's action failed: {}", e.message);
+            }
+        }
+        refresh_tray(&app);
+    });
+}
+
 /// The tray icon and its menu: the state line, open, pause all (an hour, until tomorrow),
 /// resume all, quit.
 fn build_tray(app: &AppHandle) -> tauri::Result<TrayItems> {
@@ -336,38 +359,13 @@ fn build_tray(app: &AppHandle) -> tauri::Result<TrayItems> {
         .menu(&menu)
         .tooltip("Pushdeck")
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| {
-            let pause = |duration| {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    if let Some(host) = app.try_state::<Arc<Host>>() {
-                        let host = host.inner().clone();
-                        if let Err(e) = host.pause_all(PauseAllRequest { duration }).await {
-                            tracing::warn!("pause all: {}", e.message);
-                        }
-                    }
-                    refresh_tray(&app);
-                });
-            };
-            match event.id.as_ref() {
-                "open" => show_window(app),
-                "pause-hour" => pause(PauseAllFor::OneHour),
-                "pause-tomorrow" => pause(PauseAllFor::UntilTomorrow),
-                "resume" => {
-                    let app = app.clone();
-                    tauri::async_runtime::spawn(async move {
-                        if let Some(host) = app.try_state::<Arc<Host>>() {
-                            let host = host.inner().clone();
-                            if let Err(e) = host.resume_all().await {
-                                tracing::warn!("resume all: {}", e.message);
-                            }
-                        }
-                        refresh_tray(&app);
-                    });
-                }
-                "quit" => app.exit(0),
-                _ => {}
-            }
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_window(app),
+            "pause-hour" => tray_action(app, TrayAction::Pause(PauseAllFor::OneHour)),
+            "pause-tomorrow" => tray_action(app, TrayAction::Pause(PauseAllFor::UntilTomorrow)),
+            "resume" => tray_action(app, TrayAction::Resume),
+            "quit" => app.exit(0),
+            _ => {}
         });
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
