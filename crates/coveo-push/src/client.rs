@@ -1,5 +1,7 @@
 //! [`PushClient`]: every Push API operation (items, file containers, security identities,
-//! Stream API) and the Platform API calls needed to get started.
+//! Stream API), the Platform API calls needed to get started, and Source Logs. Every method of
+//! `PushClient` is defined here, over the modules below it: `encode` turns a document into
+//! its wire form, `http` sends one request, `logs` builds and reads Source Logs pages.
 //!
 //! Concurrency: a `PushClient` is cheap to clone and every method takes `&self`; calls may run
 //! concurrently. Each call either returns after the service accepted the request (2xx) or
@@ -16,13 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::compression::{CompressionType, DEFAULT_COMPRESSION_LEVEL};
 use crate::config::ClientConfig;
-use crate::document::Document;
+use crate::document::{Document, FieldSpec};
 use crate::encode::{
-    encode, EncodeOptions, EncodedContent, EncodedItem, UploadSource, MAX_CONTAINER_BYTES,
+    encode, DocumentPreview, EncodeOptions, EncodedContent, EncodedItem, UploadSource,
+    MAX_CONTAINER_BYTES,
 };
 use crate::error::{Error, ErrorKind};
 use crate::http::{build_http, millis_between, send, Body, Request, ServiceClock};
 use crate::identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody};
+use crate::logs::{self, LogEntry, LogQuery, LOG_PAGE_SIZE, MAX_LOG_PAGES};
 use crate::progress::{ProgressEvent, ProgressSink};
 use permissions::Identity;
 
@@ -177,35 +181,6 @@ pub const SOURCE_LIST_PAGE: usize = 100;
 /// At most this many pages of sources are read (10,000 sources): a bound, so a service that
 /// keeps announcing more pages cannot keep a caller waiting forever.
 pub const MAX_SOURCE_PAGES: usize = 100;
-
-/// An index field type (Platform API spelling).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldType {
-    #[serde(rename = "STRING")]
-    String,
-    #[serde(rename = "LONG")]
-    Long,
-    #[serde(rename = "LONG_64")]
-    Long64,
-    #[serde(rename = "DOUBLE")]
-    Double,
-    #[serde(rename = "DATE")]
-    Date,
-    #[serde(other, rename = "UNKNOWN")]
-    Other,
-}
-
-/// A field to create, or one that exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldSpec {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
-    /// For lists of strings (multi-value facet).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub multi_value_facet: bool,
-}
 
 /// How many fields one `batch/create` call creates (the JS client's batch size).
 pub const FIELD_CREATE_BATCH: usize = 500;
@@ -493,6 +468,12 @@ impl PushClient {
         }
         let req = req.json(item.into_json(file_id.as_deref()));
         self.send(req).await.map(|_| ())
+    }
+
+    /// What [`PushClient::push_document`] would send for `doc`, without sending anything:
+    /// validated, read and compressed exactly as a push does (on a blocking thread).
+    pub async fn preview_document(&self, doc: &Document) -> Result<DocumentPreview, Error> {
+        Ok(self.encode_document(doc.clone()).await?.preview())
     }
 
     /// Validates and encodes a document on a blocking thread (files are read there).
@@ -1016,6 +997,37 @@ impl PushClient {
             .collect();
         self.create_fields(&missing).await?;
         Ok(missing)
+    }
+
+    // ---- Source Logs -----------------------------------------------------------------------
+
+    /// One page of Source Logs; returns the entries and whether another page follows.
+    pub async fn source_logs_page(
+        &self,
+        query: &LogQuery,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<LogEntry>, bool), Error> {
+        let url = format!(
+            "{}/logs/v1/organizations/{}",
+            self.config().endpoint.push_origin(),
+            enc(&self.config().organization)
+        );
+        let req = logs::page_request(url, query, page, per_page)?;
+        logs::page_entries(&self.send(req).await?)
+    }
+
+    /// Every entry matching `query`, page after page (at most [`MAX_LOG_PAGES`] pages).
+    pub async fn source_logs(&self, query: &LogQuery) -> Result<Vec<LogEntry>, Error> {
+        let mut all = Vec::new();
+        for page in 0..MAX_LOG_PAGES {
+            let (entries, more) = self.source_logs_page(query, page, LOG_PAGE_SIZE).await?;
+            all.extend(entries);
+            if !more {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     // ---- Stream API -----------------------------------------------------------------------

@@ -1,17 +1,47 @@
 //! Items as the Push API sees them: a typed builder for the reserved fields and metadata, the
 //! validation Coveo would otherwise apply later (or silently), `file:///` URIs from local
-//! paths, and the permanentid the official clients compute.
+//! paths, and the permanentid the official clients compute. Also the index fields
+//! ([`FieldSpec`]) an item's metadata needs, which the client lists and creates.
 
 use std::path::{Path, PathBuf};
 
 use md5::Digest as _;
 use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 use permissions::PermissionModel;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::client::{FieldSpec, FieldType};
 use crate::compression::CompressionType;
 use crate::error::Error;
+
+/// An index field type (Platform API spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FieldType {
+    #[serde(rename = "STRING")]
+    String,
+    #[serde(rename = "LONG")]
+    Long,
+    #[serde(rename = "LONG_64")]
+    Long64,
+    #[serde(rename = "DOUBLE")]
+    Double,
+    #[serde(rename = "DATE")]
+    Date,
+    #[serde(other, rename = "UNKNOWN")]
+    Other,
+}
+
+/// A field to create, or one that exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// For lists of strings (multi-value facet).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multi_value_facet: bool,
+}
 
 /// Keys the Push API gives a meaning of its own; metadata may not reuse them in any case
 /// (reference §3.2: the DocumentBody keys, the "standard" keys the official clients emit, and

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::compression::{compress, compress_stream, is_already_compressed, CompressionType};
 use crate::document::{Content, Document};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// Largest `data` or base64 `compressedBinaryData` value sent inline. The service caps both at
 /// 5 MB and a single request at 6 MB; content above this goes through a file container.
@@ -197,16 +197,6 @@ impl EncodedItem {
     }
 }
 
-impl crate::client::PushClient {
-    /// What [`PushClient::push_document`] would send for `doc`, without sending anything:
-    /// validated, read and compressed exactly as a push does (on a blocking thread).
-    ///
-    /// [`PushClient::push_document`]: crate::client::PushClient::push_document
-    pub async fn preview_document(&self, doc: &Document) -> Result<DocumentPreview, Error> {
-        Ok(self.encode_document(doc.clone()).await?.preview())
-    }
-}
-
 /// Options of the encoder.
 #[derive(Debug, Clone)]
 pub(crate) struct EncodeOptions {
@@ -339,7 +329,7 @@ fn encode_file(
     }
     .map_err(|e| {
         Error::new(
-            crate::ErrorKind::LocalFile {
+            ErrorKind::LocalFile {
                 path: path.to_path_buf(),
             },
             "compress file",
@@ -527,6 +517,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/dir/x.pdf"), "{e}");
-        assert!(matches!(e.kind(), crate::ErrorKind::LocalFile { .. }));
+        assert!(matches!(e.kind(), ErrorKind::LocalFile { .. }));
     }
 }

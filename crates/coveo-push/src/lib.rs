@@ -9,6 +9,16 @@
 //! [`Batcher`] to push many items through file containers with honest [`ProgressEvent`]s;
 //! [`Error::kind`] and [`Error::explanation`] for what went wrong. Retries live in
 //! [`RetryPolicy`], whose clock and jitter are injectable for exact tests.
+//!
+//! Layers, lowest first; a module uses only modules named before it, so a document goes one
+//! way, down, on its way out (batcher → client → encode → document), and there is no import
+//! cycle (`tests/layering.rs` checks both from the source):
+//! `error`, `progress`, `retry`, `identity`, `compression` (these use no other module) →
+//! `config` → `document` (items, and the index fields their metadata needs) → `encode`
+//! (free functions from a document to its wire form; it adds no method to the client) →
+//! `http` (sending one request, with its retries) → `logs` (Source Logs requests and answers)
+//! → `client` (`PushClient`: every method is defined here, over the layers below) →
+//! `batcher` (over the client). A type several layers use lives in the lowest of them.
 
 mod batcher;
 mod client;
@@ -28,10 +38,9 @@ pub use batcher::{
     DEFAULT_UPLOADS_IN_FLIGHT,
 };
 pub use client::{
-    DeleteItem, FieldSpec, FieldType, FileContainer, OpenedStream, PushClient,
-    SecurityProviderInfo, SourceInfo, SourceStatus, SourceVisibility, StreamResult,
-    FIELD_CREATE_BATCH, FIELD_LIST_PAGE, MAX_SOURCE_PAGES, OLDER_THAN_FUTURE_TOLERANCE,
-    SOURCE_LIST_PAGE,
+    DeleteItem, FileContainer, OpenedStream, PushClient, SecurityProviderInfo, SourceInfo,
+    SourceStatus, SourceVisibility, StreamResult, FIELD_CREATE_BATCH, FIELD_LIST_PAGE,
+    MAX_SOURCE_PAGES, OLDER_THAN_FUTURE_TOLERANCE, SOURCE_LIST_PAGE,
 };
 pub use compression::{
     compress, is_already_compressed, CompressionType, ALREADY_COMPRESSED_EXTENSIONS,
@@ -43,7 +52,8 @@ pub use config::{
 };
 pub use document::{
     file_uri, file_uri_from_path, format_date, is_reserved_key, is_valid_field_name, permanent_id,
-    Content, Document, MetadataValue, MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
+    Content, Document, FieldSpec, FieldType, MetadataValue, MAX_PERMISSIONS_PER_ITEM,
+    RESERVED_KEYS,
 };
 pub use encode::{
     DocumentPreview, UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES,

@@ -1,22 +1,31 @@
 //! Source Logs: what the indexing pipeline did with each item after the Push API accepted it
 //! (`POST /logs/v1/organizations/{org}`; Source Logs Swagger, host `api.cloud.coveo.com`).
 //! A 202 only means "queued"; these entries say "indexed" or "rejected, and why".
+//!
+//! This module builds the request of one page and reads its answer; the client sends it
+//! ([`PushClient::source_logs`]).
+//!
+//! [`PushClient::source_logs`]: crate::client::PushClient::source_logs
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::client::PushClient;
 use crate::document::format_date;
 use crate::error::Error;
-use crate::http::Request;
+use crate::http::{Request, Response};
 
 /// Entries per page asked of the service. 100 keeps each answer small; the service caps the
 /// range of one query at a week anyway.
 pub const LOG_PAGE_SIZE: u32 = 100;
 /// Pages read by [`PushClient::source_logs`] before it stops (100,000 entries): a bound so a
 /// busy organization cannot keep a caller reading forever.
+///
+/// [`PushClient::source_logs`]: crate::client::PushClient::source_logs
 pub const MAX_LOG_PAGES: u32 = 1_000;
+
+/// The operation named in errors.
+const OPERATION: &str = "read source logs";
 
 /// Which entries to read. Empty lists mean "any".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,49 +117,33 @@ struct Page {
     has_next_page: bool,
 }
 
-impl PushClient {
-    /// One page of Source Logs; returns the entries and whether another page follows.
-    pub async fn source_logs_page(
-        &self,
-        query: &LogQuery,
-        page: u32,
-        per_page: u32,
-    ) -> Result<(Vec<LogEntry>, bool), Error> {
-        let op = "read source logs";
-        let url = format!(
-            "{}/logs/v1/organizations/{}",
-            self.config().endpoint.push_origin(),
-            crate::client::enc(&self.config().organization)
-        );
-        let body = Body {
-            sources_ids: &query.sources,
-            operations: &query.operations,
-            results: &query.results,
-            tasks: &query.tasks,
-        };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| Error::invalid_input(format!("cannot write the log query: {e}")))?;
-        let req = Request::new(Method::POST, url, op)
-            .query("from", format_date(query.from))
-            .query("to", format_date(query.to))
-            .query("page", page)
-            .query("perPage", per_page)
-            .query_opt("documentId", query.document_id.as_deref())
-            .json(body);
-        let page: Page = self.send(req).await?.json(op)?;
-        Ok((page.document_log_entries, page.has_next_page))
-    }
+/// The request for one page of entries; `url` is the organization's Source Logs endpoint
+/// (`{push origin}/logs/v1/organizations/{org}`).
+pub(crate) fn page_request(
+    url: String,
+    query: &LogQuery,
+    page: u32,
+    per_page: u32,
+) -> Result<Request, Error> {
+    let body = Body {
+        sources_ids: &query.sources,
+        operations: &query.operations,
+        results: &query.results,
+        tasks: &query.tasks,
+    };
+    let body = serde_json::to_vec(&body)
+        .map_err(|e| Error::invalid_input(format!("cannot write the log query: {e}")))?;
+    Ok(Request::new(Method::POST, url, OPERATION)
+        .query("from", format_date(query.from))
+        .query("to", format_date(query.to))
+        .query("page", page)
+        .query("perPage", per_page)
+        .query_opt("documentId", query.document_id.as_deref())
+        .json(body))
+}
 
-    /// Every entry matching `query`, page after page (at most [`MAX_LOG_PAGES`] pages).
-    pub async fn source_logs(&self, query: &LogQuery) -> Result<Vec<LogEntry>, Error> {
-        let mut all = Vec::new();
-        for page in 0..MAX_LOG_PAGES {
-            let (entries, more) = self.source_logs_page(query, page, LOG_PAGE_SIZE).await?;
-            all.extend(entries);
-            if !more {
-                break;
-            }
-        }
-        Ok(all)
-    }
+/// The entries of one page's answer, and whether another page follows.
+pub(crate) fn page_entries(response: &Response) -> Result<(Vec<LogEntry>, bool), Error> {
+    let page: Page = response.json(OPERATION)?;
+    Ok((page.document_log_entries, page.has_next_page))
 }
