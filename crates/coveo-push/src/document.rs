@@ -477,8 +477,11 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'/');
 
 /// The `file:///` URI of an absolute path written in Unix (`/srv/a b.pdf`) or Windows
-/// (`C:\share\a b.pdf`, `\\server\share\a.pdf`) form. Pure: works for either form on any OS.
+/// (`C:\share\a b.pdf`, `\\server\share\a.pdf`, or either with the verbatim `\\?\` prefix
+/// that `canonicalize` returns on Windows) form. Pure: works for either form on any OS.
 pub fn file_uri(path: &str) -> Result<String, Error> {
+    let verbatim = strip_verbatim_prefix(path);
+    let path: &str = &verbatim;
     let bad = || {
         Error::invalid_input(format!(
             "the path {path:?} is not absolute; give the full path of the file"
@@ -524,6 +527,18 @@ pub fn file_uri(path: &str) -> Result<String, Error> {
     Err(bad())
 }
 
+/// A Windows path without its verbatim (`\\?\`) prefix: `\\?\C:\x` is `C:\x`,
+/// `\\?\UNC\server\share` is `\\server\share`; any other path as it is.
+pub fn strip_verbatim_prefix(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = path.strip_prefix(r"\\?\") else {
+        return path.into();
+    };
+    match rest.get(..4) {
+        Some(unc) if unc.eq_ignore_ascii_case(r"UNC\") => format!(r"\\{}", &rest[4..]).into(),
+        _ => rest.into(),
+    }
+}
+
 /// The `file:///` URI of a local path (absolute).
 pub fn file_uri_from_path(path: &Path) -> Result<String, Error> {
     match path.to_str() {
@@ -558,6 +573,26 @@ pub fn file_uri_from_path(path: &Path) -> Result<String, Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn verbatim_windows_paths_give_the_same_uri_as_plain_ones() {
+        for (verbatim, plain) in [
+            (r"\\?\C:\Share\a b.pdf", r"C:\Share\a b.pdf"),
+            (r"\\?\UNC\Server\share\x.txt", r"\\Server\share\x.txt"),
+            (r"\\?\unc\server\share\x.txt", r"\\server\share\x.txt"),
+        ] {
+            assert_eq!(
+                file_uri(verbatim).unwrap(),
+                file_uri(plain).unwrap(),
+                "{verbatim}"
+            );
+        }
+        assert_eq!(
+            file_uri(r"\\?\C:\Share\a b.pdf").unwrap(),
+            "file:///C:/Share/a%20b.pdf"
+        );
+        assert_eq!(strip_verbatim_prefix("/srv/a"), "/srv/a");
+    }
+
     use super::*;
     use permissions::{PermissionIdentity, PermissionSet};
     use time::macros::datetime;

@@ -52,8 +52,8 @@ pub use config::{
 };
 pub use document::{
     file_uri, file_uri_from_path, format_date, is_reserved_key, is_valid_field_name, permanent_id,
-    Content, Document, FieldSpec, FieldType, MetadataValue, MAX_PERMISSIONS_PER_ITEM,
-    RESERVED_KEYS,
+    strip_verbatim_prefix, Content, Document, FieldSpec, FieldType, MetadataValue,
+    MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
 };
 pub use encode::{
     DocumentPreview, UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES,

@@ -257,7 +257,8 @@ pub fn document_id(root: &Path, rel_path: &str) -> String {
 /// the old item is deleted and the new one added.
 pub fn document_id_for(root: &str, rel_path: &str, windows: bool) -> String {
     let full = if windows {
-        let root = strip_verbatim_prefix(root);
+        // A verbatim root (`\\?\C:\…`, what canonicalize returns on Windows) is read by
+        // `file_uri`, like every Windows path.
         let mut full = root.trim_end_matches(['\\', '/']).to_string();
         for part in rel_path.split('/') {
             full.push('\\');
@@ -277,18 +278,6 @@ pub fn document_id_for(root: &str, rel_path: &str, windows: bool) -> String {
         full
     };
     coveo_push::file_uri(&full).unwrap_or_else(|_| fallback_id(rel_path))
-}
-
-/// A Windows path without its verbatim (`\\?\`) prefix: `\\?\C:\x` is `C:\x`,
-/// `\\?\UNC\server\share` is `\\server\share`.
-fn strip_verbatim_prefix(path: &str) -> std::borrow::Cow<'_, str> {
-    let Some(rest) = path.strip_prefix(r"\\?\") else {
-        return path.into();
-    };
-    match rest.get(..4) {
-        Some(unc) if unc.eq_ignore_ascii_case(r"UNC\") => format!(r"\\{}", &rest[4..]).into(),
-        _ => rest.into(),
-    }
 }
 
 /// The documentId of a file whose folder is not an absolute path (never the case for a
