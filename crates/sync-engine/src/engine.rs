@@ -14,6 +14,10 @@
 //!   pending, so the resumed run's plan has them).
 //! - [`EngineHandle::status`] and the events agree: a run's progress (`Syncing n of N`) goes
 //!   through the loop, which keeps it as the folder's state and emits it.
+//! - The fronts never read the state store: a folder's card (its item count, the end of its
+//!   last full sync, its mapping) is in [`FolderStatus`] and in every [`Event::FolderState`]
+//!   ([`FolderCard`]), counted by the loop, and [`EngineHandle::recorded_paths`] lists what
+//!   the store recorded.
 //! - Events go to a broadcast channel: a subscriber that lags more than [`EVENT_BUFFER`] events
 //!   loses the oldest ones (it can always ask [`EngineHandle::status`]).
 //! - Dropping the handle (or [`EngineHandle::shutdown`]) stops the loop and the watchers; a
@@ -162,10 +166,16 @@ pub enum ItemResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A folder's card changed: its state, or what the card shows besides it (`card`), so a
+    /// front draws the card from the event alone, without asking the engine or reading the
+    /// state store.
     FolderState {
         folder: String,
         state: FolderState,
+        card: Box<FolderCard>,
     },
+    /// The folder was removed: no event about it follows, and a card not yet drawn is stale.
+    FolderRemoved { folder: String },
     Item {
         folder: String,
         path: String,
@@ -184,9 +194,26 @@ pub struct FolderStatus {
     pub mapping: FolderMapping,
     pub state: FolderState,
     pub last_full_sync_ms: Option<i64>,
+    /// The items the state store records for the folder (see [`FolderCard::item_count`]).
+    pub item_count: u64,
     pub last_problems: Vec<FileProblem>,
     /// A quota pause lifts by itself at this instant (ms since the epoch); `None` when the
     /// folder is not paused by a quota or only a person can resume it.
+    pub paused_until_ms: Option<u64>,
+}
+
+/// What a folder's card shows besides its state, carried by [`Event::FolderState`]; the same
+/// values as the folder's [`FolderStatus`] at that moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FolderCard {
+    pub mapping: FolderMapping,
+    /// The end of the last full sync (ms since the epoch); `None` before the first one.
+    pub last_full_sync_ms: Option<i64>,
+    /// The items the state store records for the folder: every row, pending ones (about to
+    /// be sent) and deletes not yet accepted included. Counted by the engine when the folder
+    /// starts, on every batch of a run and when a run ends.
+    pub item_count: u64,
+    /// See [`FolderStatus::paused_until_ms`].
     pub paused_until_ms: Option<u64>,
 }
 
@@ -236,6 +263,7 @@ enum Command {
         oneshot::Sender<Result<SyncReport, EngineError>>,
     ),
     Status(oneshot::Sender<Vec<FolderStatus>>),
+    RecordedPaths(String, oneshot::Sender<Result<Vec<String>, EngineError>>),
     NextOrderingId {
         organization: String,
         source: String,
@@ -314,6 +342,47 @@ struct FolderRuntime {
     waiters: Vec<oneshot::Sender<Result<SyncReport, EngineError>>>,
     /// `sync_now` callers waiting for the run in flight (it started after they asked).
     run_waiters: Vec<oneshot::Sender<Result<SyncReport, EngineError>>>,
+    /// What the card shows of the state store, kept here so that status and events never
+    /// read it: counted at start, on a run's progress and at its end (see [`Loop::recount`]).
+    item_count: u64,
+    last_full_sync_ms: Option<i64>,
+}
+
+/// What the fronts last saw of a folder: an [`Event::FolderState`] goes out when it changes.
+#[derive(Debug, Clone, PartialEq)]
+struct Shown {
+    state: FolderState,
+    item_count: u64,
+    last_full_sync_ms: Option<i64>,
+    paused_until_ms: Option<u64>,
+}
+
+impl FolderRuntime {
+    fn shown(&self) -> Shown {
+        Shown {
+            state: self.phase.shown(),
+            item_count: self.item_count,
+            last_full_sync_ms: self.last_full_sync_ms,
+            paused_until_ms: self.phase.paused_until_ms(),
+        }
+    }
+
+    fn card(&self) -> FolderCard {
+        FolderCard {
+            mapping: self.mapping.clone(),
+            last_full_sync_ms: self.last_full_sync_ms,
+            item_count: self.item_count,
+            paused_until_ms: self.phase.paused_until_ms(),
+        }
+    }
+
+    fn state_event(&self) -> Event {
+        Event::FolderState {
+            folder: self.mapping.name.clone(),
+            state: self.phase.shown(),
+            card: Box::new(self.card()),
+        }
+    }
 }
 
 struct Loop {
@@ -473,6 +542,14 @@ impl EngineHandle {
         self.send(Command::Status(tx)).await?;
         rx.await.map_err(|_| EngineError::Stopped)
     }
+    /// The relative paths of the items the state store records for a folder (what it pushed,
+    /// or is about to), sorted. Read on a blocking thread with its own connection, so the
+    /// loop keeps answering; the fronts never open the store themselves.
+    pub async fn recorded_paths(&self, name: &str) -> Result<Vec<String>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::RecordedPaths(name.into(), tx)).await?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
     /// Stops the loop, waiting for runs in flight to finish.
     pub async fn shutdown(mut self) {
         let (tx, rx) = oneshot::channel();
@@ -559,25 +636,42 @@ impl Loop {
 
     /// Moves the folder's state machine by one event; returns what the fronts saw before, and
     /// the effects to carry out (`None`: no such folder).
-    fn step(&mut self, folder: &str, event: FolderEvent) -> Option<(FolderState, Vec<Effect>)> {
+    fn step(&mut self, folder: &str, event: FolderEvent) -> Option<(Shown, Vec<Effect>)> {
         let f = self.folders.get_mut(folder)?;
-        let before = f.phase.shown();
+        let before = f.shown();
         let (next, effects) = step(&f.phase, event);
         f.phase = next;
         Some((before, effects))
     }
 
-    /// Emits the folder's state if it differs from what the fronts saw `before`.
-    fn show(&self, folder: &str, before: FolderState) {
+    /// Emits the folder's card (state included) if it differs from what the fronts saw
+    /// `before`.
+    fn show(&self, folder: &str, before: Shown) {
         let Some(f) = self.folders.get(folder) else {
             return;
         };
-        let state = f.phase.shown();
-        if state != before {
-            self.emit(Event::FolderState {
-                folder: folder.into(),
-                state,
-            });
+        if f.shown() != before {
+            self.emit(f.state_event());
+        }
+    }
+
+    /// Reads what the card shows of the state store again: the item count and, with
+    /// `full_sync`, the end of the last full sync (a run records it). A failure keeps the
+    /// values the card had (the run's own error, if any, says what is wrong).
+    fn recount(&mut self, folder: &str, full_sync: bool) {
+        let count = self.store.item_count(folder);
+        let record = full_sync.then(|| self.store.folder(folder));
+        let Some(f) = self.folders.get_mut(folder) else {
+            return;
+        };
+        match count {
+            Ok(n) => f.item_count = n,
+            Err(e) => tracing::warn!("counting the items of {folder}: {e}"),
+        }
+        match record {
+            Some(Ok(record)) => f.last_full_sync_ms = record.last_full_sync_ms,
+            Some(Err(e)) => tracing::warn!("reading the folder record of {folder}: {e}"),
+            None => {}
         }
     }
 
@@ -628,13 +722,13 @@ impl Loop {
     fn insert_folder(&mut self, mapping: FolderMapping) -> Result<(), EngineError> {
         let name = mapping.name.clone();
         let record = self.store.folder(&name)?;
+        let item_count = self.store.item_count(&name)?;
         let watcher = if mapping.watch {
             self.start_watcher(&mapping)
         } else {
             None
         };
         let phase = Phase::at_start(record.attention, record.last_problems.len());
-        let state = phase.shown();
         let scheduled = self.config.scheduled_runs;
         self.folders.insert(
             name.clone(),
@@ -656,13 +750,14 @@ impl Loop {
                 watcher,
                 waiters: Vec::new(),
                 run_waiters: Vec::new(),
+                item_count,
+                last_full_sync_ms: record.last_full_sync_ms,
                 mapping,
             },
         );
-        self.emit(Event::FolderState {
-            folder: name,
-            state,
-        });
+        if let Some(f) = self.folders.get(&name) {
+            self.emit(f.state_event());
+        }
         Ok(())
     }
 
@@ -820,6 +915,9 @@ impl Loop {
                 f.mapping = *mapping;
                 f.pending = Pending::Full;
                 let name = f.mapping.name.clone();
+                // The card shows the mapping (its source, its filters).
+                let event = f.state_event();
+                self.emit(event);
                 self.activity(&name, "folder settings changed");
                 self.save_config()
             }
@@ -830,6 +928,9 @@ impl Loop {
                     .ok_or_else(|| EngineError::UnknownFolder(name.clone()))?;
                 drop(removed);
                 self.store.remove_folder(&name)?;
+                self.emit(Event::FolderRemoved {
+                    folder: name.clone(),
+                });
                 self.activity(&name, "folder removed; its items stay in the source");
                 self.save_config()
             }
@@ -879,13 +980,27 @@ impl Loop {
                         FolderStatus {
                             mapping: f.mapping.clone(),
                             state: f.phase.shown(),
-                            last_full_sync_ms: record.last_full_sync_ms,
+                            last_full_sync_ms: f.last_full_sync_ms,
+                            item_count: f.item_count,
                             last_problems: record.last_problems,
                             paused_until_ms: f.phase.paused_until_ms(),
                         }
                     })
                     .collect();
                 let _ = reply.send(list);
+                Ok(())
+            }
+            Command::RecordedPaths(name, reply) => {
+                if !self.folders.contains_key(&name) {
+                    return Err(EngineError::UnknownFolder(name));
+                }
+                let state_path = self.config.state_path.clone();
+                tokio::task::spawn_blocking(move || {
+                    let paths = Store::open(&state_path)
+                        .and_then(|store| store.item_paths(&name))
+                        .map_err(EngineError::from);
+                    let _ = reply.send(paths);
+                });
                 Ok(())
             }
             Command::NextOrderingId {
@@ -987,7 +1102,14 @@ impl Loop {
             } => self.run_done(&folder, *result, full),
             Outcome::Progress { folder, progress } => {
                 // Kept by the run's state; a pause during the run still shows.
-                let _ = self.transition(&folder, FolderEvent::Progress(progress));
+                let Some((before, effects)) = self.step(&folder, FolderEvent::Progress(progress))
+                else {
+                    return;
+                };
+                // A batch was recorded: the card's count follows the run.
+                self.recount(&folder, false);
+                self.show(&folder, before);
+                let _ = self.apply(&folder, effects);
             }
             Outcome::Logs { folder, result } => match result {
                 Ok((remaining, problems)) => {
@@ -1045,6 +1167,8 @@ impl Loop {
         else {
             return;
         };
+        // What the run recorded (items, the end of a full sync) shows on the card with its end.
+        self.recount(folder, true);
         // A failure to record the attention is not the run's: the state shows it.
         let _ = self.apply(folder, effects);
         for w in waiters {

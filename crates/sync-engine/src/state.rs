@@ -322,6 +322,25 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many items the store records for a folder (every row: pending, accepted, indexed,
+    /// rejected, and deletes not yet accepted), what [`Store::items`] would list.
+    pub fn item_count(&self, folder: &str) -> Result<u64, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM items WHERE folder = ?1")?;
+        let count: i64 = stmt.query_row([folder], |r| r.get(0))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// The relative paths of a folder's items, sorted: [`Store::items`] without the rest.
+    pub fn item_paths(&self, folder: &str) -> Result<Vec<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM items WHERE folder = ?1 ORDER BY path")?;
+        let rows = stmt.query_map([folder], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// What the scan needs to skip unchanged files: accepted items only (a pending item is
     /// hashed again, which is cheap insurance).
     pub fn known_files(&self, folder: &str) -> Result<HashMap<String, KnownFile>, StateError> {
@@ -717,6 +736,42 @@ mod tests {
             permission_fp: "p".into(),
             metadata_fp: "m".into(),
         }
+    }
+
+    #[test]
+    fn item_count_and_paths_agree_with_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        assert_eq!(store.item_count("f").unwrap(), 0);
+        assert!(store.item_paths("f").unwrap().is_empty());
+        store
+            .mark_pending(
+                "f",
+                &[
+                    ("b".into(), "file:///r/b".into()),
+                    ("a".into(), "file:///r/a".into()),
+                ],
+            )
+            .unwrap();
+        store
+            .mark_pending("other", &[("c".into(), "file:///r/c".into())])
+            .unwrap();
+        // Pending rows count: what `items` lists.
+        assert_eq!(store.item_count("f").unwrap(), 2);
+        store
+            .record_accepted("f", &[accepted("a", "h1")], Some(1))
+            .unwrap();
+        store.record_deleted("f", &["b".into()]).unwrap();
+        assert_eq!(store.item_count("f").unwrap(), 1);
+        let listed: Vec<String> = store
+            .items("f")
+            .unwrap()
+            .into_iter()
+            .map(|i| i.path)
+            .collect();
+        assert_eq!(store.item_paths("f").unwrap(), listed);
+        assert_eq!(listed, vec!["a".to_string()]);
+        assert_eq!(store.item_count("other").unwrap(), 1);
     }
 
     #[test]

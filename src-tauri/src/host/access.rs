@@ -176,31 +176,25 @@ impl Host {
 
     // ---- the access preview: a rule change before it is saved, what a user can see ---------
 
-    /// The relative paths of a folder's files: what the engine recorded for it (its state
-    /// store: every item it pushed), or, before its first sync, a scan with its filters.
+    /// The relative paths of a folder's files: what the engine recorded for it (every item
+    /// it pushed, [`EngineHandle::recorded_paths`]), or, before its first sync, a scan with
+    /// its filters.
     pub(crate) async fn folder_files(
         &self,
         mapping: &FolderMapping,
         awaiting: bool,
     ) -> Result<Vec<String>, HostError> {
-        let state = self.paths.state();
-        let mapping = mapping.clone();
-        tokio::task::spawn_blocking(move || {
-            if !awaiting {
-                let recorded = sync_engine::state::Store::open(&state)
-                    .and_then(|store| store.items(&mapping.name));
-                match recorded {
-                    Ok(items) if !items.is_empty() => {
-                        return Ok(items.into_iter().map(|i| i.path).collect())
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("reading the folder's items from the state: {e}"),
-                }
+        if !awaiting {
+            match self.engine.recorded_paths(&mapping.name).await {
+                Ok(paths) if !paths.is_empty() => return Ok(paths),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("reading the folder's recorded items: {e}"),
             }
-            scanned_files(&mapping)
-        })
-        .await
-        .map_err(|e| internal("listing the folder's files stopped", e))?
+        }
+        let mapping = mapping.clone();
+        tokio::task::spawn_blocking(move || scanned_files(&mapping))
+            .await
+            .map_err(|e| internal("listing the folder's files stopped", e))?
     }
 
     /// Who gains and who loses access if a rule change is saved, over the folder's files. Pure:

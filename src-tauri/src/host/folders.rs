@@ -78,6 +78,31 @@ pub(crate) fn summary_of(
     }
 }
 
+/// A folder's card from the engine's state event alone (the event carries the whole card).
+pub(crate) fn card_summary(
+    state: &sync_engine::engine::FolderState,
+    card: &sync_engine::engine::FolderCard,
+) -> FolderSummary {
+    summary_of(
+        &card.mapping,
+        folder_state(state),
+        card.last_full_sync_ms.map(|ms| ms as f64),
+        card.item_count,
+        false,
+    )
+}
+
+/// A folder's card from the engine's status.
+pub(crate) fn status_summary(status: &sync_engine::engine::FolderStatus) -> FolderSummary {
+    summary_of(
+        &status.mapping,
+        folder_state(&status.state),
+        status.last_full_sync_ms.map(|ms| ms as f64),
+        status.item_count,
+        false,
+    )
+}
+
 pub(crate) fn awaiting_summary(mapping: &FolderMapping) -> FolderSummary {
     summary_of(
         mapping,
@@ -181,16 +206,7 @@ impl Host {
 
     pub async fn list_folders(&self) -> Result<Vec<FolderSummary>, HostError> {
         let status = self.engine.status().await.map_err(engine_error)?;
-        let mut out = Vec::with_capacity(status.len());
-        for s in &status {
-            out.push(summary_of(
-                &s.mapping,
-                folder_state(&s.state),
-                s.last_full_sync_ms.map(|ms| ms as f64),
-                self.item_count(&s.mapping.name).await,
-                false,
-            ));
-        }
+        let mut out: Vec<FolderSummary> = status.iter().map(status_summary).collect();
         out.extend(lock(&self.settings).awaiting.iter().map(awaiting_summary));
         Ok(out)
     }
@@ -454,13 +470,7 @@ impl Host {
             .into_iter()
             .find(|s| s.mapping.name == request.folder_id)
             .ok_or_else(|| engine_error(EngineError::UnknownFolder(request.folder_id.clone())))?;
-        Ok(summary_of(
-            &folder.mapping,
-            folder_state(&folder.state),
-            folder.last_full_sync_ms.map(|ms| ms as f64),
-            self.item_count(&request.folder_id).await,
-            false,
-        ))
+        Ok(status_summary(&folder))
     }
 
     pub async fn list_problems(&self, request: FolderRef) -> Result<Vec<ItemProblem>, HostError> {

@@ -373,6 +373,16 @@ impl Host {
             coveo_origin,
         });
         host.forward_events(sink);
+        // A "pause all" that ended while the app was closed ends before the host answers
+        // anything, so no answer shows a pause that is over; a later end has its timer.
+        if host
+            .paused_until_ms()
+            .is_some_and(|until| until <= now_ms() as u64)
+        {
+            if let Err(e) = host.resume_all().await {
+                tracing::warn!("resuming after the pause: {}", e.message);
+            }
+        }
         host.resume_all_when_due();
         Ok(host)
     }
@@ -412,41 +422,12 @@ impl Host {
         struct Pending {
             counts: [u64; 5],
             details: u32,
-            state: Option<sync_engine::engine::FolderState>,
+            /// The folder's latest card (the engine's event carries all of it).
+            card: Option<FolderSummary>,
         }
 
         let mut events = self.engine.subscribe();
-        let weak = Arc::downgrade(self);
         let activity = self.activity.clone();
-        // Cards are built on their own task (a summary reads the engine and the state store):
-        // the receiving loop never waits, or it would fall behind the engine's event buffer
-        // during a large sync and lose item counts.
-        let (cards, mut card_rx) =
-            tokio::sync::mpsc::unbounded_channel::<(String, sync_engine::engine::FolderState)>();
-        let card_sink = sink.clone();
-        tokio::spawn(async move {
-            while let Some((folder, state)) = card_rx.recv().await {
-                // Only the latest state of each folder waiting here matters.
-                let mut latest = BTreeMap::from([(folder, state)]);
-                while let Ok((folder, state)) = card_rx.try_recv() {
-                    latest.insert(folder, state);
-                }
-                let Some(host) = weak.upgrade() else { break };
-                for (folder, state) in latest {
-                    let Ok(summary) = host.folder_summary(&folder, &state).await else {
-                        continue;
-                    };
-                    if let FolderState::NeedsAttention { problems, reasons } = &summary.state {
-                        card_sink(HostEvent::Attention {
-                            folder_id: folder.clone(),
-                            problems: *problems,
-                            message: reasons.join(" "),
-                        });
-                    }
-                    card_sink(HostEvent::Folder { folder: summary });
-                }
-            }
-        });
         tokio::spawn(async move {
             // Items accepted per folder since the last line: one "pushed"/"deleted" line per
             // run (with its count, for the chart) instead of one line per item.
@@ -484,10 +465,17 @@ impl Host {
                                 failed,
                             });
                         }
-                        if let Some(state) = p.state {
-                            if cards.send((folder, state)).is_err() {
-                                return;
+                        if let Some(summary) = p.card {
+                            if let FolderState::NeedsAttention { problems, reasons } =
+                                &summary.state
+                            {
+                                sink(HostEvent::Attention {
+                                    folder_id: folder.clone(),
+                                    problems: *problems,
+                                    message: reasons.join(" "),
+                                });
                             }
+                            sink(HostEvent::Folder { folder: summary });
                         }
                     }
                     continue;
@@ -513,8 +501,19 @@ impl Host {
                     log_n(kind, folder, message, at_ms, 1)
                 };
                 match event {
-                    Event::FolderState { folder, state } => {
-                        pending.entry(folder).or_default().state = Some(state);
+                    Event::FolderState {
+                        folder,
+                        state,
+                        card,
+                    } => {
+                        pending.entry(folder).or_default().card = Some(card_summary(&state, &card));
+                    }
+                    Event::FolderRemoved { folder } => {
+                        // A card waiting for the next flush would bring the folder back.
+                        if let Some(p) = pending.get_mut(&folder) {
+                            p.card = None;
+                        }
+                        sink(HostEvent::FolderRemoved { folder_id: folder });
                     }
                     Event::Item {
                         folder,
@@ -596,38 +595,6 @@ impl Host {
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| internal(&format!("cannot save {}", path.display()), e))
-    }
-
-    async fn item_count(&self, folder: &str) -> u64 {
-        let state = self.paths.state();
-        let folder = folder.to_owned();
-        tokio::task::spawn_blocking(move || {
-            sync_engine::state::Store::open(&state)
-                .and_then(|s| s.items(&folder))
-                .map(|items| items.len() as u64)
-                .unwrap_or(0)
-        })
-        .await
-        .unwrap_or(0)
-    }
-
-    async fn folder_summary(
-        &self,
-        name: &str,
-        state: &sync_engine::engine::FolderState,
-    ) -> Result<FolderSummary, HostError> {
-        let status = self.engine.status().await.map_err(engine_error)?;
-        let folder = status
-            .iter()
-            .find(|s| s.mapping.name == name)
-            .ok_or_else(|| engine_error(EngineError::UnknownFolder(name.into())))?;
-        Ok(summary_of(
-            &folder.mapping,
-            folder_state(state),
-            folder.last_full_sync_ms.map(|ms| ms as f64),
-            self.item_count(name).await,
-            false,
-        ))
     }
 
     // ---- app state -----------------------------------------------------------------------

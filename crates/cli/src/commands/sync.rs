@@ -348,7 +348,7 @@ fn spawn_printer(engine: &EngineHandle, out: Arc<Output>) -> tokio::task::JoinHa
                         out.finish_progress();
                     }
                 }
-                Event::FolderState { .. } => {}
+                Event::FolderState { .. } | Event::FolderRemoved { .. } => {}
                 Event::Activity {
                     folder, message, ..
                 } => {
