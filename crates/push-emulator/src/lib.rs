@@ -15,7 +15,9 @@
 //!
 //! Where to start: [`Emulator::start`] with an [`EmulatorConfig`]; [`command`] for the
 //! `pushdeck emulator` subcommand; `server.rs` for the routes; `processor.rs` for the
-//! asynchronous rules; `state.rs` for orderingId and identity semantics.
+//! asynchronous rules; `state.rs` for orderingId and identity semantics; [`inspect`] for the
+//! typed reads a program embedding the emulator uses instead of the inspection API
+//! ([`Emulator::items`], [`Emulator::item`], [`Emulator::search_as`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), push_emulator::StartError> {
@@ -31,6 +33,7 @@ pub mod clock;
 pub mod command;
 pub mod error;
 pub mod faults;
+pub mod inspect;
 pub mod json;
 mod net;
 mod persist;
@@ -48,6 +51,7 @@ use std::time::{Duration, Instant};
 
 pub use clock::Clock;
 pub use faults::Faults;
+pub use inspect::{InspectError, ItemAccess, SearchAs, Seen};
 
 use crate::faults::FaultState;
 use crate::persist::Store;

@@ -14,12 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use permissions::{
     AccessAnalysis, AccessAnswer, IdentityGraph, IdentityKey, IdentityType, ProviderConfig,
-    Providers, QueryingUser, Viewer,
+    Providers, QueryingUser, ResolvedViewer, Viewer,
 };
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::state::{IdentityState, ItemState, Org, EMAIL_PROVIDER};
+use crate::state::{IdentityState, ItemState, Org, Source, EMAIL_PROVIDER};
 use crate::Shared;
 
 /// The identity graph of an organization's active identities.
@@ -97,6 +97,72 @@ fn querying_user_of(q: &HashMap<String, String>) -> Result<QueryingUser, ApiErro
     })
 }
 
+/// How "search as" answered for one indexed item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// The source is SHARED: every user sees every item, permissions are not evaluated.
+    Shared,
+    /// The item's permissions evaluated for the person ([`AccessAnalysis`]).
+    Answer(Box<AccessAnswer>),
+}
+
+impl Seen {
+    pub fn is_visible(&self) -> bool {
+        match self {
+            Seen::Shared => true,
+            Seen::Answer(answer) => answer.is_visible(),
+        }
+    }
+}
+
+/// "Search as" over one source: everything the inspection API's answer is made of, computed
+/// once for the HTTP route ([`search_as`]) and the typed API (`Emulator::search_as`).
+pub(crate) struct Evaluation {
+    pub graph: IdentityGraph,
+    pub providers: Providers,
+    pub default_provider: String,
+    pub resolved: ResolvedViewer,
+    /// Every indexed item of the source, by documentId, with its answer.
+    pub items: Vec<(String, Seen)>,
+}
+
+/// Evaluates what `user` sees of `source`'s indexed items, with the organization's identities
+/// and providers.
+pub(crate) fn evaluate(org: &Org, source: &Source, user: &QueryingUser) -> Evaluation {
+    let graph = graph_of(org);
+    let providers = providers_of(org);
+    let default_provider = source
+        .security_providers
+        .first()
+        .map_or(EMAIL_PROVIDER, String::as_str)
+        .to_owned();
+    let analysis = AccessAnalysis::new(&graph, &providers, &default_provider);
+    let resolved = analysis.resolve(user);
+    let shared_source = source.source_visibility.eq_ignore_ascii_case("SHARED");
+    let items = source
+        .items
+        .values()
+        .filter(|i| i.state == ItemState::Indexed)
+        .map(|item| {
+            let seen = if shared_source {
+                Seen::Shared
+            } else {
+                Seen::Answer(Box::new(
+                    analysis.explain_resolved(item.permissions.as_ref(), &resolved),
+                ))
+            };
+            (item.document_id.clone(), seen)
+        })
+        .collect();
+    Evaluation {
+        graph,
+        providers,
+        default_provider,
+        resolved,
+        items,
+    }
+}
+
 /// One item's answer, in the shape of `pushdeck access explain --json`.
 fn answer_json(document_id: &str, answer: &AccessAnswer) -> Value {
     json!({
@@ -155,57 +221,38 @@ pub(crate) async fn search_as(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let state = s.lock_state();
-    let org = state
-        .orgs
-        .get(&org_id)
-        .ok_or_else(|| ApiError::organization_not_found(&org_id))?;
-    let source = org
-        .sources
-        .get(&source_id)
-        .ok_or_else(|| ApiError::source_does_not_exist(&source_id))?;
+    let (org, source) = crate::inspect::source_of(&state, &org_id, &source_id)?;
     let user = querying_user_of(&q)?;
-    let graph = graph_of(org);
-    let providers = providers_of(org);
-    let default_provider = source
-        .security_providers
-        .first()
-        .map_or(EMAIL_PROVIDER, String::as_str);
-    let analysis = AccessAnalysis::new(&graph, &providers, default_provider);
-    let resolved = analysis.resolve(&user);
-    let shared_source = source.source_visibility.eq_ignore_ascii_case("SHARED");
+    let found = evaluate(org, source, &user);
     let visible_only = q
         .get("visibleOnly")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut items = Vec::new();
     let mut visible_count = 0usize;
-    for item in source
-        .items
-        .values()
-        .filter(|i| i.state == ItemState::Indexed)
-    {
-        let entry = if shared_source {
-            json!({"documentId": item.document_id, "visible": true, "visibility": "visible",
-                "summary": format!("{user}: visible: the source is SHARED (every user sees every item)"),
-                "because": [], "uncertain": false, "otherReadings": [], "explanation": null})
-        } else {
-            let answer = analysis.explain_resolved(item.permissions.as_ref(), &resolved);
-            answer_json(&item.document_id, &answer)
-        };
-        let visible = entry["visible"] == json!(true);
+    for (document_id, seen) in &found.items {
+        let visible = seen.is_visible();
         if visible {
             visible_count += 1;
         }
-        if !visible_only || visible {
-            items.push(entry);
+        if visible_only && !visible {
+            continue;
         }
+        items.push(match seen {
+            Seen::Shared => {
+                json!({"documentId": document_id, "visible": true, "visibility": "visible",
+                "summary": format!("{user}: visible: the source is SHARED (every user sees every item)"),
+                "because": [], "uncertain": false, "otherReadings": [], "explanation": null})
+            }
+            Seen::Answer(answer) => answer_json(document_id, answer),
+        });
     }
     Ok(Json(json!({
         "user": user,
-        "viewer": resolved.viewer(),
-        "defaultProvider": default_provider,
-        "providers": providers,
-        "identities": resolved.identities(&graph),
-        "readingNotes": resolved.reading_notes(),
+        "viewer": found.resolved.viewer(),
+        "defaultProvider": found.default_provider,
+        "providers": found.providers,
+        "identities": found.resolved.identities(&found.graph),
+        "readingNotes": found.resolved.reading_notes(),
         "visibleCount": visible_count,
         "items": items,
     }))

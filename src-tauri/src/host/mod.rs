@@ -656,15 +656,3 @@ fn announce_sandbox(dir: &Path, emulator: &push_emulator::Emulator) -> std::io::
     drop(out);
     std::fs::rename(&tmp, path)
 }
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}

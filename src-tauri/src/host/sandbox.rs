@@ -1,4 +1,4 @@
-//! The activity log and the Sandbox browser (the emulator's inspection API).
+//! The activity log and the Sandbox browser (the embedded emulator's typed reads).
 
 use super::*;
 
@@ -31,8 +31,10 @@ impl Host {
         Ok(out)
     }
 
-    // ---- Sandbox browser (the emulator's inspection API) ----------------------------------
+    // ---- Sandbox browser (the emulator's typed reads; `inspect` is its HTTP inspection API) --
 
+    /// A GET of the Sandbox's inspection API (`/_emulator/v1...`), as JSON. The browser reads
+    /// through the emulator's typed API instead; the identities' first seeding still uses it.
     pub(crate) async fn inspect(
         &self,
         path_and_query: &str,
@@ -63,95 +65,56 @@ impl Host {
             .map_err(|e| internal("the Sandbox's answer is not JSON", e))
     }
 
-    pub(crate) fn item_summary(item: &serde_json::Value) -> SandboxItemSummary {
-        let document_id = item["documentId"].as_str().unwrap_or_default().to_owned();
-        let title = item["metadata"]
-            .as_object()
-            .and_then(|m| {
-                m.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("title"))
-                    .and_then(|(_, v)| v.as_str())
-            })
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                document_id
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(&document_id)
-                    .to_owned()
-            });
+    /// A Sandbox item's line in the browser.
+    pub(crate) fn item_summary(item: &push_emulator::state::Item) -> SandboxItemSummary {
+        let document_id = item.document_id.clone();
+        let title = item.title().map(str::to_owned).unwrap_or_else(|| {
+            document_id
+                .rsplit('/')
+                .next()
+                .unwrap_or(&document_id)
+                .to_owned()
+        });
         SandboxItemSummary {
             document_id,
             title,
-            size: item["contentSize"].as_u64().unwrap_or(0),
-            file_type: item["fileExtension"]
-                .as_str()
+            size: item.content_size,
+            file_type: item
+                .file_extension
+                .as_deref()
                 .unwrap_or_default()
                 .trim_start_matches('.')
                 .to_owned(),
-            indexed_at_ms: item["updated"]
-                .as_f64()
-                .or_else(|| {
-                    item["updated"]
-                        .as_str()
-                        .and_then(|s| {
-                            time::OffsetDateTime::parse(
-                                s,
-                                &time::format_description::well_known::Rfc3339,
-                            )
-                            .ok()
-                        })
-                        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as f64)
-                })
-                .unwrap_or(0.0),
+            indexed_at_ms: item.updated_ms().unwrap_or(0) as f64,
         }
     }
 
-    pub(crate) fn content_text(item: &serde_json::Value) -> String {
-        use base64::Engine as _;
-        let bytes = item["content"]
-            .as_str()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .unwrap_or_default();
-        String::from_utf8_lossy(&bytes)
+    /// The start of an item's content as text (invalid UTF-8 replaced).
+    pub(crate) fn content_text(item: &push_emulator::state::Item) -> String {
+        String::from_utf8_lossy(&item.content)
             .chars()
             .take(CONTENT_PREVIEW_CHARS)
             .collect()
     }
 
-    pub(crate) fn sandbox_source(&self) -> String {
-        format!("/organizations/{SANDBOX_ORG}/sources/{SANDBOX_SOURCE}")
-    }
-
     pub async fn list_sandbox_items(&self, q: SandboxQuery) -> Result<SandboxPage, HostError> {
-        let base = self.sandbox_source();
-        let all = self.inspect(&format!("{base}/items")).await?;
-        let mut items: Vec<&serde_json::Value> = all["items"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
+        let mut items = self
+            .emulator
+            .items(SANDBOX_ORG, SANDBOX_SOURCE)
+            .map_err(sandbox_error)?;
         if let Some(user) = q.as_user.as_deref().filter(|u| !u.trim().is_empty()) {
-            let user = user.trim();
-            let encoded: String = url_encode(user);
+            // The person as the Sandbox's provider knows them (what the UI's identities are).
+            let user = permissions::QueryingUser::in_provider(user.trim(), SANDBOX_PROVIDER);
             let seen = self
-                .inspect(&format!(
-                    "{base}/search?user={encoded}&provider={SANDBOX_PROVIDER}&visibleOnly=true"
-                ))
-                .await?;
-            let visible: std::collections::HashSet<String> = seen["items"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter(|i| i["visible"].as_bool().unwrap_or(false))
-                        .filter_map(|i| i["documentId"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            items.retain(|i| visible.contains(i["documentId"].as_str().unwrap_or_default()));
+                .emulator
+                .search_as(SANDBOX_ORG, SANDBOX_SOURCE, &user)
+                .map_err(sandbox_error)?;
+            let visible: std::collections::HashSet<&str> = seen.visible().collect();
+            items.retain(|i| visible.contains(i.document_id.as_str()));
         }
         let words: Vec<String> = q.text.split_whitespace().map(str::to_lowercase).collect();
         let mut summaries: Vec<SandboxItemSummary> = Vec::new();
-        for item in items {
+        for item in &items {
             let summary = Self::item_summary(item);
             if !words.is_empty() {
                 let hay = format!("{} {}", summary.title, Self::content_text(item)).to_lowercase();
@@ -176,36 +139,38 @@ impl Host {
 
     pub async fn get_sandbox_item(&self, r: DocumentRef) -> Result<SandboxItemDetail, HostError> {
         let item = self
-            .inspect(&format!(
-                "{}/item?documentId={}",
-                self.sandbox_source(),
-                url_encode(&r.document_id)
-            ))
-            .await?;
-        let metadata = item["metadata"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(name, v)| MetadataEntry {
-                        name: name.clone(),
-                        value: v
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| v.to_string()),
-                    })
-                    .collect()
+            .emulator
+            .item(SANDBOX_ORG, SANDBOX_SOURCE, &r.document_id)
+            .map_err(sandbox_error)?
+            .ok_or_else(|| HostError::new(ErrorCode::NotFound, "the Sandbox has no such item"))?;
+        let metadata = item
+            .metadata
+            .iter()
+            .map(|(name, v)| MetadataEntry {
+                name: name.clone(),
+                value: v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string()),
             })
-            .unwrap_or_default();
-        let permissions =
-            serde_json::from_value::<permissions::PermissionModel>(item["permissions"].clone())
-                .map(|m| (&m).into())
-                .unwrap_or_else(|_| empty_model());
+            .collect();
+        let permissions = item
+            .permissions
+            .as_ref()
+            .map(Into::into)
+            .unwrap_or_else(empty_model);
         Ok(SandboxItemDetail {
             summary: Self::item_summary(&item),
-            ordering_id: item["orderingId"].as_u64().unwrap_or(0),
+            ordering_id: item.ordering_id,
             metadata,
             permissions,
             content: Self::content_text(&item),
         })
     }
+}
+
+/// The Sandbox's organization or source is missing: the app created both at start, so this
+/// is not the person's doing.
+fn sandbox_error(e: push_emulator::InspectError) -> HostError {
+    internal("the Sandbox cannot be read", e)
 }
