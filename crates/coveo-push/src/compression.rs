@@ -1,9 +1,10 @@
 //! Compression of binary content before it is base64-encoded or uploaded.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// How `compressedBinaryData` / `compressedBinaryDataFileId` content is compressed.
 /// (LZMA is accepted by the service but not produced here.)
@@ -34,8 +35,10 @@ impl CompressionType {
 /// not bytes.
 pub const DEFAULT_COMPRESSION_LEVEL: u32 = 1;
 
-/// File extensions (lowercase, with the dot) whose content is already compressed: compressing
-/// again costs CPU and saves nothing, so they are sent `UNCOMPRESSED` (still base64 inline).
+/// File extensions (lowercase, with the dot) of formats that are usually already compressed.
+/// The encoder no longer decides by extension (a `.docx` or `.zip` may hold stored entries,
+/// a `.bin` may be random): it asks [`worth_compressing`] about the bytes. Kept for callers
+/// that want a hint from a name alone.
 pub const ALREADY_COMPRESSED_EXTENSIONS: &[&str] = &[
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".avif", ".zip", ".gz", ".tgz", ".bz2",
     ".xz", ".zst", ".7z", ".rar", ".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm", ".odt",
@@ -48,6 +51,68 @@ pub const ALREADY_COMPRESSED_EXTENSIONS: &[&str] = &[
 pub fn is_already_compressed(extension: &str) -> bool {
     let ext = extension.trim_start_matches('.').to_ascii_lowercase();
     ALREADY_COMPRESSED_EXTENSIONS.iter().any(|e| e[1..] == ext)
+}
+
+/// Largest first block the encoder hands to [`worth_compressing`] for content it streams (files
+/// above `IN_MEMORY_COMPRESSION_MAX`); smaller content is probed whole, as it is in memory.
+pub const PROBE_BLOCK_BYTES: usize = 1024 * 1024;
+/// The probe deflates at most this many slices of [`PROBE_SLICE_BYTES`], spread evenly over
+/// the block (64 KB in all), so its cost does not grow with the content.
+pub const PROBE_SLICES: usize = 16;
+pub const PROBE_SLICE_BYTES: usize = 4 * 1024;
+/// Content is compressed when the probe's sample deflates below this share of its size.
+pub const PROBE_MAX_RATIO: f64 = 0.9;
+
+thread_local! {
+    /// One level-1 raw deflate state per thread, reset between probes: its tables are a few
+    /// hundred KB, which a fresh compressor would allocate and zero on every file.
+    static PROBE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(1), false));
+}
+
+/// Whether content whose first block is `first_block` is worth compressing: deflates a sample
+/// of it at level 1 (the whole block up to 64 KB, else 16 slices of 4 KB spread over it) and
+/// says yes when the sample shrinks below [`PROBE_MAX_RATIO`]. Decided by the bytes, not the
+/// file's name: a `.docx` or `.zip` whose entries are stored is compressed, random data named
+/// `.bin` is not, an Office file (deflated XML inside) is not. Empty or tiny content (which
+/// compression would make larger) is not. Pure; costs about a 64 KB level-1 deflate at most.
+pub fn worth_compressing(first_block: &[u8]) -> bool {
+    let sample = PROBE_SLICES * PROBE_SLICE_BYTES;
+    let len = first_block.len();
+    if len == 0 {
+        return false;
+    }
+    let (slices, step) = if len <= sample {
+        (1, 0)
+    } else {
+        (PROBE_SLICES, (len - PROBE_SLICE_BYTES) / (PROBE_SLICES - 1))
+    };
+    let slice_len = if slices == 1 { len } else { PROBE_SLICE_BYTES };
+    PROBE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        // The output is only counted (`total_out`), so one scratch buffer is enough.
+        let mut scratch = [0u8; 16 * 1024];
+        for i in 0..slices {
+            let mut input = &first_block[i * step..i * step + slice_len];
+            while !input.is_empty() {
+                let before = c.total_in();
+                if c.compress(input, &mut scratch, FlushCompress::None)
+                    .is_err()
+                {
+                    return true;
+                }
+                input = &input[(c.total_in() - before) as usize..];
+            }
+        }
+        loop {
+            match c.compress(&[], &mut scratch, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {}
+                Err(_) => return true,
+            }
+        }
+        (c.total_out() as f64) < PROBE_MAX_RATIO * c.total_in() as f64
+    })
 }
 
 /// A writer that compresses into `inner` with the given type.
@@ -125,7 +190,7 @@ pub(crate) fn compress_stream<R: Read, W: Write>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 
@@ -149,6 +214,183 @@ mod tests {
         assert_eq!(out, input);
         assert_eq!(compress(&input, CompressionType::Uncompressed, 1), input);
         assert!(compress(&input, CompressionType::Zlib, 1).len() < input.len() / 5);
+    }
+
+    /// Deterministic incompressible bytes (xorshift).
+    pub(crate) fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Text of realistic repetitiveness: words from a small vocabulary, in a pseudo-random order.
+    pub(crate) fn words(n: usize, seed: u64) -> Vec<u8> {
+        const W: &[&str] = &[
+            "policy",
+            "search",
+            "index",
+            "item",
+            "folder",
+            "permission",
+            "group",
+            "user",
+            "document",
+            "report",
+            "budget",
+            "meeting",
+            "quarter",
+            "review",
+            "contract",
+            "travel",
+        ];
+        let r = noise(n / 3 + 1, seed);
+        let mut out = Vec::with_capacity(n + 16);
+        for b in r {
+            if out.len() >= n {
+                break;
+            }
+            out.extend_from_slice(W[(b % 16) as usize].as_bytes());
+            out.push(b' ');
+        }
+        out.truncate(n);
+        out
+    }
+
+    /// Office-like XML (a `word/document.xml`): runs of repeated markup around words.
+    pub(crate) fn office_xml(n: usize, seed: u64) -> Vec<u8> {
+        let mut out =
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:document><w:body>"
+                .to_vec();
+        let mut i = 0;
+        while out.len() < n {
+            out.extend_from_slice(b"<w:p><w:r><w:rPr><w:rFonts w:ascii=\"Calibri\"/></w:rPr><w:t>");
+            out.extend_from_slice(&words(40 + (i % 50), seed + i as u64));
+            out.extend_from_slice(b"</w:t></w:r></w:p>");
+            i += 1;
+        }
+        out.extend_from_slice(b"</w:body></w:document>");
+        out
+    }
+
+    /// A minimal, valid zip archive (local headers, central directory), each entry STORED or
+    /// DEFLATED at the default level (as Office writes them).
+    pub(crate) fn zip(entries: &[(&str, Vec<u8>)], deflated: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for (name, data) in entries {
+            let mut crc = flate2::Crc::new();
+            crc.update(data);
+            let body = if deflated {
+                compress(data, CompressionType::Deflate, 6)
+            } else {
+                data.clone()
+            };
+            let method: u16 = if deflated { 8 } else { 0 };
+            let offset = out.len() as u32;
+            let mut fields = Vec::new();
+            fields.extend_from_slice(&20u16.to_le_bytes()); // version needed
+            fields.extend_from_slice(&0u16.to_le_bytes()); // flags
+            fields.extend_from_slice(&method.to_le_bytes());
+            fields.extend_from_slice(&[0, 0, 0x21, 0]); // time, date
+            fields.extend_from_slice(&crc.sum().to_le_bytes());
+            fields.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            fields.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            fields.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            fields.extend_from_slice(&0u16.to_le_bytes()); // extra length
+            out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            out.extend_from_slice(&fields);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&body);
+            central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+            central.extend_from_slice(&fields);
+            central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+            central.extend_from_slice(&[0; 4]); // external attributes
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(name.as_bytes());
+        }
+        let (cd_offset, cd_len, n) = (out.len() as u32, central.len() as u32, entries.len() as u16);
+        out.extend_from_slice(&central);
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&cd_len.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    /// A `.docx`-shaped package: the parts every Word file has and a main part of `xml` bytes.
+    pub(crate) fn docx(xml_bytes: usize, deflated: bool) -> Vec<u8> {
+        zip(
+            &[
+                ("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#.to_vec()),
+                ("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#.to_vec()),
+                ("word/document.xml", office_xml(xml_bytes, 7)),
+            ],
+            deflated,
+        )
+    }
+
+    #[test]
+    fn the_probe_decides_by_the_bytes() {
+        // Random bytes: not worth it, whatever their size.
+        for n in [100, 4_000, 64 * 1024, 300_000, PROBE_BLOCK_BYTES] {
+            assert!(!worth_compressing(&noise(n, 3)), "noise {n}");
+        }
+        // Text and office XML: worth it.
+        for n in [200, 4_000, 64 * 1024, 300_000, PROBE_BLOCK_BYTES] {
+            assert!(worth_compressing(&words(n, 5)), "text {n}");
+            assert!(worth_compressing(&office_xml(n, 5)), "xml {n}");
+        }
+        // A .docx or .zip whose entries are STORED holds plain text: worth it.
+        for xml in [3_000, 40_000, 600_000] {
+            assert!(worth_compressing(&docx(xml, false)), "stored docx {xml}");
+        }
+        let stored_zip = zip(
+            &[("a.txt", words(50_000, 1)), ("b.txt", words(50_000, 2))],
+            false,
+        );
+        assert!(worth_compressing(&stored_zip));
+        // A real-shaped .docx (DEFLATED entries): not worth it.
+        for xml in [20_000, 100_000, 2_000_000] {
+            let d = docx(xml, true);
+            assert!(
+                !worth_compressing(&d),
+                "deflated docx {xml} ({} bytes)",
+                d.len()
+            );
+        }
+        // Empty and tiny content: compression would only add its header.
+        assert!(!worth_compressing(b""));
+        assert!(!worth_compressing(b"0123456789"));
+        // Slices spread over the block: noise first, text after (like a PDF) is still seen.
+        let mut mixed = noise(400_000, 9);
+        mixed.extend_from_slice(&words(400_000, 9));
+        assert!(worth_compressing(&mixed));
+    }
+
+    #[test]
+    fn the_zip_helper_writes_valid_archives() {
+        // The fixtures above are real zips: entries read back through their own method.
+        let d = docx(5_000, true);
+        assert_eq!(&d[..4], b"PK\x03\x04");
+        assert_eq!(&d[d.len() - 22..d.len() - 18], b"PK\x05\x06");
+        let name_len = u16::from_le_bytes([d[26], d[27]]) as usize;
+        let csize = u32::from_le_bytes([d[18], d[19], d[20], d[21]]) as usize;
+        let start = 30 + name_len;
+        let mut out = Vec::new();
+        DeflateDecoder::new(&d[start..start + csize])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert!(out.starts_with(b"<?xml"));
     }
 
     #[test]

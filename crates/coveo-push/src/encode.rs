@@ -4,14 +4,17 @@
 //! Blocking code (file reads, compression): callers run it in `spawn_blocking`.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufReader, BufWriter, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
 
-use crate::compression::{compress, compress_stream, is_already_compressed, CompressionType};
+use crate::compression::{
+    compress, compress_stream, worth_compressing, CompressionType, PROBE_BLOCK_BYTES,
+    PROBE_MAX_RATIO, PROBE_SLICES, PROBE_SLICE_BYTES,
+};
 use crate::document::{Content, Document};
 use crate::error::{Error, ErrorKind};
 
@@ -213,25 +216,25 @@ fn base64_len(n: u64) -> u64 {
     n.div_ceil(3) * 4
 }
 
+/// The compression of binary content: the document's own choice if it made one, else the
+/// configured type when the content's first block is worth compressing
+/// ([`worth_compressing`]), else `UNCOMPRESSED`. The file's extension plays no part.
+fn choose_compression(
+    forced: Option<CompressionType>,
+    configured: CompressionType,
+    first_block: &[u8],
+) -> CompressionType {
+    match forced {
+        Some(ty) => ty,
+        None if configured == CompressionType::Uncompressed => configured,
+        None if worth_compressing(first_block) => configured,
+        None => CompressionType::Uncompressed,
+    }
+}
+
 /// Validates and encodes one document (blocking).
 pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem, Error> {
     doc.validate()?;
-    let ext = doc
-        .file_extension
-        .clone()
-        .or_else(|| match &doc.content {
-            Content::File(p) => p
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(|e| format!(".{e}")),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let compression = doc.compression.unwrap_or(if is_already_compressed(&ext) {
-        CompressionType::Uncompressed
-    } else {
-        opts.compression
-    });
     let content = match &doc.content {
         Content::None => EncodedContent::None,
         Content::Text(t) if t.len() as u64 <= MAX_INLINE_CONTENT_BYTES => {
@@ -241,8 +244,8 @@ pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem
             let ty = doc.compression.unwrap_or(opts.compression);
             encode_bytes(t.as_bytes(), ty, opts, &doc.id)?
         }
-        Content::Bytes(b) => encode_bytes(b, compression, opts, &doc.id)?,
-        Content::File(path) => encode_file(path, compression, opts)?,
+        Content::Bytes(b) => encode_probed(b, doc.compression, opts, &doc.id)?,
+        Content::File(path) => encode_file(path, doc.compression, opts)?,
     };
     Ok(EncodedItem {
         id: doc.id.clone(),
@@ -256,6 +259,35 @@ fn too_large(what: &str, len: u64) -> Error {
         "{what} is {:.1} MB after compression; Coveo accepts at most 256 MB per item, so leave it out or split it",
         len as f64 / 1e6
     ))
+}
+
+/// Encodes bytes in memory, compressed or not as [`choose_compression`] decides. Content no
+/// larger than the probe's sample is compressed once and kept compressed only if that saved
+/// what the probe asks for: the same decision, without deflating small files twice.
+fn encode_probed(
+    bytes: &[u8],
+    forced: Option<CompressionType>,
+    opts: &EncodeOptions,
+    id: &str,
+) -> Result<EncodedContent, Error> {
+    let configured = opts.compression;
+    if forced.is_none()
+        && configured != CompressionType::Uncompressed
+        && bytes.len() <= PROBE_SLICES * PROBE_SLICE_BYTES
+    {
+        let compressed = compress(bytes, configured, opts.level);
+        let (ty, sent) = if (compressed.len() as f64) < PROBE_MAX_RATIO * bytes.len() as f64 {
+            (configured, compressed)
+        } else {
+            (CompressionType::Uncompressed, bytes.to_vec())
+        };
+        return Ok(EncodedContent::Inline {
+            base64: b64(&sent),
+            compression: ty,
+        });
+    }
+    let ty = choose_compression(forced, configured, bytes);
+    encode_bytes(bytes, ty, opts, id)
 }
 
 fn encode_bytes(
@@ -283,9 +315,14 @@ fn encode_bytes(
     })
 }
 
+/// Encodes a file's content. Each byte is read once to decide and encode (the probe looks at
+/// bytes already read): a file up to `IN_MEMORY_COMPRESSION_MAX` is read whole and probed over
+/// its whole length; a larger one is probed on its first [`PROBE_BLOCK_BYTES`], which then
+/// go through the compressor ahead of the rest of the file, or, when it is not worth
+/// compressing, the file is uploaded from its path as it is.
 fn encode_file(
     path: &Path,
-    ty: CompressionType,
+    forced: Option<CompressionType>,
     opts: &EncodeOptions,
 ) -> Result<EncodedContent, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::local_file(path, e))?;
@@ -297,14 +334,42 @@ fn encode_file(
     }
     let size = meta.len();
     let display = path.display().to_string();
-    if ty == CompressionType::Uncompressed {
-        if base64_len(size) <= MAX_INLINE_CONTENT_BYTES {
-            let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
-            return Ok(EncodedContent::Inline {
-                base64: b64(&bytes),
+    if size <= IN_MEMORY_COMPRESSION_MAX {
+        let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
+        if bytes.len() <= PROBE_SLICES * PROBE_SLICE_BYTES {
+            return encode_probed(&bytes, forced, opts, &display);
+        }
+        let ty = choose_compression(forced, opts.compression, &bytes);
+        if ty == CompressionType::Uncompressed {
+            // Sent from the bytes read: inline, or (above 5 MB of base64) from memory.
+            let len = bytes.len() as u64;
+            if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
+                return Ok(EncodedContent::Inline {
+                    base64: b64(&bytes),
+                    compression: ty,
+                });
+            }
+            return Ok(EncodedContent::Container {
+                source: UploadSource::Memory(Bytes::from(bytes)),
+                len,
                 compression: ty,
+                display,
             });
         }
+        return match encode_bytes(&bytes, ty, opts, &display) {
+            Err(_) => Err(too_large(&format!("the file {display}"), size)),
+            ok => ok,
+        };
+    }
+    let mut file = File::open(path).map_err(|e| Error::local_file(path, e))?;
+    let mut first_block = Vec::with_capacity(PROBE_BLOCK_BYTES);
+    (&mut file)
+        .take(PROBE_BLOCK_BYTES as u64)
+        .read_to_end(&mut first_block)
+        .map_err(|e| Error::local_file(path, e))?;
+    let ty = choose_compression(forced, opts.compression, &first_block);
+    if ty == CompressionType::Uncompressed {
+        // Above 8 MB, base64 is always above the inline limit: the file goes as it is.
         if size > MAX_CONTAINER_BYTES {
             return Err(too_large(&format!("the file {display}"), size));
         }
@@ -314,13 +379,6 @@ fn encode_file(
             compression: ty,
             display,
         });
-    }
-    if size <= IN_MEMORY_COMPRESSION_MAX {
-        let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
-        return match encode_bytes(&bytes, ty, opts, &display) {
-            Err(_) => Err(too_large(&format!("the file {display}"), size)),
-            ok => ok,
-        };
     }
     // Stream through a temp file: memory stays at a few buffers whatever the file size.
     let temp = match &opts.temp_dir {
@@ -336,12 +394,10 @@ fn encode_file(
             format!("cannot create a temp file to compress {display}: {e}"),
         )
     })?;
-    let (file, temp_path) = temp.into_parts();
-    let reader = BufReader::with_capacity(
-        256 * 1024,
-        File::open(path).map_err(|e| Error::local_file(path, e))?,
-    );
-    let writer = BufWriter::with_capacity(256 * 1024, file);
+    let (temp_file, temp_path) = temp.into_parts();
+    // The probed block first, then the rest of the same open file: nothing is read twice.
+    let reader = Cursor::new(first_block).chain(BufReader::with_capacity(256 * 1024, file));
+    let writer = BufWriter::with_capacity(256 * 1024, temp_file);
     let (_, writer) =
         compress_stream(reader, writer, ty, opts.level).map_err(|e| Error::local_file(path, e))?;
     let file = writer
@@ -394,13 +450,11 @@ mod tests {
         assert!(v.get("compressionType").is_none());
     }
 
+    const ABC: &[u8] = b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc";
+
     #[test]
     fn bytes_are_zlib_base64() {
-        let item = encode(
-            &Document::new("https://x/1").bytes(b"abcabcabc".to_vec()),
-            &opts(),
-        )
-        .unwrap();
+        let item = encode(&Document::new("https://x/1").bytes(ABC.to_vec()), &opts()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "ZLIB");
         let raw = base64::engine::general_purpose::STANDARD
@@ -410,11 +464,11 @@ mod tests {
         flate2::read::ZlibDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .unwrap();
-        assert_eq!(out, b"abcabcabc");
+        assert_eq!(out, ABC);
     }
 
     #[test]
-    fn already_compressed_is_sent_uncompressed() {
+    fn incompressible_content_is_sent_uncompressed_whatever_its_name() {
         let doc = Document::new("https://x/a.png")
             .file_extension(".png")
             .bytes(vec![1, 2, 3]);
@@ -422,6 +476,14 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "UNCOMPRESSED");
         assert_eq!(v["compressedBinaryData"], "AQID");
+        // The name no longer decides: compressible bytes named .png are compressed.
+        let named = Document::new("https://x/b.png")
+            .file_extension(".png")
+            .bytes(ABC.to_vec());
+        assert_eq!(
+            encode(&named, &opts()).unwrap().compression(),
+            Some(CompressionType::Zlib)
+        );
         let gz = Document::new("https://x/a.bin")
             .bytes(vec![1, 2, 3])
             .compression(CompressionType::Gzip);
@@ -431,22 +493,102 @@ mod tests {
         );
     }
 
+    /// The content an item carries, decoded as the service would: base64 (or the container's
+    /// bytes), then decompressed by its `compressionType`.
+    fn decoded(item: EncodedItem) -> (CompressionType, Vec<u8>) {
+        let ty = item.compression().expect("binary content");
+        let raw = match &item.content {
+            EncodedContent::Inline { base64, .. } => base64::engine::general_purpose::STANDARD
+                .decode(base64)
+                .unwrap(),
+            EncodedContent::Container { source, .. } => match source {
+                UploadSource::Memory(b) => b.to_vec(),
+                other => std::fs::read(other.path().unwrap()).unwrap(),
+            },
+            other => panic!("{other:?}"),
+        };
+        let mut out = Vec::new();
+        match ty {
+            CompressionType::Uncompressed => out = raw,
+            CompressionType::Zlib => {
+                flate2::read::ZlibDecoder::new(&raw[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        (ty, out)
+    }
+
+    #[test]
+    fn the_probe_decides_and_every_case_round_trips() {
+        use crate::compression::tests::{docx, noise, office_xml, words, zip};
+        use CompressionType::{Uncompressed, Zlib};
+        let dir = tempfile::tempdir().unwrap();
+        let o = EncodeOptions {
+            temp_dir: Some(dir.path().to_path_buf()),
+            ..opts()
+        };
+        let stored_zip = zip(
+            &[("a.txt", words(30_000, 1)), ("b.txt", words(30_000, 2))],
+            false,
+        );
+        let cases: Vec<(&str, Vec<u8>, CompressionType)> = vec![
+            ("random.bin", noise(200_000, 1), Uncompressed),
+            ("notes.txt", words(200_000, 2), Zlib),
+            ("page.xml", office_xml(50_000, 3), Zlib),
+            ("stored.docx", docx(80_000, false), Zlib),
+            ("stored.zip", stored_zip, Zlib),
+            ("real.docx", docx(80_000, true), Uncompressed),
+            ("empty.txt", Vec::new(), Uncompressed),
+            ("ten.txt", b"0123456789".to_vec(), Uncompressed),
+            // At most the probe's sample: compressed once, kept only if it saved enough.
+            ("small.txt", words(3_000, 8), Zlib),
+            ("small-random.bin", noise(3_000, 8), Uncompressed),
+            (
+                "small-stored.zip",
+                zip(&[("a.txt", words(20_000, 9))], false),
+                Zlib,
+            ),
+            ("small.docx", docx(30_000, true), Uncompressed),
+            // Above the inline limit: through a container, from memory.
+            ("big-random.bin", noise(4_500_000, 4), Uncompressed),
+            // Above the in-memory limit: probed on the first block, then streamed.
+            ("huge-random.bin", noise(9_000_000, 5), Uncompressed),
+            ("huge.txt", words(9_000_000, 6), Zlib),
+        ];
+        for (name, content, expected) in cases {
+            let from_bytes =
+                encode(&Document::new("https://x/b").bytes(content.clone()), &o).unwrap();
+            assert_eq!(
+                decoded(from_bytes),
+                (expected, content.clone()),
+                "{name} as bytes"
+            );
+            let path = dir.path().join(name);
+            std::fs::write(&path, &content).unwrap();
+            let from_file = encode(&Document::from_path(&path).unwrap(), &o).unwrap();
+            assert_eq!(decoded(from_file), (expected, content), "{name} as a file");
+        }
+        // A forced type is kept, probe or not.
+        let forced = Document::new("https://x/f")
+            .bytes(noise(1000, 7))
+            .compression(Zlib);
+        assert_eq!(encode(&forced, &o).unwrap().compression(), Some(Zlib));
+    }
+
     #[test]
     fn large_file_streams_to_temp_container() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.bin");
         let mut f = File::create(&path).unwrap();
-        // 12 MB of pseudo-random bytes: compresses poorly, above the in-memory limit.
-        let mut x: u64 = 1;
-        let mut buf = vec![0u8; 1024 * 1024];
-        for _ in 0..12 {
-            for b in buf.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
-            f.write_all(&buf).unwrap();
+        // 12 MB, each MB half pseudo-random bytes and half text: worth compressing, but still
+        // above the inline limit once compressed; above the in-memory limit.
+        for i in 0..12 {
+            f.write_all(&crate::compression::tests::noise(512 * 1024, i + 1))
+                .unwrap();
+            f.write_all(&crate::compression::tests::words(512 * 1024, i + 1))
+                .unwrap();
         }
         drop(f);
         let o = EncodeOptions {
@@ -480,18 +622,11 @@ mod tests {
             (p.compression, p.content_bytes, p.container),
             (None, 5, false)
         );
-        let bytes = encode(
-            &Document::new("https://x/2").bytes(b"abcabcabc".to_vec()),
-            &opts(),
-        )
-        .unwrap();
+        let bytes = encode(&Document::new("https://x/2").bytes(ABC.to_vec()), &opts()).unwrap();
         let sent: serde_json::Value = serde_json::from_slice(
-            &encode(
-                &Document::new("https://x/2").bytes(b"abcabcabc".to_vec()),
-                &opts(),
-            )
-            .unwrap()
-            .into_json(None),
+            &encode(&Document::new("https://x/2").bytes(ABC.to_vec()), &opts())
+                .unwrap()
+                .into_json(None),
         )
         .unwrap();
         let raw = base64::engine::general_purpose::STANDARD
