@@ -76,13 +76,167 @@ def jpg_bytes(rng: random.Random, size: int) -> bytes:
 
 KINDS = [(".txt", 0.35, text_bytes), (".html", 0.25, html_bytes), (".docx", 0.2, docx_bytes), (".jpg", 0.2, jpg_bytes)]
 
+# Office Open XML, shaped like what Word, Excel and PowerPoint write: the package parts every
+# file has, and a main part of realistic, repetitive XML (runs, cells, shapes) around words.
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/{main}" ContentType="application/vnd.openxmlformats-officedocument.{kind}.main+xml"/>'
+    '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    '<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+    "</Types>"
+)
+RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="{main}"/>'
+    "</Relationships>"
+)
+CORE = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>{title}</dc:title>'
+    "<dc:creator>Bench</dc:creator><cp:revision>{rev}</cp:revision>"
+    '<dcterms:modified xsi:type="dcterms:W3CDTF">2024-03-0{day}T10:00:00Z</dcterms:modified></cp:coreProperties>'
+)
+APP = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    "<Application>Microsoft Office</Application><TotalTime>{rev}</TotalTime></Properties>"
+)
 
-def generate_corpus(root: pathlib.Path, count: int, mean_size: int, seed: int) -> None:
+
+def _words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(TEXT_WORDS) for _ in range(n))
+
+
+def word_xml(rng: random.Random, size: int) -> bytes:
+    paras, total = [], 0
+    while total < size:
+        runs = "".join(
+            f'<w:r><w:rPr><w:rFonts w:ascii="Calibri" w:hAnsi="Calibri"/><w:sz w:val="{rng.choice((20, 22, 24))}"/>'
+            f'</w:rPr><w:t xml:space="preserve">{_words(rng, rng.randint(3, 12))} </w:t></w:r>'
+            for _ in range(rng.randint(1, 4))
+        )
+        p = f'<w:p w:rsidR="00{rng.randrange(16**6):06X}"><w:pPr><w:pStyle w:val="Normal"/></w:pPr>{runs}</w:p>'
+        paras.append(p)
+        total += len(p)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        + "".join(paras)
+        + "</w:body></w:document>"
+    ).encode()
+
+
+def sheet_xml(rng: random.Random, size: int) -> bytes:
+    rows, total, r = [], 0, 0
+    while total < size:
+        r += 1
+        cells = "".join(
+            f'<c r="{col}{r}" s="1"><v>{rng.randint(0, 99999)}</v></c>' if col != "A" else
+            f'<c r="A{r}" t="inlineStr"><is><t>{_words(rng, 2)}</t></is></c>'
+            for col in "ABCDEF"
+        )
+        row = f'<row r="{r}" spans="1:6">{cells}</row>'
+        rows.append(row)
+        total += len(row)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + "".join(rows)
+        + "</sheetData></worksheet>"
+    ).encode()
+
+
+def slide_xml(rng: random.Random, size: int) -> bytes:
+    shapes, total, n = [], 0, 0
+    while total < size:
+        n += 1
+        sp = (
+            f'<p:sp><p:nvSpPr><p:cNvPr id="{n + 1}" name="TextBox {n}"/><p:cNvSpPr txBox="1"/><p:nvPr/></p:nvSpPr>'
+            f'<p:spPr><a:xfrm><a:off x="{rng.randrange(9000000)}" y="{rng.randrange(6000000)}"/>'
+            f'<a:ext cx="4000000" cy="600000"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></p:spPr>'
+            f'<p:txBody><a:bodyPr/><a:lstStyle/><a:p><a:r><a:rPr lang="en-US" sz="1800"/>'
+            f"<a:t>{_words(rng, rng.randint(3, 10))}</a:t></a:r></a:p></p:txBody></p:sp>"
+        )
+        shapes.append(sp)
+        total += len(sp)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<p:sld xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"><p:cSld><p:spTree>'
+        + "".join(shapes)
+        + "</p:spTree></p:cSld></p:sld>"
+    ).encode()
+
+
+OFFICE = {
+    ".docx": ("word/document.xml", "wordprocessingml.document", word_xml),
+    ".xlsx": ("xl/worksheets/sheet1.xml", "spreadsheetml.sheet", sheet_xml),
+    ".pptx": ("ppt/slides/slide1.xml", "presentationml.slide", slide_xml),
+}
+
+
+def office_zip(rng: random.Random, size: int, ext: str, method: int) -> bytes:
+    """An Office Open XML package whose main part holds about `size` bytes of XML, its entries
+    stored with `method` (ZIP_DEFLATED as Office writes them, or ZIP_STORED)."""
+    main, kind, make = OFFICE[ext]
+    rev = rng.randint(1, 9)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES.format(main=main, kind=kind))
+        z.writestr("_rels/.rels", RELS.format(main=main))
+        z.writestr("docProps/core.xml", CORE.format(title=_words(rng, 3), rev=rev, day=rev))
+        z.writestr("docProps/app.xml", APP.format(rev=rev))
+        z.writestr(main, make(rng, size))
+    return buf.getvalue()
+
+
+def office_kind(ext: str, method: int):
+    # Deflated, the XML shrinks about fivefold: four times the size of XML makes a file near `size`.
+    scale = 4 if method == zipfile.ZIP_DEFLATED else 1
+    return lambda rng, size: office_zip(rng, size * scale, ext, method)
+
+
+def stored_zip_bytes(rng: random.Random, size: int) -> bytes:
+    """A plain .zip of text files whose entries are STORED (no compression inside)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        left, n = size, 0
+        while left > 0 or n == 0:
+            part = min(left, max(1000, size // 4))
+            z.writestr(f"notes/part{n}.txt", text_bytes(rng, max(part, 16)))
+            left -= part
+            n += 1
+    return buf.getvalue()
+
+
+# The corpora `--corpus` chooses: (extension, share, generator). "mixed" is the default and
+# the corpus of every earlier figure.
+CORPORA = {
+    "mixed": KINDS,
+    "office": [(ext, 1 / 3, office_kind(ext, zipfile.ZIP_DEFLATED)) for ext in OFFICE],
+    "stored": [
+        (".docx", 0.25, office_kind(".docx", zipfile.ZIP_STORED)),
+        (".xlsx", 0.25, office_kind(".xlsx", zipfile.ZIP_STORED)),
+        (".zip", 0.5, stored_zip_bytes),
+    ],
+}
+
+
+def generate_corpus(root: pathlib.Path, count: int, mean_size: int, seed: int, corpus: str = "mixed") -> None:
     rng = random.Random(seed)
+    kinds = CORPORA[corpus]
     for i in range(count):
         r = rng.random()
         acc = 0.0
-        for ext, share, make in KINDS:
+        for ext, share, make in kinds:
             acc += share
             if r <= acc:
                 break
@@ -225,9 +379,10 @@ def bench(args) -> list[dict]:
     rows = []
     try:
         pristine = work / "pristine"
-        generate_corpus(pristine, args.count, args.mean_size, args.seed)
+        generate_corpus(pristine, args.count, args.mean_size, args.seed, args.corpus)
         corpus_bytes = sum(p.stat().st_size for p in pristine.rglob("*") if p.is_file())
-        print(f"corpus: {args.count} files, {corpus_bytes / 1e6:.1f} MB", file=sys.stderr)
+        args.corpus_mb = corpus_bytes / 1e6
+        print(f"corpus {args.corpus}: {args.count} files, {corpus_bytes / 1e6:.1f} MB", file=sys.stderr)
         for name, (cmd, env) in tools(args, work / "corpus", work / "state").items():
             if name not in args.tools:
                 continue
@@ -242,15 +397,20 @@ def bench(args) -> list[dict]:
                         touch_one_percent(corpus, args.seed)
                     (work / "state").mkdir(parents=True, exist_ok=True)
                     emu.clear_requests()
+                    # The machines are shared: the 1-minute load average just before the run
+                    # says how busy the machine was, so a figure can be read (or set aside).
+                    load1 = os.getloadavg()[0]
                     m = run_measured(cmd(emu.url), env)
                     new = emu.requests()
                     exact = emu.items() == expected_items(corpus)
                     if job == "first" and not new:
                         raise SystemExit(f"{name} sent no request to the emulator: it is not pointed at it")
-                    rows.append(dict(tool=name, job=job, requests=len(new), sent_mb=sum(map(body_bytes, new)) / 1e6,
-                                     exact=exact, **m))
-                    print(f"{name:24} {job:7} {m['wall_s']:8.2f}s cpu {m['cpu_s']:7.2f}s "
-                          f"peak {m['peak_mb']:7.1f}MB req {len(new):6} exact {exact}", file=sys.stderr)
+                    sent_mb = sum(map(body_bytes, new)) / 1e6
+                    rows.append(dict(tool=name, job=job, corpus=args.corpus, load1=load1, requests=len(new),
+                                     sent_mb=sent_mb, exact=exact, **m))
+                    print(f"{name:24} {job:7} {m['wall_s']:8.2f}s sent {sent_mb:8.2f}MB cpu {m['cpu_s']:7.2f}s "
+                          f"peak {m['peak_mb']:7.1f}MB req {len(new):6} load {load1:5.2f} exact {exact}",
+                          file=sys.stderr)
             finally:
                 emu.stop()
     finally:
@@ -261,19 +421,21 @@ def bench(args) -> list[dict]:
 def markdown(rows: list[dict], args) -> str:
     base = {(r["job"]): r for r in rows if r["tool"] == "pushdeck"}
     lines = [
-        f"Corpus: {args.count} files, mean size {args.mean_size} bytes, seed {args.seed}. "
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores.",
+        f"Corpus {args.corpus!r}: {args.count} files ({getattr(args, 'corpus_mb', 0):.1f} MB), "
+        f"mean size {args.mean_size} bytes, seed {args.seed}. "
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores. "
+        "Load: the 1-minute load average just before each run.",
         "",
-        "| tool | job | wall s | × pushdeck | CPU s | × pushdeck | peak MB | requests | MB sent | exact corpus |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| tool | job | wall s | × pushdeck | MB sent | × pushdeck | CPU s | × pushdeck | peak MB | requests | load | exact corpus |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in rows:
         b = base.get(r["job"])
         ratio = lambda k: f"{r[k] / b[k]:.1f}" if b and b[k] > 0 else "–"
         lines.append(
-            f"| {r['tool']} | {r['job']} | {r['wall_s']:.2f} | {ratio('wall_s')} | {r['cpu_s']:.2f} | "
-            f"{ratio('cpu_s')} | {r['peak_mb']:.0f} | {r['requests']} | {r['sent_mb']:.1f} | "
-            f"{'yes' if r['exact'] else 'NO'} |"
+            f"| {r['tool']} | {r['job']} | {r['wall_s']:.2f} | {ratio('wall_s')} | {r['sent_mb']:.2f} | "
+            f"{ratio('sent_mb')} | {r['cpu_s']:.2f} | {ratio('cpu_s')} | {r['peak_mb']:.0f} | {r['requests']} | "
+            f"{r['load1']:.2f} | {'yes' if r['exact'] else 'NO'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -311,6 +473,10 @@ def main() -> int:
     p.add_argument("--mean-size", type=int, default=20_000)
     p.add_argument("--smoke", action="store_true", help="60 files of about 4 KB: checks the harness, measures nothing")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--corpus", choices=sorted(CORPORA), default="mixed",
+                   help="mixed: text, HTML, .docx and .jpg (the default); office: .docx/.xlsx/.pptx "
+                        "packages with DEFLATED entries, as Office writes them; stored: .docx/.xlsx "
+                        "and .zip files whose entries are STORED (uncompressed text inside)")
     p.add_argument("--pushdeck", type=pathlib.Path, default=ROOT / "target/release/pushdeck")
     p.add_argument("--python", type=pathlib.Path, default=pathlib.Path(sys.executable))
     p.add_argument("--tools", nargs="*", default=["pushdeck", "official JS client", "official Python client"])
