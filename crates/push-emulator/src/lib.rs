@@ -14,9 +14,10 @@
 //! client's mistakes. It never talks to the network beyond its listening socket.
 //!
 //! Where to start: [`Emulator::start`] with an [`EmulatorConfig`]; [`command`] for the
-//! `pushdeck emulator` subcommand; `server.rs` for the routes; `processor.rs` for the
-//! asynchronous rules; `state.rs` for orderingId and identity semantics; [`inspect`] for the
-//! typed reads a program embedding the emulator uses instead of the inspection API
+//! `pushdeck emulator` subcommand; `server.rs` for the routes (the handlers in `server/`, one
+//! module per route family); `processor.rs` for the asynchronous rules; `state.rs` for
+//! orderingId and identity semantics; [`inspect`] for the typed reads a program embedding the
+//! emulator uses instead of the inspection API
 //! ([`Emulator::items`], [`Emulator::item`], [`Emulator::search_as`]).
 //!
 //! ```no_run
