@@ -129,14 +129,4 @@ impl Host {
         }
         self.get_app_state().await
     }
-
-    /// Whether any folder is in the engine (confirmed): closing the window then hides it and
-    /// syncing goes on; with none, closing quits.
-    pub async fn syncs_in_background(&self) -> bool {
-        self.engine
-            .status()
-            .await
-            .map(|s| !s.is_empty())
-            .unwrap_or(false)
-    }
 }

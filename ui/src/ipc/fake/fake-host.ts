@@ -511,15 +511,9 @@ export function createFakeHost(options: FakeOptions): Host {
       appState = { ...appState, firstLaunch: false };
       return structuredClone(appState);
     },
-    async pauseAll({ duration }) {
-      const end = new Date();
-      if (duration === "oneHour") end.setHours(end.getHours() + 1);
-      else {
-        end.setDate(end.getDate() + 1);
-        end.setHours(8, 0, 0, 0);
-      }
-      appState = { ...appState, pausedUntilMs: end.getTime() };
-      return structuredClone(appState);
+    async pauseAll() {
+      // When a pause ends is the shell's rule (src-tauri/src/companion.rs); the fake has no tray.
+      return fail("invalidInput", "Pause all is in the tray menu of the desktop app; the browser's fake host has no tray.");
     },
     async resumeAll() {
       appState = { ...appState, pausedUntilMs: null };
