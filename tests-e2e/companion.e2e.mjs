@@ -83,6 +83,7 @@ test("closing the window hides it while the folder syncs, and a change is pushed
 });
 
 test("a second launch shows the running app's window and exits", async () => {
+  const first = sandbox(dataDir).pid;
   const second = spawn(APP, [], { stdio: "ignore", env: process.env });
   const code = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the second launch is still running")), WAIT_MS);
@@ -93,8 +94,10 @@ test("a second launch shows the running app's window and exits", async () => {
   });
   assert.equal(code, 0, "the second launch exits cleanly");
   await app.s.waitFor(`document.visibilityState === "visible"`, "the first app's window shown again");
-  // Still one app: the same Sandbox, the same pid.
-  assert.equal(sandbox(dataDir).pid, sandbox(dataDir).pid);
+  // Still one app: the Sandbox is still the first app's, and that app still runs.
+  assert.equal(sandbox(dataDir).pid, first);
+  assert.notEqual(second.pid, first);
+  process.kill(first, 0);
 });
 
 test("a folder that halts raises one desktop notification, in plain words", async () => {
