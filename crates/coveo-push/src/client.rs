@@ -479,7 +479,7 @@ impl PushClient {
     /// Validates and encodes a document on a blocking thread (files are read there).
     pub(crate) async fn encode_document(&self, doc: Document) -> Result<EncodedItem, Error> {
         let opts = self.encode_options();
-        tokio::task::spawn_blocking(move || encode(&doc, &opts))
+        let item = tokio::task::spawn_blocking(move || encode(&doc, &opts))
             .await
             .map_err(|e| {
                 Error::new(
@@ -487,7 +487,15 @@ impl PushClient {
                     "encode item",
                     format!("the encoder stopped: {e}"),
                 )
-            })?
+            })??;
+        if let Some((sha256, bytes)) = &item.content_read {
+            self.emit(ProgressEvent::ContentRead {
+                document_id: item.id.clone(),
+                sha256: sha256.clone(),
+                bytes: *bytes,
+            });
+        }
+        Ok(item)
     }
 
     /// Uploads container content of an encoded item, if it has some; returns its fileId.

@@ -171,6 +171,9 @@ pub struct Document {
     pub(crate) metadata: Vec<(String, MetadataValue)>,
     pub(crate) content: Content,
     pub(crate) compression: Option<CompressionType>,
+    /// Whether the encoder reports the SHA-256 of the content it read
+    /// ([`ProgressEvent::ContentRead`](crate::ProgressEvent::ContentRead)).
+    pub(crate) report_content_hash: bool,
 }
 
 impl Document {
@@ -268,6 +271,13 @@ impl Document {
     /// already-compressed formats).
     pub fn compression(mut self, ty: CompressionType) -> Self {
         self.compression = Some(ty);
+        self
+    }
+    /// Asks the encoder to hash the content while it reads it, and to report the SHA-256
+    /// with [`ProgressEvent::ContentRead`](crate::ProgressEvent::ContentRead) before the item
+    /// is sent: a caller that records what it pushed then never reads a file twice.
+    pub fn report_content_hash(mut self) -> Self {
+        self.report_content_hash = true;
         self
     }
 

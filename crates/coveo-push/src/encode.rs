@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 use crate::compression::{
-    compress, compress_stream, worth_compressing, CompressionType, PROBE_BLOCK_BYTES,
-    PROBE_MAX_RATIO, PROBE_SLICES, PROBE_SLICE_BYTES,
+    compress, compress_stream, worth_compressing, CompressionType, PROBE_BLOCK_BYTES, PROBE_SLICES,
+    PROBE_SLICE_BYTES,
 };
 use crate::document::{Content, Document};
 use crate::error::{Error, ErrorKind};
@@ -53,8 +54,9 @@ impl UploadSource {
 pub(crate) enum EncodedContent {
     None,
     Data(String),
+    /// Bytes sent base64-encoded in `compressedBinaryData` (encoded when the JSON is written).
     Inline {
-        base64: String,
+        bytes: Vec<u8>,
         compression: CompressionType,
     },
     Container {
@@ -71,6 +73,9 @@ pub(crate) struct EncodedItem {
     pub id: String,
     pub fields: serde_json::Map<String, serde_json::Value>,
     pub content: EncodedContent,
+    /// SHA-256 (hex) and length of the content as read, when the document asked for it
+    /// ([`Document::report_content_hash`]).
+    pub content_read: Option<(String, u64)>,
 }
 
 impl EncodedItem {
@@ -79,20 +84,18 @@ impl EncodedItem {
     pub(crate) fn into_json(self, file_id: Option<&str>) -> Vec<u8> {
         use serde_json::Value;
         let mut m = self.fields;
+        let mut inline = None;
         match self.content {
             EncodedContent::None => {}
             EncodedContent::Data(d) => {
                 m.insert("data".into(), Value::String(d));
             }
-            EncodedContent::Inline {
-                base64,
-                compression,
-            } => {
-                m.insert("compressedBinaryData".into(), Value::String(base64));
+            EncodedContent::Inline { bytes, compression } => {
                 m.insert(
                     "compressionType".into(),
                     Value::String(compression.as_str().into()),
                 );
+                inline = Some(bytes);
             }
             EncodedContent::Container { compression, .. } => {
                 if let Some(id) = file_id {
@@ -107,7 +110,30 @@ impl EncodedItem {
                 );
             }
         }
-        serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+        let b64_len = inline
+            .as_ref()
+            .map_or(0, |b| base64_len(b.len() as u64) as usize);
+        let mut out = Vec::with_capacity(b64_len + 512);
+        // Serializing a map of strings and numbers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &Value::Object(m));
+        if let Some(bytes) = inline {
+            // `{...}` becomes `{...,"compressedBinaryData":"<base64>"}`. Base64 needs no JSON
+            // escaping, so it is encoded straight into the body instead of going through a
+            // string that the serializer would scan again.
+            out.pop();
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"compressedBinaryData\":\"");
+            let at = out.len();
+            out.resize(at + b64_len, 0);
+            let written = base64::engine::general_purpose::STANDARD
+                .encode_slice(&bytes, &mut out[at..])
+                .unwrap_or(0);
+            out.truncate(at + written);
+            out.extend_from_slice(b"\"}");
+        }
+        out
     }
 
     /// Bytes of content that go to their own file container (0 when inline).
@@ -163,12 +189,8 @@ impl EncodedItem {
                 body.insert("data".into(), Value::String(format!("<{n} bytes of text>")));
                 (None, n, false)
             }
-            EncodedContent::Inline {
-                base64,
-                compression,
-            } => {
-                let padding = base64.bytes().rev().take_while(|b| *b == b'=').count() as u64;
-                let n = (base64.len() as u64 / 4 * 3).saturating_sub(padding);
+            EncodedContent::Inline { bytes, compression } => {
+                let n = bytes.len() as u64;
                 body.insert(
                     "compressedBinaryData".into(),
                     Value::String(described(compression, n)),
@@ -208,13 +230,18 @@ pub(crate) struct EncodeOptions {
     pub temp_dir: Option<PathBuf>,
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn base64_len(n: u64) -> u64 {
     n.div_ceil(3) * 4
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// How much of small content (up to the probe's 64 KB sample) the probe looks at before the
+/// whole content is compressed: enough to tell text from media or archives, a fraction of the
+/// cost of compressing what is not worth it.
+pub const SMALL_PROBE_BYTES: usize = 8 * 1024;
 
 /// The compression of binary content: the document's own choice if it made one, else the
 /// configured type when the content's first block is worth compressing
@@ -235,22 +262,31 @@ fn choose_compression(
 /// Validates and encodes one document (blocking).
 pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem, Error> {
     doc.validate()?;
-    let content = match &doc.content {
-        Content::None => EncodedContent::None,
+    let hash = doc.report_content_hash;
+    let read = |bytes: &[u8]| hash.then(|| (sha256_hex(bytes), bytes.len() as u64));
+    let (content, content_read) = match &doc.content {
+        Content::None => (EncodedContent::None, None),
         Content::Text(t) if t.len() as u64 <= MAX_INLINE_CONTENT_BYTES => {
-            EncodedContent::Data(t.clone())
+            (EncodedContent::Data(t.clone()), read(t.as_bytes()))
         }
         Content::Text(t) => {
             let ty = doc.compression.unwrap_or(opts.compression);
-            encode_bytes(t.as_bytes(), ty, opts, &doc.id)?
+            (
+                encode_bytes(t.as_bytes(), ty, opts, &doc.id)?,
+                read(t.as_bytes()),
+            )
         }
-        Content::Bytes(b) => encode_probed(b, doc.compression, opts, &doc.id)?,
-        Content::File(path) => encode_file(path, doc.compression, opts)?,
+        Content::Bytes(b) => (
+            encode_probed(b.clone(), doc.compression, opts, &doc.id)?,
+            read(b),
+        ),
+        Content::File(path) => encode_file(path, doc.compression, opts, hash)?,
     };
     Ok(EncodedItem {
         id: doc.id.clone(),
         fields: doc.fields_json(),
         content,
+        content_read,
     })
 }
 
@@ -261,11 +297,13 @@ fn too_large(what: &str, len: u64) -> Error {
     ))
 }
 
-/// Encodes bytes in memory, compressed or not as [`choose_compression`] decides. Content no
-/// larger than the probe's sample is compressed once and kept compressed only if that saved
-/// what the probe asks for: the same decision, without deflating small files twice.
+/// Encodes bytes in memory, compressed or not as [`choose_compression`] decides. Small
+/// content (up to the probe's 64 KB sample) is probed on its first [`SMALL_PROBE_BYTES`]; when
+/// that is worth compressing, the whole content is compressed once and kept compressed
+/// whenever that is smaller: the same decision, without deflating small files twice, and
+/// without sending more bytes than the content itself.
 fn encode_probed(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     forced: Option<CompressionType>,
     opts: &EncodeOptions,
     id: &str,
@@ -275,19 +313,42 @@ fn encode_probed(
         && configured != CompressionType::Uncompressed
         && bytes.len() <= PROBE_SLICES * PROBE_SLICE_BYTES
     {
-        let compressed = compress(bytes, configured, opts.level);
-        let (ty, sent) = if (compressed.len() as f64) < PROBE_MAX_RATIO * bytes.len() as f64 {
-            (configured, compressed)
-        } else {
-            (CompressionType::Uncompressed, bytes.to_vec())
-        };
+        if worth_compressing(&bytes[..bytes.len().min(SMALL_PROBE_BYTES)]) {
+            let compressed = compress(&bytes, configured, opts.level);
+            if compressed.len() < bytes.len() {
+                return Ok(EncodedContent::Inline {
+                    bytes: compressed,
+                    compression: configured,
+                });
+            }
+        }
         return Ok(EncodedContent::Inline {
-            base64: b64(&sent),
-            compression: ty,
+            bytes,
+            compression: CompressionType::Uncompressed,
         });
     }
-    let ty = choose_compression(forced, configured, bytes);
-    encode_bytes(bytes, ty, opts, id)
+    let ty = choose_compression(forced, configured, &bytes);
+    if ty == CompressionType::Uncompressed {
+        return Ok(uncompressed_in_memory(bytes, id.to_string()));
+    }
+    encode_bytes(&bytes, ty, opts, id)
+}
+
+/// Bytes sent as they are: inline, or (above 5 MB of base64) from memory through a container.
+fn uncompressed_in_memory(bytes: Vec<u8>, display: String) -> EncodedContent {
+    let len = bytes.len() as u64;
+    if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
+        return EncodedContent::Inline {
+            bytes,
+            compression: CompressionType::Uncompressed,
+        };
+    }
+    EncodedContent::Container {
+        source: UploadSource::Memory(Bytes::from(bytes)),
+        len,
+        compression: CompressionType::Uncompressed,
+        display,
+    }
 }
 
 fn encode_bytes(
@@ -300,7 +361,7 @@ fn encode_bytes(
     let len = compressed.len() as u64;
     if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
         return Ok(EncodedContent::Inline {
-            base64: b64(&compressed),
+            bytes: compressed,
             compression: ty,
         });
     }
@@ -315,16 +376,52 @@ fn encode_bytes(
     })
 }
 
-/// Encodes a file's content. Each byte is read once to decide and encode (the probe looks at
-/// bytes already read): a file up to `IN_MEMORY_COMPRESSION_MAX` is read whole and probed over
-/// its whole length; a larger one is probed on its first [`PROBE_BLOCK_BYTES`], which then
-/// go through the compressor ahead of the rest of the file, or, when it is not worth
-/// compressing, the file is uploaded from its path as it is.
+/// A reader that hashes what passes through it (SHA-256), when asked to.
+struct Hashing<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+    read: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R, hash: bool) -> Self {
+        Self {
+            inner,
+            hasher: hash.then(Sha256::new),
+            read: 0,
+        }
+    }
+
+    fn finish(self) -> Option<(String, u64)> {
+        let read = self.read;
+        self.hasher.map(|h| (hex::encode(h.finalize()), read))
+    }
+}
+
+/// Encodes a file's content, and with `hash`, the SHA-256 and length of what was read. Each
+/// byte is read once to decide, hash and encode (the probe looks at bytes already read): a
+/// file up to `IN_MEMORY_COMPRESSION_MAX` is read whole and probed in memory; a larger one is
+/// probed on its first [`PROBE_BLOCK_BYTES`], which then go through the compressor ahead of
+/// the rest of the file, or, when it is not worth compressing, the file is uploaded from its
+/// path as it is (then, and only then, a file whose hash is asked is read twice: once here to
+/// hash it, once by the upload).
 fn encode_file(
     path: &Path,
     forced: Option<CompressionType>,
     opts: &EncodeOptions,
-) -> Result<EncodedContent, Error> {
+    hash: bool,
+) -> Result<(EncodedContent, Option<(String, u64)>), Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::local_file(path, e))?;
     if !meta.is_file() {
         return Err(Error::local_file(
@@ -336,32 +433,15 @@ fn encode_file(
     let display = path.display().to_string();
     if size <= IN_MEMORY_COMPRESSION_MAX {
         let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
-        if bytes.len() <= PROBE_SLICES * PROBE_SLICE_BYTES {
-            return encode_probed(&bytes, forced, opts, &display);
-        }
-        let ty = choose_compression(forced, opts.compression, &bytes);
-        if ty == CompressionType::Uncompressed {
-            // Sent from the bytes read: inline, or (above 5 MB of base64) from memory.
-            let len = bytes.len() as u64;
-            if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
-                return Ok(EncodedContent::Inline {
-                    base64: b64(&bytes),
-                    compression: ty,
-                });
-            }
-            return Ok(EncodedContent::Container {
-                source: UploadSource::Memory(Bytes::from(bytes)),
-                len,
-                compression: ty,
-                display,
-            });
-        }
-        return match encode_bytes(&bytes, ty, opts, &display) {
-            Err(_) => Err(too_large(&format!("the file {display}"), size)),
-            ok => ok,
+        let read = hash.then(|| (sha256_hex(&bytes), bytes.len() as u64));
+        let content = match encode_probed(bytes, forced, opts, &display) {
+            Err(_) => return Err(too_large(&format!("the file {display}"), size)),
+            Ok(content) => content,
         };
+        return Ok((content, read));
     }
-    let mut file = File::open(path).map_err(|e| Error::local_file(path, e))?;
+    let file = File::open(path).map_err(|e| Error::local_file(path, e))?;
+    let mut file = Hashing::new(file, hash);
     let mut first_block = Vec::with_capacity(PROBE_BLOCK_BYTES);
     (&mut file)
         .take(PROBE_BLOCK_BYTES as u64)
@@ -373,12 +453,17 @@ fn encode_file(
         if size > MAX_CONTAINER_BYTES {
             return Err(too_large(&format!("the file {display}"), size));
         }
-        return Ok(EncodedContent::Container {
+        if hash {
+            std::io::copy(&mut file, &mut std::io::sink())
+                .map_err(|e| Error::local_file(path, e))?;
+        }
+        let content = EncodedContent::Container {
             source: UploadSource::Path(path.to_path_buf()),
             len: size,
             compression: ty,
             display,
-        });
+        };
+        return Ok((content, file.finish()));
     }
     // Stream through a temp file: memory stays at a few buffers whatever the file size.
     let temp = match &opts.temp_dir {
@@ -396,10 +481,12 @@ fn encode_file(
     })?;
     let (temp_file, temp_path) = temp.into_parts();
     // The probed block first, then the rest of the same open file: nothing is read twice.
-    let reader = Cursor::new(first_block).chain(BufReader::with_capacity(256 * 1024, file));
+    let mut reader = Cursor::new(first_block).chain(BufReader::with_capacity(256 * 1024, file));
     let writer = BufWriter::with_capacity(256 * 1024, temp_file);
-    let (_, writer) =
-        compress_stream(reader, writer, ty, opts.level).map_err(|e| Error::local_file(path, e))?;
+    let (_, writer) = compress_stream(&mut reader, writer, ty, opts.level)
+        .map_err(|e| Error::local_file(path, e))?;
+    let (_, rest) = reader.into_inner();
+    let read = rest.into_inner().finish();
     let file = writer
         .into_inner()
         .map_err(|e| Error::local_file(path, e.into_error()))?;
@@ -416,17 +503,23 @@ fn encode_file(
         File::open(&temp_path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(|e| Error::local_file(path, e))?;
-        return Ok(EncodedContent::Inline {
-            base64: b64(&bytes),
-            compression: ty,
-        });
+        return Ok((
+            EncodedContent::Inline {
+                bytes,
+                compression: ty,
+            },
+            read,
+        ));
     }
-    Ok(EncodedContent::Container {
-        source: UploadSource::Temp(Arc::new(temp_path)),
-        len,
-        compression: ty,
-        display,
-    })
+    Ok((
+        EncodedContent::Container {
+            source: UploadSource::Temp(Arc::new(temp_path)),
+            len,
+            compression: ty,
+            display,
+        },
+        read,
+    ))
 }
 
 #[cfg(test)]
@@ -498,9 +591,7 @@ mod tests {
     fn decoded(item: EncodedItem) -> (CompressionType, Vec<u8>) {
         let ty = item.compression().expect("binary content");
         let raw = match &item.content {
-            EncodedContent::Inline { base64, .. } => base64::engine::general_purpose::STANDARD
-                .decode(base64)
-                .unwrap(),
+            EncodedContent::Inline { bytes, .. } => bytes.clone(),
             EncodedContent::Container { source, .. } => match source {
                 UploadSource::Memory(b) => b.to_vec(),
                 other => std::fs::read(other.path().unwrap()).unwrap(),
@@ -551,6 +642,13 @@ mod tests {
                 Zlib,
             ),
             ("small.docx", docx(30_000, true), Uncompressed),
+            // Text first, then mostly random: the first 8 KB ask for compression, and the
+            // whole, though it shrinks little, is kept compressed since it is smaller.
+            (
+                "small-mixed.bin",
+                [words(9_000, 10), noise(50_000, 10)].concat(),
+                Zlib,
+            ),
             // Above the inline limit: through a container, from memory.
             ("big-random.bin", noise(4_500_000, 4), Uncompressed),
             // Above the in-memory limit: probed on the first block, then streamed.
@@ -568,8 +666,36 @@ mod tests {
             let path = dir.path().join(name);
             std::fs::write(&path, &content).unwrap();
             let from_file = encode(&Document::from_path(&path).unwrap(), &o).unwrap();
-            assert_eq!(decoded(from_file), (expected, content), "{name} as a file");
+            assert_eq!(from_file.content_read, None, "{name}: no hash unless asked");
+            assert_eq!(
+                decoded(from_file),
+                (expected, content.clone()),
+                "{name} as a file"
+            );
+            // Asked for, the hash is of exactly the bytes read, on every path (in memory,
+            // streamed through the compressor, uploaded from the file as it is).
+            let hashed = Document::from_path(&path).unwrap().report_content_hash();
+            let item = encode(&hashed, &o).unwrap();
+            let expected_read = Some((sha256_hex(&content), content.len() as u64));
+            assert_eq!(item.content_read, expected_read, "{name}: hash of the file");
+            assert_eq!(decoded(item), (expected, content.clone()), "{name} hashed");
+            let item = encode(
+                &Document::new("https://x/b")
+                    .bytes(content.clone())
+                    .report_content_hash(),
+                &o,
+            )
+            .unwrap();
+            assert_eq!(
+                item.content_read, expected_read,
+                "{name}: hash of the bytes"
+            );
         }
+        // The hash is SHA-256 (hex), as the state store records it.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         // A forced type is kept, probe or not.
         let forced = Document::new("https://x/f")
             .bytes(noise(1000, 7))

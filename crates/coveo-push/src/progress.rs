@@ -34,6 +34,15 @@ pub enum ProgressEvent {
         code: &'static str,
         message: String,
     },
+    /// The encoder read an item's content whole (asked with
+    /// [`Document::report_content_hash`](crate::Document::report_content_hash)): its SHA-256
+    /// (hex) and length, of exactly the bytes sent. Comes before the batch holding the item
+    /// is accepted.
+    ContentRead {
+        document_id: String,
+        sha256: String,
+        bytes: u64,
+    },
     /// An item too large for a request went to its own file container.
     ItemContentUploaded { document_id: String, bytes: u64 },
     /// A request failed in a retryable way; the client waits `wait` before attempt `attempt`.
