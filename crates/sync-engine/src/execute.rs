@@ -271,12 +271,20 @@ pub fn build_document(folder: &FolderMapping, item: &PlannedItem) -> Document {
     if let Some(model) = &item.permissions {
         doc = doc.permissions(model.clone());
     }
+    // Not hashed by the scan (a new file that cannot be a move): hashed while it is read for
+    // the push, so it is read once.
+    if item.content_hash.is_empty() {
+        doc = doc.report_content_hash();
+    }
     doc
 }
 
 struct Recorder<'a> {
     folder: &'a str,
     pushes: HashMap<&'a str, &'a PlannedItem>,
+    /// SHA-256 of content hashed while it was pushed (items the scan did not hash), by
+    /// documentId, until their batch is accepted.
+    read_hashes: HashMap<String, String>,
     deletes: HashMap<&'a str, &'a str>,
     report: RunReport,
     done: usize,
@@ -292,6 +300,15 @@ impl Recorder<'_> {
         event: ProgressEvent,
         progress: &mut dyn FnMut(RunProgress),
     ) -> Result<(), StateError> {
+        if let ProgressEvent::ContentRead {
+            document_id,
+            sha256,
+            ..
+        } = event
+        {
+            self.read_hashes.insert(document_id, sha256);
+            return Ok(());
+        }
         if let ProgressEvent::BatchAccepted {
             added,
             deleted,
@@ -306,7 +323,13 @@ impl Recorder<'_> {
                 .map(|p| AcceptedItem {
                     path: p.path.clone(),
                     document_id: p.document_id.clone(),
-                    content_hash: p.content_hash.clone(),
+                    // The scan's hash, else the one taken while the content was read (an
+                    // empty hash, which cannot happen, would only make the next scan read
+                    // the file again).
+                    content_hash: match self.read_hashes.remove(&p.document_id) {
+                        Some(read) if p.content_hash.is_empty() => read,
+                        _ => p.content_hash.clone(),
+                    },
                     size: p.size,
                     mtime_ns: p.mtime_ns,
                     file_id: p.file_id,
@@ -365,6 +388,7 @@ pub async fn execute(
             .iter()
             .map(|p| (p.document_id.as_str(), p))
             .collect(),
+        read_hashes: HashMap::new(),
         deletes: plan
             .deletes
             .iter()

@@ -529,10 +529,13 @@ impl Plan {
                         serde_json::to_value(perms).unwrap_or_default(),
                     );
                 }
-                body.insert(
-                    "data".into(),
-                    format!("<{} bytes, sha256 {}>", p.size, p.content_hash).into(),
-                );
+                let content = if p.content_hash.is_empty() {
+                    // A new file the scan did not read: hashed when it is pushed.
+                    format!("<{} bytes>", p.size)
+                } else {
+                    format!("<{} bytes, sha256 {}>", p.size, p.content_hash)
+                };
+                body.insert("data".into(), content.into());
                 serde_json::Value::Object(body)
             })
             .collect()

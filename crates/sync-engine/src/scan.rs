@@ -16,7 +16,7 @@
 //! thread meanwhile, a sorted merge then decides which files are candidates, and those are
 //! hashed in parallel.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,9 +43,11 @@ pub struct ScannedFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub file_id: Option<FileId>,
-    /// SHA-256 of the content, hex.
+    /// SHA-256 of the content, hex; empty for a new file the scan did not read (see
+    /// [`scan_with_items`]): it is hashed while it is read for the push.
     pub content_hash: String,
-    /// Whether the content was read in this scan (false: taken from the state store).
+    /// Whether the content was read in this scan (false: taken from the state store, or not
+    /// read yet).
     pub hashed: bool,
 }
 
@@ -230,7 +232,7 @@ pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapsh
                         && k.mtime_ns == stat.mtime_ns
                         && k.file_id == stat.file_id
                 })
-                .map(|k| k.content_hash.clone())
+                .map_or(Hash::Read, |k| Hash::Known(k.content_hash.clone()))
         })
         .collect();
     finish(request, &mut snapshot, found, hashes);
@@ -273,20 +275,40 @@ pub fn scan_with_items<E: Send>(
         items.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     }
     let mut hashes = Vec::with_capacity(found.files.len());
+    // Files with no item at their path, and the file ids of items whose path has no file:
+    // only a new file with such an id can be a move (the planner matches moves on content
+    // hash and file id), so only those are hashed now. The others are new for sure, and
+    // are hashed while they are read for the push: a first push reads each file once.
+    let mut new_files = Vec::new();
+    let mut gone_ids: HashSet<Option<FileId>> = HashSet::new();
     let mut known = items.iter().peekable();
-    for (path, stat) in &found.files {
-        while known.next_if(|k| k.path.as_str() < path.as_str()).is_some() {}
-        let hash = known
-            .next_if(|k| k.path == *path)
-            .filter(|k| {
-                k.state != ItemState::Pending
+    for (i, (path, stat)) in found.files.iter().enumerate() {
+        while let Some(gone) = known.next_if(|k| k.path.as_str() < path.as_str()) {
+            gone_ids.insert(gone.file_id);
+        }
+        let hash = match known.next_if(|k| k.path == *path) {
+            None => {
+                new_files.push(i);
+                Hash::Read
+            }
+            Some(k)
+                if k.state != ItemState::Pending
                     && !k.content_hash.is_empty()
                     && k.size == stat.size
                     && k.mtime_ns == stat.mtime_ns
-                    && k.file_id == stat.file_id
-            })
-            .map(|k| k.content_hash.clone());
+                    && k.file_id == stat.file_id =>
+            {
+                Hash::Known(k.content_hash.clone())
+            }
+            Some(_) => Hash::Read,
+        };
         hashes.push(hash);
+    }
+    gone_ids.extend(known.map(|k| k.file_id));
+    for i in new_files {
+        if !gone_ids.contains(&found.files[i].1.file_id) {
+            hashes[i] = Hash::Deferred;
+        }
     }
     let mut snapshot = empty_snapshot(request);
     finish(request, &mut snapshot, found, hashes);
@@ -369,18 +391,24 @@ fn walk(request: &ScanRequest) -> Result<Found, String> {
     Ok(found)
 }
 
-/// Hashes the files without a known hash (in parallel), and fills the snapshot. `hashes[i]`
-/// is the known hash of `found.files[i]`.
-fn finish(
-    request: &ScanRequest,
-    snapshot: &mut Snapshot,
-    found: Found,
-    hashes: Vec<Option<String>>,
-) {
+/// What the scan does about the content of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hash {
+    /// The state store's hash still holds (same size, modification time and file id).
+    Known(String),
+    /// Read and hashed now.
+    Read,
+    /// New, and cannot be a move: hashed later, while it is read for the push.
+    Deferred,
+}
+
+/// Hashes the files marked [`Hash::Read`] (in parallel), and fills the snapshot. `hashes[i]`
+/// is what to do about `found.files[i]`.
+fn finish(request: &ScanRequest, snapshot: &mut Snapshot, found: Found, hashes: Vec<Hash>) {
     let candidates: Vec<usize> = hashes
         .iter()
         .enumerate()
-        .filter(|(_, h)| h.is_none())
+        .filter(|(_, h)| **h == Hash::Read)
         .map(|(i, _)| i)
         .collect();
     let mut hashed = hash_all(request, &found.files, &candidates).into_iter();
@@ -389,14 +417,21 @@ fn finish(
     let mut problems = found.problems;
     for (i, ((path, stat), known)) in found.files.into_iter().zip(hashes).enumerate() {
         let file = match known {
-            Some(content_hash) => ScannedFile {
+            Hash::Known(content_hash) => ScannedFile {
                 size: stat.size,
                 mtime_ns: stat.mtime_ns,
                 file_id: stat.file_id,
                 content_hash,
                 hashed: false,
             },
-            None => {
+            Hash::Deferred => ScannedFile {
+                size: stat.size,
+                mtime_ns: stat.mtime_ns,
+                file_id: stat.file_id,
+                content_hash: String::new(),
+                hashed: false,
+            },
+            Hash::Read => {
                 let result = match next_hashed.take() {
                     Some((j, r)) if j == i => {
                         next_hashed = hashed.next();
@@ -801,16 +836,18 @@ mod tests {
     fn scan_with_items_reuses_only_matching_settled_hashes() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("sub")).unwrap();
-        for name in ["a.txt", "b.txt", "c.txt", "d.txt", "sub/e.txt"] {
+        for name in ["a.txt", "b.txt", "c.txt", "d.txt", "f.txt", "sub/e.txt"] {
             std::fs::write(dir.path().join(name), name).unwrap();
         }
         let first = scan(&request(dir.path()), &HashMap::new());
         let f = |p: &str| first.files[p].clone();
         let mut grown = f("c.txt");
         grown.size += 1;
-        // Deliberately not sorted; "gone.txt" has no file; "d.txt" is unknown.
+        // Deliberately not sorted; "gone.txt" and "moved.txt" have no file; "d.txt" and
+        // "f.txt" are unknown, and "f.txt" has the file id of "moved.txt": it may be a move.
         let items = vec![
             item("sub/e.txt", &f("sub/e.txt"), "known-e", ItemState::Indexed),
+            item("moved.txt", &f("f.txt"), "known-moved", ItemState::Indexed),
             item("gone.txt", &f("a.txt"), "known-gone", ItemState::Accepted),
             item("c.txt", &grown, "known-c", ItemState::Accepted),
             item("b.txt", &f("b.txt"), "known-b", ItemState::Pending),
@@ -819,7 +856,17 @@ mod tests {
         let (snapshot, loaded) =
             scan_with_items(&request(dir.path()), || Ok::<_, ()>(items.clone())).unwrap();
         let paths: Vec<&str> = loaded.iter().map(|i| i.path.as_str()).collect();
-        assert_eq!(paths, ["a.txt", "b.txt", "c.txt", "gone.txt", "sub/e.txt"]);
+        assert_eq!(
+            paths,
+            [
+                "a.txt",
+                "b.txt",
+                "c.txt",
+                "gone.txt",
+                "moved.txt",
+                "sub/e.txt"
+            ]
+        );
         let hashes: Vec<(&str, &str, bool)> = snapshot
             .files
             .iter()
@@ -831,18 +878,20 @@ mod tests {
                 ("a.txt", "known-a", false),
                 ("b.txt", first.files["b.txt"].content_hash.as_str(), true),
                 ("c.txt", first.files["c.txt"].content_hash.as_str(), true),
-                ("d.txt", first.files["d.txt"].content_hash.as_str(), true),
+                // New and cannot be a move: hashed when it is pushed.
+                ("d.txt", "", false),
+                ("f.txt", first.files["f.txt"].content_hash.as_str(), true),
                 ("sub/e.txt", "known-e", false),
             ]
         );
-        assert_eq!((snapshot.stats.files, snapshot.stats.hashed), (5, 3));
+        assert_eq!((snapshot.stats.files, snapshot.stats.hashed), (6, 3));
         // A vanished root still hands the items back (the planner's brake needs them).
         let (gone, loaded) = scan_with_items(&request(&dir.path().join("nope")), || {
             Ok::<_, ()>(items.clone())
         })
         .unwrap();
         assert!(matches!(gone.root_status, RootStatus::Vanished(_)));
-        assert_eq!(loaded.len(), 5);
+        assert_eq!(loaded.len(), 6);
         // A failed load is the scan's error.
         assert!(scan_with_items(&request(dir.path()), || Err::<Vec<ItemRecord>, _>("db")).is_err());
     }

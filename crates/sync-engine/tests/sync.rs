@@ -28,6 +28,19 @@ async fn first_sync_edits_moves_deletes_and_excluded_files() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.plan.adds, 3);
     assert_eq!(env.emulator_hashes().await, env.folder_hashes());
+    // A first push reads each file once: the scan hashed none of them (new, and no item
+    // could have moved), the push hashed them while reading, and the state store holds
+    // exactly the SHA-256 of what was sent.
+    assert_eq!(report.hashed_files, 0);
+    let recorded: std::collections::BTreeMap<String, String> =
+        sync_engine::state::Store::open(&env.state_path())
+            .unwrap()
+            .items("docs")
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.document_id, i.content_hash))
+            .collect();
+    assert_eq!(recorded, env.folder_hashes());
     let items = env.emulator_items().await;
     let c = &items[&sync_engine::plan::document_id(env.root(), "d/e/c.html")];
     assert_eq!(c["metadata"]["title"], "Charlie page", "{c}");
