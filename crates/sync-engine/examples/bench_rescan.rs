@@ -133,9 +133,10 @@ fn main() {
                 drop((p, snapshot, items, store));
                 ratios.push(total / find_s);
                 println!(
-                    "round {round}: files {files} hashed {hashed} changes {changes} | open {open_s:.3}s scan+load {scan_s:.3}s (load alone {load_s:.3}s, beside the walk) plan {plan_s:.3}s total {total:.3}s | find {find_s:.3}s | total/find {:.2}x | RSS {:.1} MB",
+                    "round {round}: files {files} hashed {hashed} changes {changes} | open {open_s:.3}s scan+load {scan_s:.3}s (load alone {load_s:.3}s, beside the walk) plan {plan_s:.3}s total {total:.3}s | find {find_s:.3}s | total/find {:.2}x | RSS {:.1} MB (peak so far {:.1} MB)",
                     total / find_s,
-                    current_rss_mb()
+                    current_rss_mb(),
+                    process_figures().1
                 );
             }
             ratios.sort_by(f64::total_cmp);
