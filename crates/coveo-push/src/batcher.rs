@@ -36,7 +36,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::{DeleteItem, PushClient};
 use crate::document::Document;
-use crate::encode::{UploadSource, MAX_CONTAINER_BYTES};
+use crate::encode::{UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES};
 use crate::error::{Error, ErrorKind};
 use crate::progress::ProgressEvent;
 
@@ -51,6 +51,15 @@ pub const DEFAULT_MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 /// batch's building and the previous batch's `documents/batch` call; more only splits the
 /// same uplink bandwidth.
 pub const DEFAULT_UPLOADS_IN_FLIGHT: usize = 2;
+/// Items queued for encoding per encoder: while the oldest item is still being encoded (or
+/// appended to the batch), the next ones are already being read and compressed, so no
+/// encoder waits for the slowest item in front of it.
+pub const QUEUED_PER_ENCODER: usize = 4;
+/// Content bytes queued for encoding at most (by [`Document::expected_size`]; a file of
+/// unknown size counts as `IN_MEMORY_COMPRESSION_MAX`): each encoded
+/// item waits in memory until it is appended, so this bounds the queue's memory whatever the
+/// files' sizes. The oldest item always goes, however large.
+pub const MAX_QUEUED_CONTENT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How a [`Batcher`] packs and sends.
 #[derive(Debug, Clone)]
@@ -104,7 +113,8 @@ pub struct BatchSummary {
 }
 
 enum Pending {
-    Add(JoinHandle<Result<(Vec<u8>, u64), Error>>, String),
+    /// The encoding task, the documentId, and the content bytes it was expected to read.
+    Add(JoinHandle<Result<(Vec<u8>, u64), Error>>, String, u64),
     Delete(DeleteItem),
 }
 
@@ -168,6 +178,8 @@ pub struct Batcher {
     client: PushClient,
     config: BatcherConfig,
     pending: VecDeque<Pending>,
+    /// Sum of the expected content sizes of the adds in `pending`.
+    pending_bytes: u64,
     current: Option<BatchFile>,
     in_flight: VecDeque<JoinHandle<()>>,
     previous_applied: Option<oneshot::Receiver<()>>,
@@ -190,7 +202,7 @@ impl Drop for Batcher {
             task.abort();
         }
         for pending in self.pending.drain(..) {
-            if let Pending::Add(task, _) = pending {
+            if let Pending::Add(task, ..) = pending {
                 task.abort();
             }
         }
@@ -231,6 +243,7 @@ impl Batcher {
             client,
             config,
             pending: VecDeque::new(),
+            pending_bytes: 0,
             current: None,
             in_flight: VecDeque::new(),
             previous_applied: None,
@@ -262,6 +275,12 @@ impl Batcher {
         let client = self.client.clone();
         let shared = self.shared.clone();
         let id = doc.id().to_string();
+        // What encoding may hold in memory: files above the in-memory limit stream, and a
+        // file of unknown size counts as one at the limit.
+        let expected = doc
+            .expected_size()
+            .unwrap_or(IN_MEMORY_COMPRESSION_MAX)
+            .min(IN_MEMORY_COMPRESSION_MAX);
         let task = tokio::spawn(async move {
             let item = client.encode_document(doc).await?;
             // Stopped meanwhile: its content is not uploaded.
@@ -272,8 +291,9 @@ impl Batcher {
             let file_id = client.upload_item_content(&item).await?;
             Ok((item.into_json(file_id.as_deref()), before))
         });
-        self.pending.push_back(Pending::Add(task, id));
-        self.drain_pending(self.config.encoders).await?;
+        self.pending.push_back(Pending::Add(task, id, expected));
+        self.pending_bytes += expected;
+        self.drain_pending(self.queue_len()).await?;
         self.refuse_if_stopped()
     }
 
@@ -289,7 +309,7 @@ impl Batcher {
             document_id: document_id.into(),
             delete_children,
         }));
-        self.drain_pending(self.config.encoders).await?;
+        self.drain_pending(self.queue_len()).await?;
         self.refuse_if_stopped()
     }
 
@@ -324,17 +344,28 @@ impl Batcher {
         }
     }
 
+    /// How many items may wait in the queue (see [`QUEUED_PER_ENCODER`]).
+    fn queue_len(&self) -> usize {
+        self.config.encoders * QUEUED_PER_ENCODER
+    }
+
     /// Moves finished items from the head of the queue into the batch until at most `keep`
-    /// remain queued; once the batcher stopped, records them as not sent instead. Returns
-    /// only local errors (the temp batch file).
+    /// remain queued, and their content at most [`MAX_QUEUED_CONTENT_BYTES`] (the head always
+    /// goes); once the batcher stopped, records them as not sent instead. Returns only local
+    /// errors (the temp batch file).
     async fn drain_pending(&mut self, keep: usize) -> Result<(), Error> {
-        while self.pending.len() > keep {
+        while self.pending.len() > keep
+            || (self.pending.len() > 1 && self.pending_bytes > MAX_QUEUED_CONTENT_BYTES)
+        {
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
+            if let Pending::Add(_, _, expected) = &next {
+                self.pending_bytes = self.pending_bytes.saturating_sub(*expected);
+            }
             if let Some(e) = stopped(&self.shared) {
                 match next {
-                    Pending::Add(task, id) => {
+                    Pending::Add(task, id, _) => {
                         task.abort();
                         self.not_sent(id, e);
                     }
@@ -343,7 +374,7 @@ impl Batcher {
                 continue;
             }
             match next {
-                Pending::Add(task, id) => {
+                Pending::Add(task, id, _) => {
                     let result = match task.await {
                         Ok(r) => r,
                         Err(e) => Err(Error::new(
@@ -477,9 +508,9 @@ impl Batcher {
         }
         b.writer.write_all(FOOTER).await.map_err(temp_error)?;
         b.writer.flush().await.map_err(temp_error)?;
-        let file = b.writer.into_inner();
-        file.sync_data().await.map_err(temp_error)?;
-        drop(file);
+        // Flushed is enough: the upload reads it back through the page cache, and a temp
+        // batch file is worth nothing after a crash, so it is never forced to disk.
+        drop(b.writer);
 
         let batch = self.next_batch;
         self.next_batch += 1;

@@ -171,6 +171,8 @@ pub struct Document {
     pub(crate) metadata: Vec<(String, MetadataValue)>,
     pub(crate) content: Content,
     pub(crate) compression: Option<CompressionType>,
+    /// The size of a file's content, when the caller knows it (see [`Document::expected_size`]).
+    pub(crate) size_hint: Option<u64>,
     /// Whether the encoder reports the SHA-256 of the content it read
     /// ([`ProgressEvent::ContentRead`](crate::ProgressEvent::ContentRead)).
     pub(crate) report_content_hash: bool,
@@ -279,6 +281,23 @@ impl Document {
     pub fn report_content_hash(mut self) -> Self {
         self.report_content_hash = true;
         self
+    }
+    /// Tells the size of a file's content, when the caller knows it already (from a scan):
+    /// the batcher bounds the memory of the items it encodes at once by their sizes.
+    pub fn file_size_hint(mut self, bytes: u64) -> Self {
+        self.size_hint = Some(bytes);
+        self
+    }
+
+    /// The content bytes encoding will read: the length of text or bytes; for a file, the
+    /// size given to [`Document::file_size_hint`], if any.
+    pub fn expected_size(&self) -> Option<u64> {
+        match &self.content {
+            Content::None => Some(0),
+            Content::Text(t) => Some(t.len() as u64),
+            Content::Bytes(b) => Some(b.len() as u64),
+            Content::File(_) => self.size_hint,
+        }
     }
 
     /// The permanentid sent: the one set, or the one computed from the documentId.

@@ -256,7 +256,8 @@ pub fn build_document(folder: &FolderMapping, item: &PlannedItem) -> Document {
     }
     let mut doc = Document::new(item.document_id.clone())
         .title(title_of(folder, item, &abs))
-        .content(Content::File(abs.clone()));
+        .content(Content::File(abs.clone()))
+        .file_size_hint(item.size);
     if let Some(ext) = abs.extension().and_then(|e| e.to_str()) {
         doc = doc.file_extension(format!(".{}", ext.to_ascii_lowercase()));
     }
