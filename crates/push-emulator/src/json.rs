@@ -12,22 +12,53 @@ use serde_json::{Map, Number, Value};
 /// Parses `bytes` as one JSON value; fails on syntax errors, trailing data, and on an object
 /// that repeats a key in any letter case. The message says where and which key.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
+    parse_strict_nested(bytes, usize::MAX)
+}
+
+/// [`parse_strict`] for a value that sits inside others in its file: it fails when it nests
+/// more than `max_depth` arrays and objects (itself included), the most its place in the file
+/// leaves under serde_json's recursion limit.
+pub(crate) fn parse_strict_nested(bytes: &[u8], max_depth: usize) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictSeed.deserialize(&mut de).map_err(|e| e.to_string())?;
+    let value = StrictSeed::new(max_depth)
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(value)
 }
 
-struct StrictSeed;
+/// serde_json's recursion limit: at most this many arrays and objects nest in a value it reads.
+pub(crate) const SERDE_JSON_MAX_DEPTH: usize = 127;
+
+/// Reads one value strictly; the number is how many arrays and objects may still open (serde
+/// json's own recursion limit applies as well).
+#[derive(Clone, Copy)]
+pub(crate) struct StrictSeed(usize);
+
+impl StrictSeed {
+    pub(crate) fn new(max_depth: usize) -> Self {
+        Self(max_depth)
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for StrictSeed {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor)
+        d.deserialize_any(StrictVisitor(self.0))
     }
 }
 
-struct StrictVisitor;
+struct StrictVisitor(usize);
+
+impl StrictVisitor {
+    /// The seed of the values inside an array or object this visitor reads.
+    fn inner<E: de::Error>(&self) -> Result<StrictSeed, E> {
+        self.0
+            .checked_sub(1)
+            .map(StrictSeed)
+            .ok_or_else(|| E::custom("recursion limit exceeded"))
+    }
+}
 
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Value;
@@ -60,13 +91,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.inner::<A::Error>()?;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(StrictSeed)? {
+        while let Some(v) = seq.next_element_seed(inner)? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.inner::<A::Error>()?;
         let mut out = Map::new();
         // Small objects (items have a handful of keys) compare in place, without allocating;
         // large ones switch to a set of lowercased keys.
@@ -89,7 +122,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
                         .collect(),
                 );
             }
-            let value = map.next_value_seed(StrictSeed)?;
+            let value = map.next_value_seed(inner)?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))
@@ -97,9 +130,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// Objects up to this many keys are checked for duplicates by comparing with every key.
-const LINEAR_KEY_CHECK: usize = 24;
+pub(crate) const LINEAR_KEY_CHECK: usize = 24;
 
-fn same_key(a: &str, b: &str) -> bool {
+/// Whether two object keys are the same key for the Push API (any letter case).
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
     } else {

@@ -30,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 pub mod clock;
 pub mod command;
 pub mod error;

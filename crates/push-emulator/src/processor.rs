@@ -12,10 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::batch;
 use crate::clock::Millis;
-use crate::json::{get_ci, parse_strict};
+use crate::json::{get_ci, parse_strict, parse_strict_nested, SERDE_JSON_MAX_DEPTH};
 use crate::state::{Changes, ContainerState, OpContext, State};
 use crate::wire::{self, CheckedDocument, ContentSource, IdentityBody, RawIdentity};
 use crate::Shared;
@@ -410,23 +412,45 @@ enum Prepared {
 }
 
 fn prepare(shared: &Shared, index: usize, entry: Value) -> Prepared {
+    match check(index, entry) {
+        Ok(doc) => prepare_checked(shared, doc),
+        Err(rejected) => rejected.into(),
+    }
+}
+
+/// A batch entry that failed the checks a single push answers synchronously: the id its log
+/// entry names, and why.
+struct CheckFailed {
+    id: String,
+    error: String,
+}
+
+impl From<CheckFailed> for Prepared {
+    fn from(f: CheckFailed) -> Self {
+        Prepared::Rejected {
+            id: f.id,
+            task: "CONSUMING",
+            error: f.error,
+            consumed: None,
+        }
+    }
+}
+
+/// The checks a single push answers synchronously.
+fn check(index: usize, entry: Value) -> Result<CheckedDocument, CheckFailed> {
     let hint = entry
         .as_object()
         .and_then(|o| get_ci(o, "documentId"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let mut doc = match wire::check_document(entry, None, None) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let id = hint.unwrap_or_else(|| format!("addOrUpdate[{index}]"));
-            return Prepared::Rejected {
-                id,
-                task: "CONSUMING",
-                error: e.message,
-                consumed: None,
-            };
-        }
-    };
+    wire::check_document(entry, None, None).map_err(|e| CheckFailed {
+        id: hint.unwrap_or_else(|| format!("addOrUpdate[{index}]")),
+        error: e.message,
+    })
+}
+
+/// Takes the entry's file container, if it names one, and decodes its content.
+fn prepare_checked(shared: &Shared, mut doc: CheckedDocument) -> Prepared {
     let mut consumed = None;
     let container = match &doc.content {
         ContentSource::CompressedBinaryDataFileId(id) => {
@@ -465,54 +489,106 @@ fn prepare(shared: &Shared, index: usize, entry: Value) -> Prepared {
     }
 }
 
+/// How many threads to split `items` entries over.
+fn threads_for(items: usize) -> usize {
+    PREPARE_THREADS.min(items / MIN_ITEMS_PER_THREAD).max(1)
+}
+
 fn prepare_all(shared: &Shared, adds: Vec<Value>) -> Vec<Prepared> {
-    let threads = PREPARE_THREADS
-        .min(adds.len() / MIN_ITEMS_PER_THREAD)
-        .max(1);
-    if threads == 1 {
-        return adds
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| prepare(shared, i, e))
-            .collect();
+    let threads = threads_for(adds.len());
+    batch::par_chunks(adds, threads, |i, e| prepare(shared, i, e))
+        .into_iter()
+        .flat_map(|chunk| chunk.unwrap_or_else(|_| vec![decoding_failed()]))
+        .collect()
+}
+
+/// What a batch entry becomes when the thread decoding it failed (a bug).
+fn decoding_failed() -> Prepared {
+    Prepared::Rejected {
+        id: String::new(),
+        task: "PROCESSING",
+        error: "the emulator failed while decoding part of this batch".into(),
+        consumed: None,
     }
-    let per_thread = adds.len().div_ceil(threads);
-    let mut chunks: Vec<(usize, Vec<Value>)> = Vec::with_capacity(threads);
-    let mut rest = adds;
-    let mut offset = 0;
-    while !rest.is_empty() {
-        let tail = rest.split_off(per_thread.min(rest.len()));
-        let len = rest.len();
-        chunks.push((offset, std::mem::replace(&mut rest, tail)));
-        offset += len;
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|(offset, chunk)| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, e)| prepare(shared, offset + i, e))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Prepared::Rejected {
-                        id: String::new(),
-                        task: "PROCESSING",
-                        error: "the emulator failed while decoding part of this batch".into(),
-                        consumed: None,
-                    }]
-                })
-            })
-            .collect()
+}
+
+/// How deep an `addOrUpdate` entry may nest: it sits in the file's object and its array, and
+/// the file as a whole is read under serde_json's recursion limit.
+const ENTRY_MAX_DEPTH: usize = SERDE_JSON_MAX_DEPTH - 2;
+
+/// An `addOrUpdate` entry after the steps that touch nothing shared.
+enum FirstStep {
+    Done(Prepared),
+    /// The entry names a file container, which is taken in a second step: only once every
+    /// entry of the file has been read, since a file that does not read consumes none.
+    NeedsContainer(CheckedDocument),
+}
+
+/// Reads, checks and decodes one raw entry (decodes only if it names no file container).
+/// `None` when the entry does not read as strict JSON: the file is then rejected as a whole.
+fn first_step(shared: &Shared, index: usize, raw: &RawValue) -> Option<FirstStep> {
+    let doc = match batch::check_entry(raw.get(), ENTRY_MAX_DEPTH) {
+        Some(doc) => doc,
+        None => {
+            let entry = parse_strict_nested(raw.get().as_bytes(), ENTRY_MAX_DEPTH).ok()?;
+            match check(index, entry) {
+                Ok(doc) => doc,
+                Err(rejected) => return Some(FirstStep::Done(rejected.into())),
+            }
+        }
+    };
+    Some(match doc.content {
+        ContentSource::CompressedBinaryDataFileId(_) => FirstStep::NeedsContainer(doc),
+        _ => FirstStep::Done(prepare_checked(shared, doc)),
     })
+}
+
+/// The prepared `addOrUpdate` entries and the `delete` entries of a batch file, the fast
+/// way (see `batch.rs`): `None` when the file is not a well-formed batch file, and the caller
+/// reads it whole.
+fn prepare_batch(shared: &Shared, bytes: &[u8]) -> Option<(Vec<Prepared>, Vec<Value>)> {
+    let split = batch::split(bytes)?;
+    let threads = threads_for(split.adds.len());
+    let mut steps = Vec::with_capacity(split.adds.len());
+    for chunk in batch::par_chunks(split.adds, threads, |i, raw| first_step(shared, i, raw)) {
+        for step in chunk.ok()? {
+            steps.push(step?);
+        }
+    }
+    let mut waiting = Vec::new();
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(steps.len());
+    for (index, step) in steps.into_iter().enumerate() {
+        match step {
+            FirstStep::Done(p) => prepared.push(p),
+            FirstStep::NeedsContainer(doc) => {
+                waiting.push((index, doc));
+                // Replaced below, unless the thread that takes the container fails.
+                prepared.push(decoding_failed());
+            }
+        }
+    }
+    let threads = threads_for(waiting.len());
+    let done = batch::par_chunks(waiting, threads, |_, (index, doc)| {
+        (index, prepare_checked(shared, doc))
+    });
+    for (i, p) in done.into_iter().flatten().flatten() {
+        prepared[i] = p;
+    }
+    Some((prepared, split.deletes))
+}
+
+/// The `addOrUpdate` and `delete` entries of a batch file read as a whole (one tree), or why
+/// the pipeline rejects the file.
+fn read_batch(bytes: &[u8]) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let value =
+        parse_strict(bytes).map_err(|e| format!("the batch file is not valid JSON: {e}"))?;
+    match value {
+        Value::Object(mut obj) => take_array_ci(&mut obj, "addOrUpdate")
+            .and_then(|adds| Ok((adds, take_array_ci(&mut obj, "delete")?))),
+        _ => Err(
+            "the batch file must be a JSON object with addOrUpdate and delete arrays".to_owned(),
+        ),
+    }
 }
 
 /// Removes the array under `key` (any letter case) from `obj`.
@@ -535,31 +611,15 @@ fn process_item_batch(
     file_id: &str,
     changes: &mut Changes,
 ) {
-    let parsed = take_container(shared, file_id, changes).and_then(|bytes| {
-        parse_strict(&bytes).map_err(|e| format!("the batch file is not valid JSON: {e}"))
-    });
-    let value = match parsed {
-        Ok(v) => v,
-        Err(e) => {
-            changes.logs.push(ctx.log(
-                source,
-                file_id,
-                "BATCH_FILE",
-                "CONSUMING_BATCH",
-                "REJECTED",
-                Some(e),
-            ));
-            return;
+    let lists = take_container(shared, file_id, changes).and_then(|bytes| {
+        // Check and decode outside the state lock, on several threads for large batches: this
+        // is the expensive part. Results keep file order.
+        match prepare_batch(shared, &bytes) {
+            Some(lists) => Ok(lists),
+            None => read_batch(&bytes).map(|(adds, deletes)| (prepare_all(shared, adds), deletes)),
         }
-    };
-    let lists = match value {
-        Value::Object(mut obj) => take_array_ci(&mut obj, "addOrUpdate")
-            .and_then(|adds| Ok((adds, take_array_ci(&mut obj, "delete")?))),
-        _ => Err(
-            "the batch file must be a JSON object with addOrUpdate and delete arrays".to_owned(),
-        ),
-    };
-    let (adds, deletes) = match lists {
+    });
+    let (prepared, deletes) = match lists {
         Ok(l) => l,
         Err(e) => {
             changes.logs.push(ctx.log(
@@ -573,10 +633,8 @@ fn process_item_batch(
             return;
         }
     };
-    // Check and decode outside the state lock, on several threads for large batches: this is
-    // the expensive part. Results keep file order.
-    let mut ready = Vec::with_capacity(adds.len());
-    for prepared in prepare_all(shared, adds) {
+    let mut ready = Vec::with_capacity(prepared.len());
+    for prepared in prepared {
         match prepared {
             Prepared::Ready(doc, mat) => ready.push((doc, mat)),
             Prepared::Rejected {
@@ -646,4 +704,192 @@ fn process_item_batch(
         "COMPLETED",
         None,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::{FaultState, Faults};
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Mutex;
+
+    fn shared() -> Shared {
+        let (tx, _rx) = std::sync::mpsc::channel::<Op>();
+        Shared {
+            state: Mutex::new(State::new(FaultState::new(Faults::default()))),
+            store: None,
+            clock: crate::Clock::frozen(0),
+            api_key: String::new(),
+            processing_delay: Duration::ZERO,
+            default_queue_delay_minutes: 15,
+            container_limit: 1 << 20,
+            stopped: std::sync::atomic::AtomicBool::new(false),
+            base_url: String::new(),
+            last_default_ordering: AtomicU64::new(0),
+            queue: Mutex::new(Some(tx)),
+            accepted: AtomicU64::new(0),
+            processed: tokio::sync::watch::channel(0u64).0,
+        }
+    }
+
+    fn describe(p: &Prepared) -> Value {
+        match p {
+            Prepared::Ready(doc, mat) => serde_json::json!({
+                "doc": doc,
+                "content": mat.content.to_vec(),
+                "permissions": format!("{:?}", mat.permissions),
+                "contentKey": mat.content_key,
+                "sha256": mat.sha256,
+            }),
+            Prepared::Rejected {
+                id,
+                task,
+                error,
+                consumed,
+            } => serde_json::json!({"id": id, "task": task, "error": error, "consumed": consumed}),
+        }
+    }
+
+    /// The batch read the one way it always was: one strict tree, then each entry checked.
+    fn whole(shared: &Shared, bytes: &[u8]) -> Result<(Vec<Value>, Vec<Value>), String> {
+        read_batch(bytes).map(|(adds, deletes)| {
+            (
+                prepare_all(shared, adds).iter().map(describe).collect(),
+                deletes,
+            )
+        })
+    }
+
+    fn fast(shared: &Shared, bytes: &[u8]) -> Option<(Vec<Value>, Vec<Value>)> {
+        prepare_batch(shared, bytes)
+            .map(|(adds, deletes)| (adds.iter().map(describe).collect(), deletes))
+    }
+
+    fn nested(depth: usize) -> String {
+        let mut v = "1".to_owned();
+        for _ in 1..depth {
+            v = format!("[{v}]");
+        }
+        format!(r#"{{"documentId":"file:///deep","data":"x","m":{v}}}"#)
+    }
+
+    /// Entries that the typed reading answers and entries it leaves to the tree.
+    fn entries() -> Vec<String> {
+        let metadata: Vec<String> = (0..30).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let z = {
+            use std::io::Write;
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(b"zipped").unwrap();
+            base64::engine::general_purpose::STANDARD.encode(e.finish().unwrap())
+        };
+        use base64::Engine;
+        let list = vec![
+            r#"{"documentId":"file:///a/1.txt","data":"one","title":"1.txt","fileExtension":".txt","permanentid":"p1","permissions":[{"allowAnonymous":false,"allowedPermissions":[{"identity":"HR","identityType":"Group"}]}]}"#.to_owned(),
+            r#"{"DocumentId":"file:///a/2.txt","DATA":"two","Permissions":[{"AllowAnonymous":true,"allowedPermissions":null,"deniedPermissions":[{"identity":"x","IdentityType":"user","securityProvider":"p"}]}]}"#.to_owned(),
+            r#"{"documentId":"file:///a/3","data":"x","permissions":[{"name":"L1","permissionSets":[{"allowAnonymous":true}]}]}"#.to_owned(),
+            r#"{"documentId":"file:///a/4","data":"x","permissions":null}"#.to_owned(),
+            r#"{"documentId":"file:///a/5","data":"x","permissions":{}}"#.to_owned(),
+            r#"{"documentId":"file:///a/6","data":"x","permissions":[{"allowedPermissions":[{"identity":"a","identityType":"Group","provider":"p"}]}]}"#.to_owned(),
+            r#"{"documentId":"file:///a/7","data":"x","permissions":[{"allowedPermissions":[{"identity":"a","identityType":"Robot"}]}]}"#.to_owned(),
+            r#"{"documentId":"file:///a/8","data":"x","permissions":[{"allowAnonymous":"no"}]}"#.to_owned(),
+            r#"{"documentId":"file:///a/9","data":"x","permissions":[3]}"#.to_owned(),
+            r#"{"documentId":"file:///a/10","data":"x","permissions":[]}"#.to_owned(),
+            r#"{"data":"no id"}"#.to_owned(),
+            r#"{"documentId":"no uri","data":"x"}"#.to_owned(),
+            r#"{"documentId":7,"data":"x"}"#.to_owned(),
+            r#"{"documentId":"file:///a/11","data":"x","compressedBinaryData":"eA=="}"#.to_owned(),
+            r#"{"documentId":"file:///a/12"}"#.to_owned(),
+            format!(r#"{{"documentId":"file:///a/13","compressedBinaryData":"{z}"}}"#),
+            format!(r#"{{"documentId":"file:///a/14","compressedBinaryData":"{z}","compressionType":"zlib"}}"#),
+            format!(r#"{{"documentId":"file:///a/15","compressedBinaryData":"{z}","CompressionType":"GZip"}}"#),
+            r#"{"documentId":"file:///a/16","compressedBinaryData":"not base64!"}"#.to_owned(),
+            r#"{"documentId":"file:///a/17","data":"x","compressionType":"rar"}"#.to_owned(),
+            r#"{"documentId":"file:///a/18","data":"x","fileExtension":"txt"}"#.to_owned(),
+            r#"{"documentId":"file:///a/19","data":"x","orderingId":5}"#.to_owned(),
+            r#"{"documentId":"file:///a/20","data":"x","nested":{"a":{"b":1}}}"#.to_owned(),
+            r#"{"documentId":"file:///a/21","data":"x","list":[{"a":1}],"dict":{"a":[1,"b"]},"n":1.5,"b":true,"z":null}"#.to_owned(),
+            r#"{"\u0064ocumentId":"file:///a/22","d\u0061ta":"x","t\u0069tle":"esc\"aped"}"#.to_owned(),
+            format!(r#"{{"documentId":"file:///a/23","data":"x",{}}}"#, metadata.join(",")),
+            "42".to_owned(),
+            r#""text""#.to_owned(),
+            "[]".to_owned(),
+            "null".to_owned(),
+            r#"{"documentId":"file:///a/24","compressedBinaryDataFileId":"unknown"}"#.to_owned(),
+            r#"{"documentId":"file:///a/25","data":"x","parentId":3}"#.to_owned(),
+            r#"{"documentId":"file:///a/26","data":"x","parentId":"file:///a"}"#.to_owned(),
+            r#"{"documentId":"file:///a/27","data":null}"#.to_owned(),
+            r#"{"documentId":"file:///a/28","data":"x","Ｔitle":"wide"}"#.to_owned(),
+            nested(125),
+        ];
+        // What the typed reading answers itself (the others go through the tree).
+        for (i, answers) in [
+            (0, true),
+            (1, false),
+            (2, false),
+            (22, true),
+            (24, true),
+            (25, false),
+        ] {
+            assert_eq!(
+                batch::check_entry(&list[i], ENTRY_MAX_DEPTH).is_some(),
+                answers,
+                "{}",
+                list[i]
+            );
+        }
+        list
+    }
+
+    #[test]
+    fn the_fast_reading_of_a_batch_answers_as_the_whole_reading() {
+        let shared = shared();
+        let all = entries();
+        // Every entry alone, then all together (large enough for several threads).
+        let mut files: Vec<String> = all
+            .iter()
+            .map(|e| format!(r#"{{"addOrUpdate":[{e}],"delete":[{{"documentId":"file:///d"}}]}}"#))
+            .collect();
+        let many: Vec<&str> = (0..MIN_ITEMS_PER_THREAD * 3)
+            .map(|i| all[i % all.len()].as_str())
+            .collect();
+        files.push(format!(r#"{{"AddOrUpdate":[{}]}}"#, many.join(",")));
+        for file in &files {
+            let expected = whole(&shared, file.as_bytes()).expect("a well-formed batch file");
+            let got = fast(&shared, file.as_bytes()).expect("read the fast way");
+            assert_eq!(got, expected, "{file}");
+        }
+    }
+
+    #[test]
+    fn a_file_the_fast_reading_refuses_is_read_whole() {
+        let shared = shared();
+        for file in [
+            // Repeated keys in an entry, in any letter case, at any depth.
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x","title":"a","Title":"b"}]}"#.to_owned(),
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x","K":1,"k":2}]}"#.to_owned(),
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x","m":[{"a":1,"A":2}]}]}"#.to_owned(),
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x","permissions":[{"allowedPermissions":[{"identity":"a","identityType":"Group","identity":"b"}]}]}]}"#.to_owned(),
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x","permissions":[{"allowedPermissions":[],"allowedPermissions":[]}]}]}"#.to_owned(),
+            // Deeper than the whole file may nest.
+            format!(r#"{{"addOrUpdate":[{}]}}"#, nested(126)),
+            r#"{"addOrUpdate":[{"documentId":"file:///a","data":"x"}],"addorupdate":[]}"#.to_owned(),
+            r#"{"addOrUpdate":null}"#.to_owned(),
+            r#"{"addOrUpdate":{}}"#.to_owned(),
+            r#"{"delete":{}}"#.to_owned(),
+            r#"{"addOrUpdate":[1,]}"#.to_owned(),
+            r#"[]"#.to_owned(),
+        ] {
+            assert!(fast(&shared, file.as_bytes()).is_none(), "{file}");
+        }
+        assert!(whole(
+            &shared,
+            format!(r#"{{"addOrUpdate":[{}]}}"#, nested(126)).as_bytes()
+        )
+        .is_err());
+        assert!(whole(
+            &shared,
+            format!(r#"{{"addOrUpdate":[{}]}}"#, nested(125)).as_bytes()
+        )
+        .is_ok());
+    }
 }

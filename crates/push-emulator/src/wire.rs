@@ -172,116 +172,174 @@ pub fn check_document(
     let Value::Object(obj) = body else {
         return Err(ApiError::invalid_json("an item must be a JSON object"));
     };
-    let mut document_id = None;
-    let mut contents = Vec::new();
-    let mut compression = None;
-    let mut file_extension = None;
-    let mut parent_id = None;
-    let mut permissions = None;
-    let mut metadata = Map::new();
+    let mut fields = BodyFields::default();
     for (key, value) in obj {
-        let reserved = RESERVED
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(&key))
-            .copied();
-        match reserved {
-            Some("documentId") => document_id = Some(as_string(value, "documentId")?),
-            Some("orderingId") => {
-                return Err(ApiError::invalid_json(
-                    "orderingId is reserved: pass it as the orderingId query parameter, not in the item body",
-                ))
-            }
-            Some("data") => contents.push(ContentSource::Data(as_string(value, "data")?)),
+        match reserved_key(&key) {
+            Some("documentId") => fields.document_id = Some(as_string(value, "documentId")?),
+            Some("orderingId") => return Err(ordering_id_in_body()),
+            Some("data") => fields
+                .contents
+                .push(ContentSource::Data(as_string(value, "data")?)),
             Some("compressedBinaryData") => {
                 let text = as_string(value, "compressedBinaryData")?;
-                base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| {
-                    ApiError::invalid_json(format!("compressedBinaryData is not valid base64: {e}"))
-                })?;
-                contents.push(ContentSource::CompressedBinaryData(text));
+                check_base64(&text)?;
+                fields
+                    .contents
+                    .push(ContentSource::CompressedBinaryData(text));
             }
-            Some("compressedBinaryDataFileId") => contents.push(
-                ContentSource::CompressedBinaryDataFileId(as_string(value, "compressedBinaryDataFileId")?),
-            ),
+            Some("compressedBinaryDataFileId") => {
+                fields
+                    .contents
+                    .push(ContentSource::CompressedBinaryDataFileId(as_string(
+                        value,
+                        "compressedBinaryDataFileId",
+                    )?))
+            }
             Some("compressionType") => {
-                let text = as_string(value, "compressionType")?;
-                compression = Some(Compression::parse(&text).ok_or_else(|| {
-                    ApiError::invalid_json(format!(
-                        "compressionType {text:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
-                    ))
-                })?);
+                fields.compression = Some(body_compression(&as_string(value, "compressionType")?)?);
             }
             Some("fileExtension") => {
                 let text = as_string(value, "fileExtension")?;
-                if !text.starts_with('.') || text.len() < 2 {
-                    return Err(ApiError::invalid_json(format!(
-                        "fileExtension {text:?} must start with a dot, e.g. \".html\""
-                    )));
-                }
-                file_extension = Some(text);
+                check_file_extension(&text)?;
+                fields.file_extension = Some(text);
             }
-            Some("parentId") => parent_id = Some(as_string(value, "parentId")?),
+            Some("parentId") => fields.parent_id = Some(as_string(value, "parentId")?),
             Some("permissions") => {
-                permissions = Some(WirePermissions::from_value(value).map_err(ApiError::invalid_json)?);
+                fields.permissions =
+                    Some(WirePermissions::from_value(value).map_err(ApiError::invalid_json)?);
             }
             _ => {
-                metadata.insert(key, value);
+                fields.metadata.insert(key, value);
             }
         }
     }
-    let document_id = match (query_document_id, document_id) {
-        (Some(q), Some(b)) if q != b => {
-            return Err(ApiError::invalid_parameter(format!(
-                "the documentId of the body ({b:?}) differs from the documentId query parameter ({q:?})"
-            )))
-        }
-        (Some(q), _) => q.to_owned(),
-        (None, Some(b)) => b,
-        (None, None) => {
-            return Err(ApiError::invalid_json("the item has no documentId"));
-        }
-    };
-    check_document_id(&document_id).map_err(|m| {
-        if query_document_id.is_some() {
-            ApiError::invalid_parameter(m)
-        } else {
-            ApiError::invalid_json(m)
-        }
-    })?;
-    if let Some(q) = query_compression {
-        let parsed = Compression::parse(q).ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "compressionType {q:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
-            ))
-        })?;
-        match compression {
-            Some(body) if body != parsed => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "compressionType differs between the query ({parsed:?}) and the body ({body:?})"
-                )))
-            }
-            _ => compression = Some(parsed),
-        }
-    }
-    if contents.len() != 1 {
+    fields.check(query_document_id, query_compression)
+}
+
+/// The documented spelling of a reserved key of an item body (any letter case), `None` for a
+/// metadata key.
+pub(crate) fn reserved_key(key: &str) -> Option<&'static str> {
+    RESERVED
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(key))
+        .copied()
+}
+
+pub(crate) fn ordering_id_in_body() -> ApiError {
+    ApiError::invalid_json(
+        "orderingId is reserved: pass it as the orderingId query parameter, not in the item body",
+    )
+}
+
+pub(crate) fn check_base64(text: &str) -> Result<(), ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map(drop)
+        .map_err(|e| {
+            ApiError::invalid_json(format!("compressedBinaryData is not valid base64: {e}"))
+        })
+}
+
+pub(crate) fn body_compression(text: &str) -> Result<Compression, ApiError> {
+    Compression::parse(text).ok_or_else(|| {
+        ApiError::invalid_json(format!(
+            "compressionType {text:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
+        ))
+    })
+}
+
+pub(crate) fn check_file_extension(text: &str) -> Result<(), ApiError> {
+    if !text.starts_with('.') || text.len() < 2 {
         return Err(ApiError::invalid_json(format!(
-            "an item needs exactly one of data, compressedBinaryData, compressedBinaryDataFileId (found {})",
-            if contents.is_empty() {
-                "none".to_owned()
-            } else {
-                contents.iter().map(ContentSource::key).collect::<Vec<_>>().join(", ")
-            }
+            "fileExtension {text:?} must start with a dot, e.g. \".html\""
         )));
     }
-    let content = contents.remove(0);
-    Ok(CheckedDocument {
-        document_id,
-        content,
-        compression_type: compression,
-        file_extension,
-        parent_id,
-        permissions,
-        metadata,
-    })
+    Ok(())
+}
+
+/// An item body's keys as [`check_document`] reads them one by one; [`BodyFields::check`]
+/// makes the checks that need them all.
+#[derive(Debug, Default)]
+pub(crate) struct BodyFields {
+    pub document_id: Option<String>,
+    pub contents: Vec<ContentSource>,
+    pub compression: Option<Compression>,
+    pub file_extension: Option<String>,
+    pub parent_id: Option<String>,
+    pub permissions: Option<WirePermissions>,
+    pub metadata: Map<String, Value>,
+}
+
+impl BodyFields {
+    pub(crate) fn check(
+        self,
+        query_document_id: Option<&str>,
+        query_compression: Option<&str>,
+    ) -> Result<CheckedDocument, ApiError> {
+        let Self {
+            document_id,
+            mut contents,
+            mut compression,
+            file_extension,
+            parent_id,
+            permissions,
+            metadata,
+        } = self;
+        let document_id = match (query_document_id, document_id) {
+            (Some(q), Some(b)) if q != b => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "the documentId of the body ({b:?}) differs from the documentId query parameter ({q:?})"
+                )))
+            }
+            (Some(q), _) => q.to_owned(),
+            (None, Some(b)) => b,
+            (None, None) => {
+                return Err(ApiError::invalid_json("the item has no documentId"));
+            }
+        };
+        check_document_id(&document_id).map_err(|m| {
+            if query_document_id.is_some() {
+                ApiError::invalid_parameter(m)
+            } else {
+                ApiError::invalid_json(m)
+            }
+        })?;
+        if let Some(q) = query_compression {
+            let parsed = Compression::parse(q).ok_or_else(|| {
+                ApiError::invalid_parameter(format!(
+                    "compressionType {q:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
+                ))
+            })?;
+            match compression {
+                Some(body) if body != parsed => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "compressionType differs between the query ({parsed:?}) and the body ({body:?})"
+                    )))
+                }
+                _ => compression = Some(parsed),
+            }
+        }
+        if contents.len() != 1 {
+            return Err(ApiError::invalid_json(format!(
+                "an item needs exactly one of data, compressedBinaryData, compressedBinaryDataFileId (found {})",
+                if contents.is_empty() {
+                    "none".to_owned()
+                } else {
+                    contents.iter().map(ContentSource::key).collect::<Vec<_>>().join(", ")
+                }
+            )));
+        }
+        let content = contents.remove(0);
+        Ok(CheckedDocument {
+            document_id,
+            content,
+            compression_type: compression,
+            file_extension,
+            parent_id,
+            permissions,
+            metadata,
+        })
+    }
 }
 
 /// What the indexing pipeline keeps of an item.
