@@ -178,6 +178,8 @@ pub struct Batcher {
     client: PushClient,
     config: BatcherConfig,
     pending: VecDeque<Pending>,
+    /// One permit per encoder: what may be read and compressed at once.
+    encoders: Arc<tokio::sync::Semaphore>,
     /// Sum of the expected content sizes of the adds in `pending`.
     pending_bytes: u64,
     current: Option<BatchFile>,
@@ -241,6 +243,7 @@ impl Batcher {
         config.encoders = config.encoders.max(1);
         Self {
             client,
+            encoders: Arc::new(tokio::sync::Semaphore::new(config.encoders)),
             config,
             pending: VecDeque::new(),
             pending_bytes: 0,
@@ -281,8 +284,13 @@ impl Batcher {
             .expected_size()
             .unwrap_or(IN_MEMORY_COMPRESSION_MAX)
             .min(IN_MEMORY_COMPRESSION_MAX);
+        let encoders = self.encoders.clone();
         let task = tokio::spawn(async move {
+            // Queued items wait their turn (the semaphore is first come, first served), so
+            // no more than `encoders` read and compress at once, each on its own thread.
+            let turn = encoders.acquire_owned().await;
             let item = client.encode_document(doc).await?;
+            drop(turn);
             // Stopped meanwhile: its content is not uploaded.
             if let Some(e) = stopped(&shared) {
                 return Err(e);
