@@ -28,7 +28,9 @@
 //!   when no `add`/`delete` returned it yet, so a caller always sees the error once.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
@@ -51,6 +53,29 @@ pub const DEFAULT_MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 /// batch's building and the previous batch's `documents/batch` call; more only splits the
 /// same uplink bandwidth.
 pub const DEFAULT_UPLOADS_IN_FLIGHT: usize = 2;
+/// The highest compression level the batcher goes to while the uplink sets the pace (see
+/// [`next_level`]). Level 6 is zlib's default, the level of Coveo's own clients.
+pub const MAX_ADAPTIVE_LEVEL: u32 = 6;
+/// A wait for an upload slot at least this long means the uplink, not the encoders, sets the
+/// pace: the CPU time compressing harder costs is then hidden behind the upload.
+pub const UPLINK_BOUND_WAIT: Duration = Duration::from_millis(100);
+
+/// The compression level for the items after a batch was sealed, from the level they were
+/// encoded at, the client's own level (`base`) and how long sealing waited for an upload slot:
+/// up two levels (to at most [`MAX_ADAPTIVE_LEVEL`]) when the uplink is the bottleneck, since
+/// every byte saved then saves upload time; back down two (to at least `base`) when sealing
+/// did not wait at all, since the encoders are then the bottleneck. Pure.
+pub fn next_level(current: u32, base: u32, waited: Duration) -> u32 {
+    let top = MAX_ADAPTIVE_LEVEL.max(base);
+    if waited >= UPLINK_BOUND_WAIT {
+        (current + 2).min(top)
+    } else if waited < UPLINK_BOUND_WAIT / 10 {
+        current.saturating_sub(2).max(base)
+    } else {
+        current
+    }
+}
+
 /// Items queued for encoding per encoder: while the oldest item is still being encoded (or
 /// appended to the batch), the next ones are already being read and compressed, so no
 /// encoder waits for the slowest item in front of it.
@@ -110,6 +135,8 @@ pub struct BatchSummary {
     pub item_problems: Vec<(String, Error)>,
     /// Batches that failed, or were not sent because the batcher had stopped.
     pub batch_problems: Vec<BatchProblem>,
+    /// The highest compression level items were encoded at (see [`next_level`]).
+    pub highest_level: u32,
 }
 
 enum Pending {
@@ -180,6 +207,8 @@ pub struct Batcher {
     pending: VecDeque<Pending>,
     /// One permit per encoder: what may be read and compressed at once.
     encoders: Arc<tokio::sync::Semaphore>,
+    /// The compression level of the items added from now on (see [`next_level`]).
+    level: Arc<AtomicU32>,
     /// Sum of the expected content sizes of the adds in `pending`.
     pending_bytes: u64,
     current: Option<BatchFile>,
@@ -242,6 +271,7 @@ impl Batcher {
         config.uploads_in_flight = config.uploads_in_flight.max(1);
         config.encoders = config.encoders.max(1);
         Self {
+            level: Arc::new(AtomicU32::new(client.compression_level())),
             client,
             encoders: Arc::new(tokio::sync::Semaphore::new(config.encoders)),
             config,
@@ -285,11 +315,15 @@ impl Batcher {
             .unwrap_or(IN_MEMORY_COMPRESSION_MAX)
             .min(IN_MEMORY_COMPRESSION_MAX);
         let encoders = self.encoders.clone();
+        let level = self.level.load(Ordering::Relaxed);
+        if let Ok(mut s) = self.shared.lock() {
+            s.summary.highest_level = s.summary.highest_level.max(level);
+        }
         let task = tokio::spawn(async move {
             // Queued items wait their turn (the semaphore is first come, first served), so
             // no more than `encoders` read and compress at once, each on its own thread.
             let turn = encoders.acquire_owned().await;
-            let item = client.encode_document(doc).await?;
+            let item = client.encode_document_at(doc, Some(level)).await?;
             drop(turn);
             // Stopped meanwhile: its content is not uploaded.
             if let Some(e) = stopped(&shared) {
@@ -531,10 +565,26 @@ impl Batcher {
             bytes: size,
         });
 
+        let waiting = Instant::now();
         while self.in_flight.len() >= self.config.uploads_in_flight {
             if let Some(task) = self.in_flight.pop_front() {
                 let _ = task.await;
             }
+        }
+        let current = self.level.load(Ordering::Relaxed);
+        let next = next_level(current, self.client.compression_level(), waiting.elapsed());
+        if next != current {
+            tracing::debug!(
+                from = current,
+                to = next,
+                "compression level changed: the uplink {} the pace",
+                if next > current {
+                    "sets"
+                } else {
+                    "no longer sets"
+                }
+            );
+            self.level.store(next, Ordering::Relaxed);
         }
         let previous = self.previous_applied.take();
         let (applied_tx, applied_rx) = oneshot::channel::<()>();
@@ -616,5 +666,39 @@ impl Batcher {
         });
         self.in_flight.push_back(task);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_level_follows_what_sets_the_pace() {
+        let slow = UPLINK_BOUND_WAIT;
+        let none = Duration::ZERO;
+        let some = UPLINK_BOUND_WAIT / 2;
+        // (current, base, waited) -> next
+        let cases = [
+            ((2, 2, slow), 4),
+            ((4, 2, slow), 6),
+            ((6, 2, slow), MAX_ADAPTIVE_LEVEL),
+            ((5, 2, slow), 6),
+            ((6, 2, none), 4),
+            ((4, 2, none), 2),
+            ((2, 2, none), 2),
+            ((3, 2, none), 2),
+            ((4, 2, some), 4),
+            // A client set above the ceiling stays where it was set.
+            ((9, 9, slow), 9),
+            ((9, 9, none), 9),
+        ];
+        for ((current, base, waited), want) in cases {
+            assert_eq!(
+                next_level(current, base, waited),
+                want,
+                "from {current} (base {base}) after waiting {waited:?}"
+            );
+        }
     }
 }

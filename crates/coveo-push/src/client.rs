@@ -280,7 +280,10 @@ impl PushClient {
                 http,
                 config,
                 compression: CompressionType::Zlib,
-                level: DEFAULT_COMPRESSION_LEVEL,
+                level: std::env::var("PD_LEVEL")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_COMPRESSION_LEVEL),
                 service_clock: ServiceClock::new(),
             }),
             progress: None,
@@ -303,6 +306,11 @@ impl PushClient {
         if let Some(sink) = &self.progress {
             sink(event);
         }
+    }
+
+    /// The compression level content is encoded at, unless a batcher raised it.
+    pub(crate) fn compression_level(&self) -> u32 {
+        self.inner.level
     }
 
     pub(crate) fn encode_options(&self) -> EncodeOptions {
@@ -478,7 +486,20 @@ impl PushClient {
 
     /// Validates and encodes a document on a blocking thread (files are read there).
     pub(crate) async fn encode_document(&self, doc: Document) -> Result<EncodedItem, Error> {
-        let opts = self.encode_options();
+        self.encode_document_at(doc, None).await
+    }
+
+    /// [`PushClient::encode_document`] at compression `level` instead of the client's (the
+    /// batcher raises it while the uplink sets the pace).
+    pub(crate) async fn encode_document_at(
+        &self,
+        doc: Document,
+        level: Option<u32>,
+    ) -> Result<EncodedItem, Error> {
+        let mut opts = self.encode_options();
+        if let Some(level) = level {
+            opts.level = level;
+        }
         let item = tokio::task::spawn_blocking(move || encode(&doc, &opts))
             .await
             .map_err(|e| {

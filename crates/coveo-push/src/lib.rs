@@ -34,8 +34,9 @@ mod progress;
 mod retry;
 
 pub use batcher::{
-    BatchProblem, BatchSummary, Batcher, BatcherConfig, DEFAULT_MAX_BATCH_BYTES,
-    DEFAULT_UPLOADS_IN_FLIGHT,
+    next_level, BatchProblem, BatchSummary, Batcher, BatcherConfig, DEFAULT_MAX_BATCH_BYTES,
+    DEFAULT_UPLOADS_IN_FLIGHT, MAX_ADAPTIVE_LEVEL, MAX_QUEUED_CONTENT_BYTES, QUEUED_PER_ENCODER,
+    UPLINK_BOUND_WAIT,
 };
 pub use client::{
     DeleteItem, FileContainer, OpenedStream, PushClient, SecurityProviderInfo, SourceInfo,

@@ -351,3 +351,72 @@ async fn source_logs_show_indexed_items() {
         "{entries:?}"
     );
 }
+
+/// Compressible text, different for each `i`.
+fn prose(i: usize, len: usize) -> Vec<u8> {
+    let words = [
+        "policy", "budget", "review", "holiday", "contract", "folder", "search",
+    ];
+    let mut out = Vec::with_capacity(len + 16);
+    let mut x = i as u64 * 2654435761 + 1;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(words[(x % words.len() as u64) as usize].as_bytes());
+        out.push(b' ');
+    }
+    out.truncate(len);
+    out
+}
+
+/// Pushes 60 items of text in batches of about 20 KB through an emulator answering every
+/// Push API call after `latency_ms`; returns the highest compression level used, after
+/// checking every item arrived with its exact content.
+async fn push_through(latency_ms: u64) -> u32 {
+    let mut config = EmulatorConfig::default();
+    config.faults.latency_ms = latency_ms;
+    let emu = Emulator::start(config).await.unwrap();
+    let client = PushClient::new(
+        ClientConfig::new("sandbox", ApiKey::new(emu.api_key()))
+            .with_endpoint(Endpoint::custom(emu.url()).unwrap())
+            .with_proxy(ProxyConfig::Direct),
+    )
+    .unwrap();
+    let mut config = BatcherConfig::new("documents");
+    config.max_batch_bytes = 20_000;
+    let mut batcher = Batcher::new(client, config);
+    for i in 0..60 {
+        let doc = Document::new(format!("https://x/{i}")).bytes(prose(i, 12_000));
+        batcher.add(doc).await.unwrap();
+    }
+    let summary = batcher.finish().await.unwrap();
+    assert_eq!(summary.added.len(), 60, "{summary:?}");
+    let all = items(&emu).await;
+    for i in 0..60 {
+        let item = find(&all, &format!("https://x/{i}")).unwrap();
+        assert!(
+            content(item) == prose(i, 12_000),
+            "item {i}: content differs"
+        );
+    }
+    summary.highest_level
+}
+
+#[tokio::test]
+async fn a_slow_uplink_raises_the_compression_level_a_fast_one_leaves_it() {
+    // Loopback without latency: the encoders set the pace, the client's level holds (a
+    // stall of the test machine may raise it a step; reaching the ceiling takes three).
+    let base = coveo_push::DEFAULT_COMPRESSION_LEVEL;
+    let fast = push_through(0).await;
+    assert!(
+        fast >= base && fast < coveo_push::MAX_ADAPTIVE_LEVEL,
+        "level {fast}"
+    );
+    // 150 ms per call: sealing waits for an upload slot, so compressing harder costs no
+    // time; the level climbs to the adaptive ceiling, and the content still round-trips.
+    assert_eq!(
+        push_through(150).await,
+        coveo_push::MAX_ADAPTIVE_LEVEL.max(base)
+    );
+}
