@@ -287,7 +287,14 @@ impl Store {
     }
 
     /// Every item of a folder, sorted by path.
+    ///
+    /// The list is allocated once at its size (counted first): grown by doubling, 100,000
+    /// items (208 bytes each) took a 27 MB buffer for 21 MB of items, and the buffers it left
+    /// behind stayed with the allocator. The count is only a capacity hint: a write between
+    /// the two statements changes no result.
     pub fn items(&self, folder: &str) -> Result<Vec<ItemRecord>, StateError> {
+        let count = usize::try_from(self.item_count(folder)?).unwrap_or(0);
+        let mut items = Vec::with_capacity(count);
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, document_id, content_hash, size, mtime_ns, file_device, file_inode,
                     permission_fp, metadata_fp, ordering_id, state, reason
@@ -319,7 +326,14 @@ impl Store {
                 reason: r.get(11)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        for row in rows {
+            items.push(row?);
+        }
+        drop(stmt);
+        // Reading every row of the folder filled the page cache (2 MB) with pages no other
+        // call is likely to want; freeing it lowers the peak of the scan that follows.
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(items)
     }
 
     /// How many items the store records for a folder (every row: pending, accepted, indexed,
