@@ -184,8 +184,7 @@ struct Stat {
     file_id: Option<FileId>,
 }
 
-/// What one walk thread found; merged once per thread (not sent per file: a channel send per
-/// file cost more than the comparison it fed).
+/// What the walk found: every included file with its stat, sorted by path.
 #[derive(Debug, Default)]
 struct Found {
     files: Vec<(String, Stat)>,
@@ -194,16 +193,62 @@ struct Found {
     symlinks: u64,
 }
 
-impl Found {
-    fn absorb(&mut self, other: Found) {
-        if self.files.is_empty() {
-            self.files = other.files;
-        } else {
-            self.files.extend(other.files);
+/// Files per chunk of [`ThreadFound::chunks`]: 64 KiB of `(String, Stat)`, under glibc's
+/// default threshold (128 KiB) for giving an allocation its own mapping.
+const WALK_CHUNK: usize = 1024;
+
+/// What one walk thread found; handed over once per thread (not sent per file: a channel send
+/// per file cost more than the comparison it fed).
+///
+/// The files are kept in fixed-size chunks rather than one growing list: growing never copies,
+/// and a walk thread (whose allocator arena outlives it and is reused by later scans' threads)
+/// never holds a large buffer. The one list of all files is built once, at its final size, on
+/// the thread that called the scan ([`Found::merge`]).
+#[derive(Debug, Default)]
+struct ThreadFound {
+    chunks: Vec<Vec<(String, Stat)>>,
+    problems: Vec<FileProblem>,
+    excluded: u64,
+    symlinks: u64,
+}
+
+impl ThreadFound {
+    fn push_file(&mut self, path: String, stat: Stat) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push((path, stat)),
+            _ => {
+                let mut chunk = Vec::with_capacity(WALK_CHUNK);
+                chunk.push((path, stat));
+                self.chunks.push(chunk);
+            }
         }
-        self.problems.extend(other.problems);
-        self.excluded += other.excluded;
-        self.symlinks += other.symlinks;
+    }
+}
+
+impl Found {
+    /// One sorted list of what the walk threads found, allocated at its final size.
+    fn merge(parts: Vec<ThreadFound>) -> Found {
+        let total = parts
+            .iter()
+            .flat_map(|p| &p.chunks)
+            .map(Vec::len)
+            .sum::<usize>();
+        let mut found = Found {
+            files: Vec::with_capacity(total),
+            ..Found::default()
+        };
+        for part in parts {
+            for chunk in part.chunks {
+                found.files.extend(chunk);
+            }
+            found.problems.extend(part.problems);
+            found.excluded += part.excluded;
+            found.symlinks += part.symlinks;
+        }
+        found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Overlapping scopes list a file twice.
+        found.files.dedup_by(|a, b| a.0 == b.0);
+        found
     }
 }
 
@@ -217,7 +262,7 @@ impl Found {
 pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapshot {
     let started = Instant::now();
     let (mut snapshot, found) = match walk(request) {
-        Ok(found) => (empty_snapshot(request), found),
+        Ok(parts) => (empty_snapshot(request), Found::merge(parts)),
         Err(reason) => return vanished(request, reason, started),
     };
     let hashes = found
@@ -254,7 +299,8 @@ pub fn scan_with_items<E: Send>(
     let started = Instant::now();
     // The items (the larger allocation) load on the calling thread, which then merges and
     // frees them: one allocator arena serves them run after run, which keeps the memory of a
-    // long-lived process near that of one scan.
+    // long-lived process near that of one scan. The list of all files is built there too
+    // (`Found::merge`): the walk threads only hold small chunks.
     let (walked, items) = std::thread::scope(|s| {
         let walker = s.spawn(|| walk(request));
         let items = load();
@@ -266,7 +312,7 @@ pub fn scan_with_items<E: Send>(
     });
     let mut items = items?;
     let found = match walked {
-        Ok(found) => found,
+        Ok(parts) => Found::merge(parts),
         Err(reason) => return Ok((vanished(request, reason, started), items)),
     };
     // SQLite's `ORDER BY path` (BINARY collation) is byte order, Rust's `str` order too; the
@@ -334,9 +380,9 @@ fn vanished(request: &ScanRequest, reason: String, started: Instant) -> Snapshot
     s
 }
 
-/// Checks the root and walks it: every included file with its stat, sorted by path. `Err` is
+/// Checks the root and walks it: what each walk thread found (see [`Found::merge`]). `Err` is
 /// why the root is not usable (a vanished folder).
-fn walk(request: &ScanRequest) -> Result<Found, String> {
+fn walk(request: &ScanRequest) -> Result<Vec<ThreadFound>, String> {
     match std::fs::metadata(&request.root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(format!("{} is not a folder", request.root.display())),
@@ -368,7 +414,7 @@ fn walk(request: &ScanRequest) -> Result<Found, String> {
             .collect()
     };
     let Some(first) = starts.first() else {
-        return Ok(Found::default());
+        return Ok(Vec::new());
     };
     let mut builder = ignore::WalkBuilder::new(first);
     for extra in &starts[1..] {
@@ -378,17 +424,14 @@ fn walk(request: &ScanRequest) -> Result<Found, String> {
         .standard_filters(false)
         .follow_links(request.follow_symlinks)
         .threads(request.threads.max(1));
-    let shared = Mutex::new(Found::default());
+    let shared = Mutex::new(Vec::new());
     builder.build_parallel().visit(&mut VisitorBuilder {
         root: &request.root,
         filters: &request.filters,
         shared: &shared,
     });
-    // Every visitor was dropped (and flushed) when `visit` returned.
-    let mut found = shared.into_inner().unwrap_or_else(|e| e.into_inner());
-    found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    found.files.dedup_by(|a, b| a.0 == b.0);
-    Ok(found)
+    // Every visitor was dropped (and handed its findings over) when `visit` returned.
+    Ok(shared.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// What the scan does about the content of one file.
@@ -529,7 +572,7 @@ fn hash_all(
 struct VisitorBuilder<'a> {
     root: &'a Path,
     filters: &'a Filters,
-    shared: &'a Mutex<Found>,
+    shared: &'a Mutex<Vec<ThreadFound>>,
 }
 
 impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
@@ -539,7 +582,7 @@ impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
             filters: self.filters,
             shared: self.shared,
             dir_rules: HashMap::new(),
-            found: Found::default(),
+            found: ThreadFound::default(),
         })
     }
 }
@@ -548,9 +591,9 @@ impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
 struct Visitor<'a> {
     root: &'a Path,
     filters: &'a Filters,
-    shared: &'a Mutex<Found>,
+    shared: &'a Mutex<Vec<ThreadFound>>,
     dir_rules: HashMap<String, Option<usize>>,
-    found: Found,
+    found: ThreadFound,
 }
 
 impl Drop for Visitor<'_> {
@@ -559,7 +602,7 @@ impl Drop for Visitor<'_> {
         self.shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .absorb(found);
+            .push(found);
     }
 }
 
@@ -580,7 +623,7 @@ fn visit(
     root: &Path,
     filters: &Filters,
     dir_rules: &mut HashMap<String, Option<usize>>,
-    found: &mut Found,
+    found: &mut ThreadFound,
 ) -> ignore::WalkState {
     let entry = match entry {
         Ok(e) => e,
@@ -653,14 +696,14 @@ fn visit(
         return ignore::WalkState::Continue;
     }
     match entry.metadata() {
-        Ok(meta) => found.files.push((
+        Ok(meta) => found.push_file(
             rel_str,
             Stat {
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
                 file_id: file_id(&meta),
             },
-        )),
+        ),
         Err(e) => found.problems.push(FileProblem {
             path: rel_str,
             kind: ProblemKind::Unreadable,
