@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::batch;
 use crate::clock::Millis;
 use crate::json::{get_ci, parse_strict, parse_strict_nested, SERDE_JSON_MAX_DEPTH};
-use crate::state::{Changes, ContainerState, OpContext, State};
+use crate::state::{Changes, ContainerState, Item, ItemStamp, OpContext, State};
 use crate::wire::{self, CheckedDocument, ContentSource, IdentityBody, RawIdentity};
 use crate::Shared;
 
@@ -401,7 +401,13 @@ const MIN_ITEMS_PER_THREAD: usize = 2_000;
 /// stays unboxed (boxing would add an allocation per item).
 #[allow(clippy::large_enum_variant)]
 enum Prepared {
-    Ready(CheckedDocument, wire::Materialized),
+    /// The item to store, built before the state is locked, and its key (its documentId).
+    Ready {
+        key: String,
+        item: Item,
+        /// The file container the entry named (and consumed).
+        consumed: Option<String>,
+    },
     Rejected {
         id: String,
         task: &'static str,
@@ -411,9 +417,9 @@ enum Prepared {
     },
 }
 
-fn prepare(shared: &Shared, index: usize, entry: Value) -> Prepared {
+fn prepare(shared: &Shared, stamp: &ItemStamp, index: usize, entry: Value) -> Prepared {
     match check(index, entry) {
-        Ok(doc) => prepare_checked(shared, doc),
+        Ok(doc) => prepare_checked(shared, stamp, doc),
         Err(rejected) => rejected.into(),
     }
 }
@@ -449,8 +455,8 @@ fn check(index: usize, entry: Value) -> Result<CheckedDocument, CheckFailed> {
     })
 }
 
-/// Takes the entry's file container, if it names one, and decodes its content.
-fn prepare_checked(shared: &Shared, mut doc: CheckedDocument) -> Prepared {
+/// Takes the entry's file container, if it names one, decodes its content and builds the item.
+fn prepare_checked(shared: &Shared, stamp: &ItemStamp, mut doc: CheckedDocument) -> Prepared {
     let mut consumed = None;
     let container = match &doc.content {
         ContentSource::CompressedBinaryDataFileId(id) => {
@@ -474,11 +480,12 @@ fn prepare_checked(shared: &Shared, mut doc: CheckedDocument) -> Prepared {
     };
     match wire::materialize(&mut doc, container.as_deref()) {
         Ok(mat) => {
-            if let Some(id) = consumed {
-                // Keep the reference so the journal forgets the container.
-                doc.content = ContentSource::CompressedBinaryDataFileId(id);
+            let item = Item::indexed(doc, mat, stamp);
+            Prepared::Ready {
+                key: item.document_id.clone(),
+                item,
+                consumed,
             }
-            Prepared::Ready(doc, mat)
         }
         Err(error) => Prepared::Rejected {
             id: doc.document_id,
@@ -494,9 +501,9 @@ fn threads_for(items: usize) -> usize {
     PREPARE_THREADS.min(items / MIN_ITEMS_PER_THREAD).max(1)
 }
 
-fn prepare_all(shared: &Shared, adds: Vec<Value>) -> Vec<Prepared> {
+fn prepare_all(shared: &Shared, stamp: &ItemStamp, adds: Vec<Value>) -> Vec<Prepared> {
     let threads = threads_for(adds.len());
-    batch::par_chunks(adds, threads, |i, e| prepare(shared, i, e))
+    batch::par_chunks(adds, threads, |i, e| prepare(shared, stamp, i, e))
         .into_iter()
         .flat_map(|chunk| chunk.unwrap_or_else(|_| vec![decoding_failed()]))
         .collect()
@@ -526,7 +533,12 @@ enum FirstStep {
 
 /// Reads, checks and decodes one raw entry (decodes only if it names no file container).
 /// `None` when the entry does not read as strict JSON: the file is then rejected as a whole.
-fn first_step(shared: &Shared, index: usize, raw: &RawValue) -> Option<FirstStep> {
+fn first_step(
+    shared: &Shared,
+    stamp: &ItemStamp,
+    index: usize,
+    raw: &RawValue,
+) -> Option<FirstStep> {
     let doc = match batch::check_entry(raw.get(), ENTRY_MAX_DEPTH) {
         Some(doc) => doc,
         None => {
@@ -539,37 +551,39 @@ fn first_step(shared: &Shared, index: usize, raw: &RawValue) -> Option<FirstStep
     };
     Some(match doc.content {
         ContentSource::CompressedBinaryDataFileId(_) => FirstStep::NeedsContainer(doc),
-        _ => FirstStep::Done(prepare_checked(shared, doc)),
+        _ => FirstStep::Done(prepare_checked(shared, stamp, doc)),
     })
 }
 
 /// The prepared `addOrUpdate` entries and the `delete` entries of a batch file, the fast
 /// way (see `batch.rs`): `None` when the file is not a well-formed batch file, and the caller
 /// reads it whole.
-fn prepare_batch(shared: &Shared, bytes: &[u8]) -> Option<(Vec<Prepared>, Vec<Value>)> {
+fn prepare_batch(
+    shared: &Shared,
+    stamp: &ItemStamp,
+    bytes: &[u8],
+) -> Option<(Vec<Prepared>, Vec<Value>)> {
     let split = batch::split(bytes)?;
     let threads = threads_for(split.adds.len());
-    let mut steps = Vec::with_capacity(split.adds.len());
-    for chunk in batch::par_chunks(split.adds, threads, |i, raw| first_step(shared, i, raw)) {
-        for step in chunk.ok()? {
-            steps.push(step?);
-        }
-    }
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(split.adds.len());
     let mut waiting = Vec::new();
-    let mut prepared: Vec<Prepared> = Vec::with_capacity(steps.len());
-    for (index, step) in steps.into_iter().enumerate() {
-        match step {
-            FirstStep::Done(p) => prepared.push(p),
-            FirstStep::NeedsContainer(doc) => {
-                waiting.push((index, doc));
-                // Replaced below, unless the thread that takes the container fails.
-                prepared.push(decoding_failed());
+    for chunk in batch::par_chunks(split.adds, threads, |i, raw| {
+        first_step(shared, stamp, i, raw)
+    }) {
+        for step in chunk.ok()? {
+            match step? {
+                FirstStep::Done(p) => prepared.push(p),
+                FirstStep::NeedsContainer(doc) => {
+                    waiting.push((prepared.len(), doc));
+                    // Replaced below, unless the thread that takes the container fails.
+                    prepared.push(decoding_failed());
+                }
             }
         }
     }
     let threads = threads_for(waiting.len());
     let done = batch::par_chunks(waiting, threads, |_, (index, doc)| {
-        (index, prepare_checked(shared, doc))
+        (index, prepare_checked(shared, stamp, doc))
     });
     for (i, p) in done.into_iter().flatten().flatten() {
         prepared[i] = p;
@@ -614,9 +628,11 @@ fn process_item_batch(
     let lists = take_container(shared, file_id, changes).and_then(|bytes| {
         // Check and decode outside the state lock, on several threads for large batches: this
         // is the expensive part. Results keep file order.
-        match prepare_batch(shared, &bytes) {
+        let stamp = ItemStamp::of(ctx);
+        match prepare_batch(shared, &stamp, &bytes) {
             Some(lists) => Ok(lists),
-            None => read_batch(&bytes).map(|(adds, deletes)| (prepare_all(shared, adds), deletes)),
+            None => read_batch(&bytes)
+                .map(|(adds, deletes)| (prepare_all(shared, &stamp, adds), deletes)),
         }
     });
     let (prepared, deletes) = match lists {
@@ -633,46 +649,54 @@ fn process_item_batch(
             return;
         }
     };
-    let mut ready = Vec::with_capacity(prepared.len());
-    for prepared in prepared {
-        match prepared {
-            Prepared::Ready(doc, mat) => ready.push((doc, mat)),
+    changes.logs.reserve(prepared.len() + deletes.len() + 1);
+    // Entries rejected so far are logged first, then the others are applied, in file order.
+    for p in &prepared {
+        match p {
+            Prepared::Ready { consumed, .. } => {
+                // The journal forgets the container.
+                changes.containers_removed.extend(consumed.clone());
+            }
             Prepared::Rejected {
                 id,
                 task,
                 error,
                 consumed,
             } => {
-                changes
-                    .logs
-                    .push(ctx.log(source, &id, "ADD", task, "REJECTED", Some(error)));
-                changes.containers_removed.extend(consumed);
+                changes.logs.push(ctx.log(
+                    source,
+                    id,
+                    "ADD",
+                    task,
+                    "REJECTED",
+                    Some(error.clone()),
+                ));
+                changes.containers_removed.extend(consumed.clone());
             }
         }
     }
-    for (doc, _) in &ready {
-        if let ContentSource::CompressedBinaryDataFileId(id) = &doc.content {
-            changes.containers_removed.push(id.clone());
-        }
-    }
+    let ready = prepared.into_iter().filter_map(|p| match p {
+        Prepared::Ready { key, item, .. } => Some((key, item)),
+        Prepared::Rejected { .. } => None,
+    });
     let mut state = shared.lock_state();
-    for (doc, mat) in ready {
+    for (key, item) in ready {
         // A `rejectItems` fault rejects the item here, as the pipeline would.
         match state
             .faults
             .faults
-            .rejection(&doc.document_id)
+            .rejection(&item.document_id)
             .map(str::to_owned)
         {
             Some(reason) => changes.logs.push(ctx.log(
                 source,
-                &doc.document_id,
+                &item.document_id,
                 "ADD",
                 "PROCESSING",
                 "REJECTED",
                 Some(reason),
             )),
-            None => state.put_item(ctx, source, doc, mat, changes),
+            None => state.put_indexed_item(ctx, source, key, item, changes),
         }
     }
     for (index, entry) in deletes.iter().enumerate() {
@@ -732,14 +756,23 @@ mod tests {
         }
     }
 
+    const STAMP: ItemStamp = ItemStamp {
+        ordering_id: 7,
+        updated: "2025-01-01T00:00:00.000Z",
+        request_id: "request",
+    };
+
     fn describe(p: &Prepared) -> Value {
         match p {
-            Prepared::Ready(doc, mat) => serde_json::json!({
-                "doc": doc,
-                "content": mat.content.to_vec(),
-                "permissions": format!("{:?}", mat.permissions),
-                "contentKey": mat.content_key,
-                "sha256": mat.sha256,
+            Prepared::Ready {
+                key,
+                item,
+                consumed,
+            } => serde_json::json!({
+                "key": key,
+                "item": item,
+                "content": item.content.to_vec(),
+                "consumed": consumed,
             }),
             Prepared::Rejected {
                 id,
@@ -754,14 +787,17 @@ mod tests {
     fn whole(shared: &Shared, bytes: &[u8]) -> Result<(Vec<Value>, Vec<Value>), String> {
         read_batch(bytes).map(|(adds, deletes)| {
             (
-                prepare_all(shared, adds).iter().map(describe).collect(),
+                prepare_all(shared, &STAMP, adds)
+                    .iter()
+                    .map(describe)
+                    .collect(),
                 deletes,
             )
         })
     }
 
     fn fast(shared: &Shared, bytes: &[u8]) -> Option<(Vec<Value>, Vec<Value>)> {
-        prepare_batch(shared, bytes)
+        prepare_batch(shared, &STAMP, bytes)
             .map(|(adds, deletes)| (adds.iter().map(describe).collect(), deletes))
     }
 

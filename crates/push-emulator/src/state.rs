@@ -3,7 +3,9 @@
 //! the service's rules (orderingId, delete-older-than watermarks, deleteChildren, group
 //! members replaced as a whole) and return the log entries they produce.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{btree_map, BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use permissions::{Identity, IdentityType, PermissionModel};
@@ -198,6 +200,47 @@ pub struct Item {
     pub content: Bytes,
 }
 
+/// What an operation stamps on the items it stores: its orderingId, the time it was
+/// processed (formatted) and its request.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemStamp<'a> {
+    pub ordering_id: u64,
+    pub updated: &'a str,
+    pub request_id: &'a str,
+}
+
+impl<'a> ItemStamp<'a> {
+    pub fn of(ctx: &'a OpContext) -> Self {
+        Self {
+            ordering_id: ctx.ordering_id,
+            updated: &ctx.datetime,
+            request_id: &ctx.request_id,
+        }
+    }
+}
+
+impl Item {
+    /// The item an add or update stores, once applied.
+    pub fn indexed(doc: CheckedDocument, mat: Materialized, stamp: &ItemStamp<'_>) -> Self {
+        Item {
+            document_id: doc.document_id,
+            state: ItemState::Indexed,
+            ordering_id: stamp.ordering_id,
+            metadata: doc.metadata,
+            permissions: mat.permissions,
+            parent_id: doc.parent_id,
+            file_extension: doc.file_extension,
+            content_key: Some(mat.content_key.to_owned()),
+            compression_type: doc.compression_type,
+            content_size: mat.content.len() as u64,
+            content_sha256: Some(mat.sha256),
+            updated: stamp.updated.to_owned(),
+            request_id: stamp.request_id.to_owned(),
+            content: mat.content,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Provider {
@@ -307,22 +350,84 @@ pub struct Container {
 }
 
 /// A Source Logs API entry (source-logs-api.swagger.yml `IndexingPipelineLogEntry`).
+/// The texts an operation's entries share are shared, not copied: a batch writes one entry
+/// per item.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
-    pub datetime: String,
+    pub datetime: SharedText,
     pub guid: String,
     pub id: String,
     pub meta: Map<String, Value>,
-    pub operation: String,
-    pub organization_id: String,
-    pub request_id: String,
-    pub resource_id: String,
-    pub result: String,
-    pub source_id: String,
-    pub task: String,
+    pub operation: Cow<'static, str>,
+    pub organization_id: SharedText,
+    pub request_id: SharedText,
+    pub resource_id: SharedText,
+    pub result: Cow<'static, str>,
+    pub source_id: SharedText,
+    pub task: Cow<'static, str>,
     #[serde(skip)]
     pub ms: Millis,
+}
+
+/// An immutable text that many values hold (cloning copies a pointer); serialized as a
+/// string.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedText(Arc<str>);
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SharedText {
+    fn from(text: &str) -> Self {
+        Self(Arc::from(text))
+    }
+}
+
+impl PartialEq<str> for SharedText {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for SharedText {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for SharedText {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl std::fmt::Debug for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for SharedText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for SharedText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(Arc::from(String::deserialize(d)?)))
+    }
 }
 
 /// One line of the request log.
@@ -365,6 +470,10 @@ pub struct OpContext {
     /// per entry.
     pub guid_base: u128,
     pub guid_counter: std::cell::Cell<u64>,
+    /// The texts its log entries share: organization, request, datetime, and the last
+    /// target (source or provider) logged.
+    shared: (SharedText, SharedText, SharedText),
+    last_target: std::cell::RefCell<Option<SharedText>>,
 }
 
 impl OpContext {
@@ -395,6 +504,21 @@ impl OpContext {
             datetime: format_ms(now),
             guid_base: uuid::Uuid::new_v4().as_u128(),
             guid_counter: std::cell::Cell::new(0),
+            shared: (
+                SharedText::from(org),
+                SharedText::from(request_id),
+                SharedText::from(format_ms(now).as_str()),
+            ),
+            last_target: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// `target` as shared text (the same target is shared by every entry that names it).
+    fn target(&self, target: &str) -> SharedText {
+        let mut last = self.last_target.borrow_mut();
+        match &*last {
+            Some(t) if **t == *target => t.clone(),
+            _ => last.insert(SharedText::from(target)).clone(),
         }
     }
 
@@ -410,9 +534,9 @@ impl OpContext {
         &self,
         target: &str,
         id: &str,
-        operation: &str,
-        task: &str,
-        result: &str,
+        operation: &'static str,
+        task: &'static str,
+        result: &'static str,
         detail: Option<String>,
     ) -> LogEntry {
         let mut meta = Map::new();
@@ -428,18 +552,20 @@ impl OpContext {
                 Value::String(d),
             );
         }
+        let (org, request, datetime) = &self.shared;
+        let target = self.target(target);
         LogEntry {
-            datetime: self.datetime.clone(),
+            datetime: datetime.clone(),
             guid: self.next_guid(),
             id: id.to_owned(),
             meta,
-            operation: operation.to_owned(),
-            organization_id: self.org.clone(),
-            request_id: self.request_id.clone(),
-            resource_id: target.to_owned(),
-            result: result.to_owned(),
-            source_id: target.to_owned(),
-            task: task.to_owned(),
+            operation: Cow::Borrowed(operation),
+            organization_id: org.clone(),
+            request_id: request.clone(),
+            resource_id: target.clone(),
+            result: Cow::Borrowed(result),
+            source_id: target,
+            task: Cow::Borrowed(task),
             ms: self.now,
         }
     }
@@ -515,13 +641,28 @@ impl State {
         mat: Materialized,
         changes: &mut Changes,
     ) {
+        let item = Item::indexed(doc, mat, &ItemStamp::of(ctx));
+        self.put_indexed_item(ctx, source_id, item.document_id.clone(), item, changes);
+    }
+
+    /// [`State::put_item`] with the item already built by [`Item::indexed`] (with this
+    /// operation's [`ItemStamp`]) and `key`, its documentId: a batch builds them before it
+    /// locks the state.
+    pub fn put_indexed_item(
+        &mut self,
+        ctx: &OpContext,
+        source_id: &str,
+        key: String,
+        item: Item,
+        changes: &mut Changes,
+    ) {
         let Some(org) = self.orgs.get_mut(&ctx.org) else {
             return;
         };
         let Some(source) = org.sources.get_mut(source_id) else {
             changes.logs.push(ctx.log(
                 source_id,
-                &doc.document_id,
+                &item.document_id,
                 "ADD",
                 "CONSUMING",
                 "REJECTED",
@@ -532,7 +673,7 @@ impl State {
         if ctx.ordering_id < source.watermark {
             changes.logs.push(ctx.log(
                 source_id,
-                &doc.document_id,
+                &item.document_id,
                 "ADD",
                 "CONSUMING",
                 "REJECTED",
@@ -543,7 +684,12 @@ impl State {
             ));
             return;
         }
-        let existing = source.items.get(&doc.document_id);
+        // One search of the items for both the look-up and the insertion.
+        let entry = source.items.entry(key);
+        let existing = match &entry {
+            btree_map::Entry::Occupied(old) => Some(old.get()),
+            btree_map::Entry::Vacant(_) => None,
+        };
         // What the Source Logs call it: an update of an indexed item, else an add (also when
         // it is skipped).
         let operation = if existing.is_some_and(|i| i.state == ItemState::Indexed) {
@@ -555,7 +701,7 @@ impl State {
             if ctx.superseded_by(old.ordering_id, &old.request_id) {
                 changes.logs.push(ctx.log(
                     source_id,
-                    &doc.document_id,
+                    &item.document_id,
                     operation,
                     "CONSUMING",
                     "SKIPPED",
@@ -566,7 +712,7 @@ impl State {
         }
         changes.logs.push(ctx.log(
             source_id,
-            &doc.document_id,
+            &item.document_id,
             operation,
             "INDEXING",
             "COMPLETED",
@@ -584,25 +730,16 @@ impl State {
         changes.items.push((
             ctx.org.clone(),
             source_id.to_owned(),
-            doc.document_id.clone(),
+            item.document_id.clone(),
         ));
-        let item = Item {
-            document_id: doc.document_id.clone(),
-            state: ItemState::Indexed,
-            ordering_id: ctx.ordering_id,
-            metadata: doc.metadata,
-            permissions: mat.permissions,
-            parent_id: doc.parent_id,
-            file_extension: doc.file_extension,
-            content_key: Some(mat.content_key.to_owned()),
-            compression_type: doc.compression_type,
-            content_size: mat.content.len() as u64,
-            content_sha256: Some(mat.sha256),
-            updated: ctx.datetime.clone(),
-            request_id: ctx.request_id.clone(),
-            content: mat.content,
-        };
-        source.items.insert(doc.document_id, item);
+        match entry {
+            btree_map::Entry::Occupied(mut old) => {
+                old.insert(item);
+            }
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(item);
+            }
+        }
     }
 
     /// Deletes one item (and with `children`, every item whose parentId is it, recursively).

@@ -89,13 +89,13 @@ fn log_filter(q: &HashMap<String, String>) -> Result<LogFilter, ApiError> {
     })
 }
 
-fn log_field(e: &crate::state::LogEntry, k: &str) -> String {
+fn log_field<'a>(e: &'a crate::state::LogEntry, k: &str) -> &'a str {
     match k {
-        "operations" => e.operation.clone(),
-        "results" => e.result.clone(),
-        "tasks" => e.task.clone(),
-        "sourceIds" => e.source_id.clone(),
-        _ => e.resource_id.clone(),
+        "operations" => &e.operation,
+        "results" => &e.result,
+        "tasks" => &e.task,
+        "sourceIds" => &e.source_id,
+        _ => &e.resource_id,
     }
 }
 
@@ -121,18 +121,13 @@ fn matching_entries<'a>(
         })
         .filter(|e| {
             f.include.iter().all(|(k, vals)| {
-                vals.is_empty()
-                    || vals
-                        .iter()
-                        .any(|v| v.eq_ignore_ascii_case(&log_field(e, k)))
+                vals.is_empty() || vals.iter().any(|v| v.eq_ignore_ascii_case(log_field(e, k)))
             })
         })
         .filter(|e| {
-            f.exclude.iter().all(|(k, vals)| {
-                !vals
-                    .iter()
-                    .any(|v| v.eq_ignore_ascii_case(&log_field(e, k)))
-            })
+            f.exclude
+                .iter()
+                .all(|(k, vals)| !vals.iter().any(|v| v.eq_ignore_ascii_case(log_field(e, k))))
         })
         .collect())
 }
@@ -197,7 +192,7 @@ async fn log_facets(
     let matching = matching_entries(&state, &org, &f)?;
     let mut out = serde_json::Map::new();
     for key in ["operations", "resourceIds", "results", "sourceIds", "tasks"] {
-        let mut tally: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        let mut tally: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for e in &matching {
             *tally.entry(log_field(e, key)).or_default() += 1;
         }
