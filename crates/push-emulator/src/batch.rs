@@ -104,7 +104,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
             E::custom("not a plain entry")
         }
         let inner = self.0.checked_sub(1).ok_or_else(not_plain::<A::Error>)?;
-        let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        let mut keys: Vec<Cow<'de, str>> = Vec::with_capacity(LINEAR_KEY_CHECK);
         let mut fields = BodyFields::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             // Many keys: the strict reading checks repeats with a set; leave it that case.

@@ -256,13 +256,13 @@ impl Store {
             for (org, source, doc) in &changes.items {
                 if let Some(item) = state
                     .orgs
-                    .get(org)
-                    .and_then(|o| o.sources.get(source))
+                    .get(&**org)
+                    .and_then(|o| o.sources.get(&**source))
                     .and_then(|s| s.items.get(doc))
                 {
                     items.execute(params![
-                        org,
-                        source,
+                        &**org,
+                        &**source,
                         doc,
                         serde_json::to_string(item)?,
                         &item.content[..]

@@ -448,7 +448,8 @@ pub struct RequestRecord {
 /// What an apply step changed, so the journal writes exactly that.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub items: Vec<(String, String, String)>,
+    /// (organization, source, documentId) of each item stored.
+    pub items: Vec<(SharedText, SharedText, String)>,
     pub identities: Vec<(String, String, String)>,
     pub sources: Vec<(String, String)>,
     pub providers: Vec<(String, String)>,
@@ -513,8 +514,14 @@ impl OpContext {
         }
     }
 
-    /// `target` as shared text (the same target is shared by every entry that names it).
-    fn target(&self, target: &str) -> SharedText {
+    /// The organization as shared text.
+    pub fn org_text(&self) -> SharedText {
+        self.shared.0.clone()
+    }
+
+    /// `target` (a source or provider) as shared text: the same target is shared by every
+    /// log entry and change that names it.
+    pub fn target(&self, target: &str) -> SharedText {
         let mut last = self.last_target.borrow_mut();
         match &*last {
             Some(t) if **t == *target => t.clone(),
@@ -728,8 +735,8 @@ impl State {
             changes.orgs.push(ctx.org.clone());
         }
         changes.items.push((
-            ctx.org.clone(),
-            source_id.to_owned(),
+            ctx.org_text(),
+            ctx.target(source_id),
             item.document_id.clone(),
         ));
         match entry {
@@ -867,7 +874,7 @@ impl State {
             }
             changes
                 .items
-                .push((ctx.org.clone(), source_id.to_owned(), target));
+                .push((ctx.org_text(), ctx.target(source_id), target));
         }
     }
 
@@ -913,8 +920,8 @@ impl State {
                 item.updated = ctx.datetime.clone();
                 item.request_id = ctx.request_id.clone();
                 changes.items.push((
-                    ctx.org.clone(),
-                    source_id.to_owned(),
+                    ctx.org_text(),
+                    ctx.target(source_id),
                     item.document_id.clone(),
                 ));
                 changes.logs.push(ctx.log(
