@@ -139,11 +139,29 @@ pub struct BatchSummary {
     pub highest_level: u32,
 }
 
+/// What one item of a chunk became: its JSON and the bytes of its own container (0 when
+/// inline), or why it was not.
+type Encoded = Result<(Vec<u8>, u64), Error>;
+
 enum Pending {
-    /// The encoding task, the documentId, and the content bytes it was expected to read.
-    Add(JoinHandle<Result<(Vec<u8>, u64), Error>>, String, u64),
+    /// A chunk of consecutive adds being encoded: the task (one result per item, in order),
+    /// their documentIds, and the content bytes they were expected to read.
+    Adds(JoinHandle<Vec<Encoded>>, Vec<String>, u64),
     Delete(DeleteItem),
 }
+
+/// Consecutive adds not yet handed to an encoder: they go as one chunk, so a thousand small
+/// files cost a few dozen task switches instead of thousands.
+#[derive(Default)]
+struct Forming {
+    docs: Vec<Document>,
+    bytes: u64,
+}
+
+/// A chunk goes to an encoder once it holds this many items...
+pub const CHUNK_ITEMS: usize = 16;
+/// ...or this many bytes of expected content.
+pub const CHUNK_BYTES: u64 = 1024 * 1024;
 
 struct BatchFile {
     writer: tokio::io::BufWriter<tokio::fs::File>,
@@ -205,6 +223,7 @@ pub struct Batcher {
     client: PushClient,
     config: BatcherConfig,
     pending: VecDeque<Pending>,
+    forming: Forming,
     /// One permit per encoder: what may be read and compressed at once.
     encoders: Arc<tokio::sync::Semaphore>,
     /// The compression level of the items added from now on (see [`next_level`]).
@@ -233,7 +252,7 @@ impl Drop for Batcher {
             task.abort();
         }
         for pending in self.pending.drain(..) {
-            if let Pending::Add(task, ..) = pending {
+            if let Pending::Adds(task, ..) = pending {
                 task.abort();
             }
         }
@@ -276,6 +295,7 @@ impl Batcher {
             encoders: Arc::new(tokio::sync::Semaphore::new(config.encoders)),
             config,
             pending: VecDeque::new(),
+            forming: Forming::default(),
             pending_bytes: 0,
             current: None,
             in_flight: VecDeque::new(),
@@ -305,38 +325,64 @@ impl Batcher {
     /// that stopped it (see the module docs), every time, and queues nothing.
     pub async fn add(&mut self, doc: Document) -> Result<(), Error> {
         self.refuse_if_stopped()?;
-        let client = self.client.clone();
-        let shared = self.shared.clone();
-        let id = doc.id().to_string();
         // What encoding may hold in memory: files above the in-memory limit stream, and a
         // file of unknown size counts as one at the limit.
         let expected = doc
             .expected_size()
             .unwrap_or(IN_MEMORY_COMPRESSION_MAX)
             .min(IN_MEMORY_COMPRESSION_MAX);
-        let encoders = self.encoders.clone();
-        let level = self.level.load(Ordering::Relaxed);
-        if let Ok(mut s) = self.shared.lock() {
-            s.summary.highest_level = s.summary.highest_level.max(level);
+        self.forming.docs.push(doc);
+        self.forming.bytes += expected;
+        if self.forming.docs.len() >= CHUNK_ITEMS || self.forming.bytes >= CHUNK_BYTES {
+            self.hand_over();
+            self.drain_pending(self.queue_len()).await?;
         }
-        let task = tokio::spawn(async move {
-            // Queued items wait their turn (the semaphore is first come, first served), so
-            // no more than `encoders` read and compress at once, each on its own thread.
-            let turn = encoders.acquire_owned().await;
-            let item = client.encode_document_at(doc, Some(level)).await?;
-            drop(turn);
-            // Stopped meanwhile: its content is not uploaded.
-            if let Some(e) = stopped(&shared) {
-                return Err(e);
-            }
-            let before = item.content_container_len();
-            let file_id = client.upload_item_content(&item).await?;
-            Ok((item.into_json(file_id.as_deref()), before))
-        });
-        self.pending.push_back(Pending::Add(task, id, expected));
-        self.pending_bytes += expected;
-        self.drain_pending(self.queue_len()).await?;
         self.refuse_if_stopped()
+    }
+
+    /// Hands the forming chunk to an encoder: one task reads, hashes and compresses its items
+    /// in order on one blocking thread (once it has an encoder's permit), then uploads the
+    /// content of any item too large for a request, and writes each item's JSON.
+    fn hand_over(&mut self) {
+        let Forming { docs, bytes } = std::mem::take(&mut self.forming);
+        if docs.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = docs.iter().map(|d| d.id().to_string()).collect();
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        let encoders = self.encoders.clone();
+        let level = self.level.clone();
+        let task = tokio::spawn(async move {
+            // Chunks wait their turn (the semaphore is first come, first served), so no
+            // more than `encoders` read and compress at once, each on its own thread.
+            let turn = encoders.acquire_owned().await;
+            // The level as it is when encoding starts, not when the chunk was queued.
+            let level = level.load(Ordering::Relaxed);
+            if let Ok(mut s) = shared.lock() {
+                s.summary.highest_level = s.summary.highest_level.max(level);
+            }
+            let items = client.encode_documents_at(docs, Some(level)).await;
+            drop(turn);
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(match (item, stopped(&shared)) {
+                    (Err(e), _) => Err(e),
+                    // Stopped meanwhile: no content is uploaded.
+                    (Ok(_), Some(stop)) => Err(stop),
+                    (Ok(item), None) => {
+                        let before = item.content_container_len();
+                        match client.upload_item_content(&item).await {
+                            Ok(file_id) => Ok((item.into_json(file_id.as_deref()), before)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                });
+            }
+            out
+        });
+        self.pending.push_back(Pending::Adds(task, ids, bytes));
+        self.pending_bytes += bytes;
     }
 
     /// Queues a delete (ordered with the adds around it). Once the batcher stopped, returns
@@ -347,6 +393,8 @@ impl Batcher {
         delete_children: bool,
     ) -> Result<(), Error> {
         self.refuse_if_stopped()?;
+        // After the adds before it, in order.
+        self.hand_over();
         self.pending.push_back(Pending::Delete(DeleteItem {
             document_id: document_id.into(),
             delete_children,
@@ -362,6 +410,7 @@ impl Batcher {
     /// when no `add`/`delete` returned it yet. Other errors: the temp batch file could not be
     /// written.
     pub async fn finish(mut self) -> Result<BatchSummary, Error> {
+        self.hand_over();
         self.drain_pending(0).await?;
         self.seal().await?;
         while let Some(task) = self.in_flight.pop_front() {
@@ -402,56 +451,71 @@ impl Batcher {
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
-            if let Pending::Add(_, _, expected) = &next {
+            if let Pending::Adds(_, _, expected) = &next {
                 self.pending_bytes = self.pending_bytes.saturating_sub(*expected);
             }
             if let Some(e) = stopped(&self.shared) {
                 match next {
-                    Pending::Add(task, id, _) => {
+                    Pending::Adds(task, ids, _) => {
                         task.abort();
-                        self.not_sent(id, e);
+                        for id in ids {
+                            self.not_sent(id, e.duplicate());
+                        }
                     }
                     Pending::Delete(d) => self.not_sent(d.document_id, e),
                 }
                 continue;
             }
             match next {
-                Pending::Add(task, id, _) => {
-                    let result = match task.await {
-                        Ok(r) => r,
-                        Err(e) => Err(Error::new(
-                            ErrorKind::InvalidInput,
-                            format!("encode item {id}"),
-                            format!("the encoder stopped: {e}"),
-                        )),
+                Pending::Adds(task, ids, _) => {
+                    let results = match task.await {
+                        Ok(results) => results,
+                        Err(e) => ids
+                            .iter()
+                            .map(|id| {
+                                Err(Error::new(
+                                    ErrorKind::InvalidInput,
+                                    format!("encode item {id}"),
+                                    format!("the encoder stopped: {e}"),
+                                ))
+                            })
+                            .collect(),
                     };
-                    match result {
-                        Ok((json, container_bytes)) => {
-                            if let Ok(mut s) = self.shared.lock() {
-                                s.summary.bytes_uploaded += container_bytes;
-                            }
-                            match stopped(&self.shared) {
-                                Some(e) => self.not_sent(id, e),
-                                None => self.append_add(id, json).await?,
-                            }
-                        }
-                        Err(e) if is_fatal(e.kind()) => {
-                            // This item's own calls were refused for good (or the batcher
-                            // stopped while it was encoded): stop, and say it was not sent.
-                            if let Ok(mut s) = self.shared.lock() {
-                                s.stop(&e);
-                                s.summary.item_problems.push((id, e));
-                            }
-                        }
-                        Err(e) => {
-                            tracing::debug!(item = %id, error = %e, "item refused");
-                            if let Ok(mut s) = self.shared.lock() {
-                                s.summary.item_problems.push((id, e));
-                            }
-                        }
+                    for (id, result) in ids.into_iter().zip(results) {
+                        self.take_encoded(id, result).await?;
                     }
                 }
                 Pending::Delete(d) => self.append_delete(d).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends one encoded item to the batch, or records why it was not sent.
+    async fn take_encoded(&mut self, id: String, result: Encoded) -> Result<(), Error> {
+        match result {
+            Ok((json, container_bytes)) => {
+                if let Ok(mut s) = self.shared.lock() {
+                    s.summary.bytes_uploaded += container_bytes;
+                }
+                match stopped(&self.shared) {
+                    Some(e) => self.not_sent(id, e),
+                    None => self.append_add(id, json).await?,
+                }
+            }
+            Err(e) if is_fatal(e.kind()) => {
+                // This item's own calls were refused for good (or the batcher stopped while
+                // it was encoded): stop, and say it was not sent.
+                if let Ok(mut s) = self.shared.lock() {
+                    s.stop(&e);
+                    s.summary.item_problems.push((id, e));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(item = %id, error = %e, "item refused");
+                if let Ok(mut s) = self.shared.lock() {
+                    s.summary.item_problems.push((id, e));
+                }
             }
         }
         Ok(())

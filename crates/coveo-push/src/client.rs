@@ -486,29 +486,48 @@ impl PushClient {
 
     /// Validates and encodes a document on a blocking thread (files are read there).
     pub(crate) async fn encode_document(&self, doc: Document) -> Result<EncodedItem, Error> {
-        self.encode_document_at(doc, None).await
+        let id = doc.id().to_string();
+        self.encode_documents_at(vec![doc], None)
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::invalid_input(format!("item {id} was not encoded"))))
     }
 
-    /// [`PushClient::encode_document`] at compression `level` instead of the client's (the
-    /// batcher raises it while the uplink sets the pace).
-    pub(crate) async fn encode_document_at(
+    /// Encodes documents in order on one blocking thread, at compression `level` instead of
+    /// the client's (the batcher raises it while the uplink sets the pace); one result per
+    /// document.
+    pub(crate) async fn encode_documents_at(
         &self,
-        doc: Document,
+        docs: Vec<Document>,
         level: Option<u32>,
-    ) -> Result<EncodedItem, Error> {
+    ) -> Vec<Result<EncodedItem, Error>> {
         let mut opts = self.encode_options();
         if let Some(level) = level {
             opts.level = level;
         }
-        let item = tokio::task::spawn_blocking(move || encode(&doc, &opts))
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    "encode item",
-                    format!("the encoder stopped: {e}"),
-                )
-            })??;
+        let ids: Vec<String> = docs.iter().map(|d| d.id().to_string()).collect();
+        let items =
+            tokio::task::spawn_blocking(move || docs.iter().map(|d| encode(d, &opts)).collect());
+        let items: Vec<Result<EncodedItem, Error>> = match items.await {
+            Ok(items) => items,
+            Err(e) => ids
+                .iter()
+                .map(|id| {
+                    Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("encode item {id}"),
+                        format!("the encoder stopped: {e}"),
+                    ))
+                })
+                .collect(),
+        };
+        for item in items.iter().flatten() {
+            self.report_read(item);
+        }
+        items
+    }
+
+    fn report_read(&self, item: &EncodedItem) {
         if let Some((sha256, bytes)) = &item.content_read {
             self.emit(ProgressEvent::ContentRead {
                 document_id: item.id.clone(),
@@ -516,7 +535,6 @@ impl PushClient {
                 bytes: *bytes,
             });
         }
-        Ok(item)
     }
 
     /// Uploads container content of an encoded item, if it has some; returns its fileId.

@@ -388,7 +388,8 @@ async fn a_stop_on_the_second_batch(second: &[Reply], want: fn(&ErrorKind) -> bo
     let mut batcher = Batcher::new(client, config);
     let mut queued = Vec::new();
     let mut error = None;
-    for i in 0..20 {
+    // Adds go to the encoders in chunks, so the stop shows some items later than it came.
+    for i in 0..200 {
         let id = format!("https://x/{i}");
         let result = batcher.add(Document::new(&id).text("x".repeat(300))).await;
         queued.push(id);

@@ -370,9 +370,10 @@ fn prose(i: usize, len: usize) -> Vec<u8> {
     out
 }
 
-/// Pushes 60 items of text in batches of about 20 KB through an emulator answering every
+/// Pushes 400 items of text in batches of about 60 KB through an emulator answering every
 /// Push API call after `latency_ms`; returns the highest compression level used, after
-/// checking every item arrived with its exact content.
+/// checking every item arrived with its exact content. (The batcher encodes up to a few
+/// hundred items ahead of the uploads, so a change of level shows on later items only.)
 async fn push_through(latency_ms: u64) -> u32 {
     let mut config = EmulatorConfig::default();
     config.faults.latency_ms = latency_ms;
@@ -384,16 +385,16 @@ async fn push_through(latency_ms: u64) -> u32 {
     )
     .unwrap();
     let mut config = BatcherConfig::new("documents");
-    config.max_batch_bytes = 20_000;
+    config.max_batch_bytes = 60_000;
     let mut batcher = Batcher::new(client, config);
-    for i in 0..60 {
+    for i in 0..400 {
         let doc = Document::new(format!("https://x/{i}")).bytes(prose(i, 12_000));
         batcher.add(doc).await.unwrap();
     }
     let summary = batcher.finish().await.unwrap();
-    assert_eq!(summary.added.len(), 60, "{summary:?}");
+    assert_eq!(summary.added.len(), 400, "{summary:?}");
     let all = items(&emu).await;
-    for i in 0..60 {
+    for i in 0..400 {
         let item = find(&all, &format!("https://x/{i}")).unwrap();
         assert!(
             content(item) == prose(i, 12_000),
