@@ -345,8 +345,8 @@ def tools(args, corpus: pathlib.Path, state: pathlib.Path) -> dict[str, callable
     base_env = {k: v for k, v in os.environ.items() if k != "COVEO_API_KEY"}
     base_env["COVEO_API_KEY"] = API_KEY
 
-    def pushdeck(url: str) -> list[str]:
-        return [str(args.pushdeck), "sync", str(corpus), "--once", "--org", ORG, "--source", SOURCE,
+    def pushdeck(url: str, binary: pathlib.Path | None = None) -> list[str]:
+        return [str(binary or args.pushdeck), "sync", str(corpus), "--once", "--org", ORG, "--source", SOURCE,
                 "--api-url", url, "--quiet"]
 
     def js(url: str) -> list[str]:
@@ -367,11 +367,15 @@ def tools(args, corpus: pathlib.Path, state: pathlib.Path) -> dict[str, callable
         PUSHDECK_CONFIG=str(state / "config" / "config.toml"),
         PUSHDECK_STATE=str(state / "state.sqlite3"),
     )
-    return {
+    out = {
         "pushdeck": (pushdeck, env_pushdeck),
         "official JS client": (js, base_env),
         "official Python client": (py, base_env),
     }
+    if args.pushdeck_before:
+        # An earlier build of Pushdeck, side by side with this one (same isolation).
+        out["pushdeck before"] = (lambda url: pushdeck(url, args.pushdeck_before), env_pushdeck)
+    return out
 
 
 def median(values: list[float]) -> float:
@@ -512,6 +516,8 @@ def main() -> int:
                         "and .zip files whose entries are STORED (uncompressed text inside)")
     p.add_argument("--pushdeck", type=pathlib.Path, default=ROOT / "target/release/pushdeck")
     p.add_argument("--python", type=pathlib.Path, default=pathlib.Path(sys.executable))
+    p.add_argument("--pushdeck-before", type=pathlib.Path,
+                   help="an earlier pushdeck binary, measured as the tool 'pushdeck before' (add it to --tools)")
     p.add_argument("--tools", nargs="*", default=["pushdeck", "official JS client", "official Python client"])
     p.add_argument("--runs", type=int, default=1,
                    help="run every tool this many times (tools in turn within a run); figures are medians")
