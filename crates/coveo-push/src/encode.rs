@@ -241,7 +241,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// How much of small content (up to the probe's 64 KB sample) the probe looks at before the
 /// whole content is compressed: enough to tell text from media or archives, a fraction of the
 /// cost of compressing what is not worth it.
-pub const SMALL_PROBE_BYTES: usize = 8 * 1024;
+pub const SMALL_PROBE_BYTES: usize = 4 * 1024;
 
 /// The compression of binary content: the document's own choice if it made one, else the
 /// configured type when the content's first block is worth compressing
@@ -642,7 +642,7 @@ mod tests {
                 Zlib,
             ),
             ("small.docx", docx(30_000, true), Uncompressed),
-            // Text first, then mostly random: the first 8 KB ask for compression, and the
+            // Text first, then mostly random: the first 4 KB ask for compression, and the
             // whole, though it shrinks little, is kept compressed since it is smaller.
             (
                 "small-mixed.bin",
