@@ -12,15 +12,22 @@
 //! only candidates are hashed, a rescan with nothing changed reads no file content at all.
 //!
 //! The engine calls [`scan_with_items`]: the walk (on other threads) only collects paths and
-//! stats (each walk thread in its own list), the state store's items load on the calling
-//! thread meanwhile, a sorted merge then decides which files are candidates, and those are
-//! hashed in parallel.
+//! stats (each walk thread sends them in batches of 1,024), the state store's items load on
+//! the calling thread meanwhile, which then gathers the batches into one list, a sorted merge
+//! decides which files are candidates, and those are hashed in parallel.
+//!
+//! Memory: a long-lived process (the app, `sync --watch`) rescans all day, and glibc's
+//! allocator keeps what each arena (one per thread that allocates, reused by later threads)
+//! held at its peak. So the large, long-lived lists are allocated on the calling thread, a walk
+//! thread's files go in batches of 64 KiB freed once gathered, and the known hashes are lent to
+//! the snapshot rather than copied (see `docs/benchmarks.md`, "Rescans in one long-lived
+//! process").
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -193,63 +200,71 @@ struct Found {
     symlinks: u64,
 }
 
-/// Files per chunk of [`ThreadFound::chunks`]: 64 KiB of `(String, Stat)`, under glibc's
-/// default threshold (128 KiB) for giving an allocation its own mapping.
-const WALK_CHUNK: usize = 1024;
+/// Files per batch a walk thread sends: 64 KiB of `(String, Stat)`, under glibc's default
+/// threshold (128 KiB) for giving an allocation its own mapping.
+const WALK_BATCH: usize = 1024;
 
-/// What one walk thread found; handed over once per thread (not sent per file: a channel send
-/// per file cost more than the comparison it fed).
+/// What a walk thread sends to the thread that called the scan: a batch of files as soon as it
+/// is full (not one message per file: a channel send per file cost more than the comparison it
+/// fed), and with its last batch the thread's problems and counts.
 ///
-/// The files are kept in fixed-size chunks rather than one growing list: growing never copies,
-/// and a walk thread (whose allocator arena outlives it and is reused by later scans' threads)
-/// never holds a large buffer. The one list of all files is built once, at its final size, on
-/// the thread that called the scan ([`Found::merge`]).
+/// Batches rather than one list per thread: a walk thread's allocator arena outlives it and is
+/// reused by later scans' threads, so what a walk thread holds at its peak stays with the
+/// process. Once the calling thread is free ([`walk_while`]), it copies each batch into the one
+/// list of all files as it comes and frees it, and the walk thread reuses that memory for its
+/// next batch.
 #[derive(Debug, Default)]
-struct ThreadFound {
-    chunks: Vec<Vec<(String, Stat)>>,
+struct Batch {
+    files: Vec<(String, Stat)>,
     problems: Vec<FileProblem>,
     excluded: u64,
     symlinks: u64,
 }
 
-impl ThreadFound {
-    fn push_file(&mut self, path: String, stat: Stat) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push((path, stat)),
-            _ => {
-                let mut chunk = Vec::with_capacity(WALK_CHUNK);
-                chunk.push((path, stat));
-                self.chunks.push(chunk);
-            }
-        }
+impl Found {
+    fn absorb(&mut self, batch: Batch) {
+        self.files.extend(batch.files);
+        self.problems.extend(batch.problems);
+        self.excluded += batch.excluded;
+        self.symlinks += batch.symlinks;
+    }
+
+    /// Sorted by path, without the second copy of a file that overlapping scopes list twice.
+    fn sorted(mut self) -> Found {
+        self.files.shrink_to_fit();
+        self.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.files.dedup_by(|a, b| a.0 == b.0);
+        self
     }
 }
 
-impl Found {
-    /// One sorted list of what the walk threads found, allocated at its final size.
-    fn merge(parts: Vec<ThreadFound>) -> Found {
-        let total = parts
-            .iter()
-            .flat_map(|p| &p.chunks)
-            .map(Vec::len)
-            .sum::<usize>();
+/// Walks the folder on other threads while `during` runs on this one, then gathers the walk
+/// threads' batches as they come, into one list sized by `expected` (how many files `during`'s
+/// result leads to expect). Returns what the walk found, sorted (`Err`: the root is not
+/// usable, see [`walk`]), and `during`'s result.
+fn walk_while<T>(
+    request: &ScanRequest,
+    during: impl FnOnce() -> T,
+    expected: impl FnOnce(&T) -> usize,
+) -> (Result<Found, String>, T) {
+    let (sender, batches) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let walker = s.spawn(move || walk(request, sender));
+        let value = during();
         let mut found = Found {
-            files: Vec::with_capacity(total),
+            files: Vec::with_capacity(expected(&value)),
             ..Found::default()
         };
-        for part in parts {
-            for chunk in part.chunks {
-                found.files.extend(chunk);
-            }
-            found.problems.extend(part.problems);
-            found.excluded += part.excluded;
-            found.symlinks += part.symlinks;
+        // Ends when the walk is over: every visitor, and `walk` itself, dropped its sender.
+        for batch in batches {
+            found.absorb(batch);
         }
-        found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Overlapping scopes list a file twice.
-        found.files.dedup_by(|a, b| a.0 == b.0);
-        found
-    }
+        let walked = match walker.join() {
+            Ok(walked) => walked,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (walked.map(|()| found.sorted()), value)
+    })
 }
 
 /// Checks the root, then walks it in parallel. Blocking: run it on a blocking thread.
@@ -261,8 +276,8 @@ impl Found {
 /// [`Store::known_files`]: crate::state::Store::known_files
 pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapshot {
     let started = Instant::now();
-    let (mut snapshot, found) = match walk(request) {
-        Ok(parts) => (empty_snapshot(request), Found::merge(parts)),
+    let (mut snapshot, found) = match walk_while(request, || (), |()| known.len()).0 {
+        Ok(found) => (empty_snapshot(request), found),
         Err(reason) => return vanished(request, reason, started),
     };
     let hashes = found
@@ -299,20 +314,12 @@ pub fn scan_with_items<E: Send>(
     let started = Instant::now();
     // The items (the larger allocation) load on the calling thread, which then merges and
     // frees them: one allocator arena serves them run after run, which keeps the memory of a
-    // long-lived process near that of one scan. The list of all files is built there too
-    // (`Found::merge`): the walk threads only hold small chunks.
-    let (walked, items) = std::thread::scope(|s| {
-        let walker = s.spawn(|| walk(request));
-        let items = load();
-        let walked = match walker.join() {
-            Ok(walked) => walked,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        (walked, items)
-    });
+    // long-lived process near that of one scan. The list of all files is built there too,
+    // sized by the items (a rescan finds about as many files as it knows).
+    let (walked, items) = walk_while(request, load, |items| items.as_ref().map_or(0, Vec::len));
     let mut items = items?;
     let found = match walked {
-        Ok(parts) => Found::merge(parts),
+        Ok(found) => found,
         Err(reason) => return Ok((vanished(request, reason, started), items)),
     };
     // SQLite's `ORDER BY path` (BINARY collation) is byte order, Rust's `str` order too; the
@@ -405,9 +412,9 @@ fn vanished(request: &ScanRequest, reason: String, started: Instant) -> Snapshot
     s
 }
 
-/// Checks the root and walks it: what each walk thread found (see [`Found::merge`]). `Err` is
-/// why the root is not usable (a vanished folder).
-fn walk(request: &ScanRequest) -> Result<Vec<ThreadFound>, String> {
+/// Checks the root and walks it, each walk thread sending what it finds to `found` (see
+/// [`Batch`]). `Err` is why the root is not usable (a vanished folder).
+fn walk(request: &ScanRequest, found: Sender<Batch>) -> Result<(), String> {
     match std::fs::metadata(&request.root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(format!("{} is not a folder", request.root.display())),
@@ -439,7 +446,7 @@ fn walk(request: &ScanRequest) -> Result<Vec<ThreadFound>, String> {
             .collect()
     };
     let Some(first) = starts.first() else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let mut builder = ignore::WalkBuilder::new(first);
     for extra in &starts[1..] {
@@ -449,14 +456,12 @@ fn walk(request: &ScanRequest) -> Result<Vec<ThreadFound>, String> {
         .standard_filters(false)
         .follow_links(request.follow_symlinks)
         .threads(request.threads.max(1));
-    let shared = Mutex::new(Vec::new());
     builder.build_parallel().visit(&mut VisitorBuilder {
         root: &request.root,
         filters: &request.filters,
-        shared: &shared,
+        sender: found,
     });
-    // Every visitor was dropped (and handed its findings over) when `visit` returned.
-    Ok(shared.into_inner().unwrap_or_else(|e| e.into_inner()))
+    Ok(())
 }
 
 /// What the scan does about the content of one file.
@@ -597,7 +602,7 @@ fn hash_all(
 struct VisitorBuilder<'a> {
     root: &'a Path,
     filters: &'a Filters,
-    shared: &'a Mutex<Vec<ThreadFound>>,
+    sender: Sender<Batch>,
 }
 
 impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
@@ -605,41 +610,49 @@ impl<'a> ignore::ParallelVisitorBuilder<'a> for VisitorBuilder<'a> {
         Box::new(Visitor {
             root: self.root,
             filters: self.filters,
-            shared: self.shared,
+            sender: self.sender.clone(),
             dir_rules: HashMap::new(),
-            found: ThreadFound::default(),
+            found: Batch {
+                files: Vec::with_capacity(WALK_BATCH),
+                ..Batch::default()
+            },
         })
     }
 }
 
-/// One walk thread's visitor: collects locally, hands its findings over when dropped.
+/// One walk thread's visitor: sends each full batch of files, and the rest when dropped.
 struct Visitor<'a> {
     root: &'a Path,
     filters: &'a Filters,
-    shared: &'a Mutex<Vec<ThreadFound>>,
+    sender: Sender<Batch>,
     dir_rules: HashMap<String, Option<usize>>,
-    found: ThreadFound,
+    found: Batch,
 }
 
 impl Drop for Visitor<'_> {
     fn drop(&mut self) {
-        let found = std::mem::take(&mut self.found);
-        self.shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(found);
+        // The receiver is gone only when the scan itself is unwinding.
+        let _ = self.sender.send(std::mem::take(&mut self.found));
     }
 }
 
 impl ignore::ParallelVisitor for Visitor<'_> {
     fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
-        visit(
+        let state = visit(
             entry,
             self.root,
             self.filters,
             &mut self.dir_rules,
             &mut self.found,
-        )
+        );
+        if self.found.files.len() >= WALK_BATCH {
+            let files = std::mem::replace(&mut self.found.files, Vec::with_capacity(WALK_BATCH));
+            let _ = self.sender.send(Batch {
+                files,
+                ..Batch::default()
+            });
+        }
+        state
     }
 }
 
@@ -648,7 +661,7 @@ fn visit(
     root: &Path,
     filters: &Filters,
     dir_rules: &mut HashMap<String, Option<usize>>,
-    found: &mut ThreadFound,
+    found: &mut Batch,
 ) -> ignore::WalkState {
     let entry = match entry {
         Ok(e) => e,
@@ -721,14 +734,14 @@ fn visit(
         return ignore::WalkState::Continue;
     }
     match entry.metadata() {
-        Ok(meta) => found.push_file(
+        Ok(meta) => found.files.push((
             rel_str,
             Stat {
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
                 file_id: file_id(&meta),
             },
-        ),
+        )),
         Err(e) => found.problems.push(FileProblem {
             path: rel_str,
             kind: ProblemKind::Unreadable,
