@@ -81,7 +81,8 @@ pub fn next_level(current: u32, base: u32, waited: Duration) -> u32 {
 /// encoder waits for the slowest item in front of it.
 pub const QUEUED_PER_ENCODER: usize = 4;
 /// Content bytes queued for encoding at most (by [`Document::expected_size`]; a file of
-/// unknown size counts as `IN_MEMORY_COMPRESSION_MAX`): each encoded
+/// unknown size counts as `IN_MEMORY_COMPRESSION_MAX`), and never more than a batch's cap:
+/// each encoded
 /// item waits in memory until it is appended, so this bounds the queue's memory whatever the
 /// files' sizes. The oldest item always goes, however large.
 pub const MAX_QUEUED_CONTENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -160,7 +161,8 @@ struct Forming {
 
 /// A chunk goes to an encoder once it holds this many items...
 pub const CHUNK_ITEMS: usize = 16;
-/// ...or this many bytes of expected content.
+/// ...or this many bytes of expected content, or half a batch's cap if that is less (a chunk
+/// never holds much more than a batch, so a pause still stops within a batch or two).
 pub const CHUNK_BYTES: u64 = 1024 * 1024;
 
 struct BatchFile {
@@ -333,7 +335,8 @@ impl Batcher {
             .min(IN_MEMORY_COMPRESSION_MAX);
         self.forming.docs.push(doc);
         self.forming.bytes += expected;
-        if self.forming.docs.len() >= CHUNK_ITEMS || self.forming.bytes >= CHUNK_BYTES {
+        let chunk_bytes = CHUNK_BYTES.min(self.config.max_batch_bytes / 2);
+        if self.forming.docs.len() >= CHUNK_ITEMS || self.forming.bytes >= chunk_bytes {
             self.hand_over();
             self.drain_pending(self.queue_len()).await?;
         }
@@ -445,8 +448,18 @@ impl Batcher {
     /// goes); once the batcher stopped, records them as not sent instead. Returns only local
     /// errors (the temp batch file).
     async fn drain_pending(&mut self, keep: usize) -> Result<(), Error> {
+        // Beyond what must go, whatever is already encoded at the head goes too: batches
+        // fill, seal and upload while the encoders work on what follows.
+        let ready = |p: &Pending| match p {
+            Pending::Adds(task, ..) => task.is_finished(),
+            Pending::Delete(_) => true,
+        };
+        // Never more content queued than one batch holds either: what is queued is sent even
+        // when the caller pauses, so a pause stops within a batch or two.
+        let max_bytes = MAX_QUEUED_CONTENT_BYTES.min(self.config.max_batch_bytes);
         while self.pending.len() > keep
-            || (self.pending.len() > 1 && self.pending_bytes > MAX_QUEUED_CONTENT_BYTES)
+            || (self.pending.len() > 1 && self.pending_bytes > max_bytes)
+            || self.pending.front().is_some_and(ready)
         {
             let Some(next) = self.pending.pop_front() else {
                 break;
