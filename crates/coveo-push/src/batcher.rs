@@ -485,13 +485,7 @@ impl Batcher {
                         Ok(results) => results,
                         Err(e) => ids
                             .iter()
-                            .map(|id| {
-                                Err(Error::new(
-                                    ErrorKind::InvalidInput,
-                                    format!("encode item {id}"),
-                                    format!("the encoder stopped: {e}"),
-                                ))
-                            })
+                            .map(|id| Err(Error::encoder_stopped(id, &e)))
                             .collect(),
                     };
                     for (id, result) in ids.into_iter().zip(results) {

@@ -512,13 +512,7 @@ impl PushClient {
             Ok(items) => items,
             Err(e) => ids
                 .iter()
-                .map(|id| {
-                    Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!("encode item {id}"),
-                        format!("the encoder stopped: {e}"),
-                    ))
-                })
+                .map(|id| Err(Error::encoder_stopped(id, &e)))
                 .collect(),
         };
         for item in items.iter().flatten() {

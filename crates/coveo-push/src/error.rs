@@ -126,6 +126,15 @@ fn named(what: &str, id: &Option<String>) -> String {
 }
 
 impl Error {
+    /// An item whose encoding task ended without a result (it panicked or was cancelled).
+    pub(crate) fn encoder_stopped(id: &str, cause: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::InvalidInput,
+            format!("encode item {id}"),
+            format!("the encoder stopped: {cause}"),
+        )
+    }
+
     pub(crate) fn new(
         kind: ErrorKind,
         operation: impl Into<String>,
