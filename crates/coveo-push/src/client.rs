@@ -280,10 +280,7 @@ impl PushClient {
                 http,
                 config,
                 compression: CompressionType::Zlib,
-                level: std::env::var("PD_LEVEL")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(DEFAULT_COMPRESSION_LEVEL),
+                level: DEFAULT_COMPRESSION_LEVEL,
                 service_clock: ServiceClock::new(),
             }),
             progress: None,
