@@ -5,8 +5,9 @@
 //! holds only the items being encoded (each at most ~5 MB, larger content goes to its own
 //! container) plus fixed buffers. Uploads stream from those files with a known length.
 //!
-//! Concurrency and order: items are validated, read and compressed on blocking threads, up to
-//! one per core at a time, and appended in the order they were given. Up to
+//! Concurrency and order: adds go in chunks of consecutive items ([`CHUNK_ITEMS`]); each chunk
+//! is validated, read and compressed on a blocking thread, up to one chunk per core at a time,
+//! and items are appended in the order they were given. Up to
 //! [`DEFAULT_UPLOADS_IN_FLIGHT`] batches upload at once, but the `documents/batch` calls that
 //! apply them are made strictly one after the other in batch order, so a later change to an
 //! item always reaches the service after an earlier one. An item id seen twice in the batch
@@ -76,15 +77,14 @@ pub fn next_level(current: u32, base: u32, waited: Duration) -> u32 {
     }
 }
 
-/// Items queued for encoding per encoder: while the oldest item is still being encoded (or
+/// Chunks queued for encoding per encoder: while the oldest chunk is still being encoded (or
 /// appended to the batch), the next ones are already being read and compressed, so no
-/// encoder waits for the slowest item in front of it.
+/// encoder waits for the slowest chunk in front of it.
 pub const QUEUED_PER_ENCODER: usize = 4;
 /// Content bytes queued for encoding at most (by [`Document::expected_size`]; a file of
 /// unknown size counts as `IN_MEMORY_COMPRESSION_MAX`), and never more than a batch's cap:
-/// each encoded
-/// item waits in memory until it is appended, so this bounds the queue's memory whatever the
-/// files' sizes. The oldest item always goes, however large.
+/// each encoded item waits in memory until it is appended, so this bounds the queue's memory
+/// whatever the files' sizes. The oldest chunk always goes, however large.
 pub const MAX_QUEUED_CONTENT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How a [`Batcher`] packs and sends.
@@ -228,7 +228,8 @@ pub struct Batcher {
     forming: Forming,
     /// One permit per encoder: what may be read and compressed at once.
     encoders: Arc<tokio::sync::Semaphore>,
-    /// The compression level of the items added from now on (see [`next_level`]).
+    /// The compression level of the chunks that start encoding from now on (see
+    /// [`next_level`]).
     level: Arc<AtomicU32>,
     /// Sum of the expected content sizes of the adds in `pending`.
     pending_bytes: u64,
@@ -438,14 +439,15 @@ impl Batcher {
         }
     }
 
-    /// How many items may wait in the queue (see [`QUEUED_PER_ENCODER`]).
+    /// How many chunks may wait in the queue (see [`QUEUED_PER_ENCODER`]).
     fn queue_len(&self) -> usize {
         self.config.encoders * QUEUED_PER_ENCODER
     }
 
-    /// Moves finished items from the head of the queue into the batch until at most `keep`
-    /// remain queued, and their content at most [`MAX_QUEUED_CONTENT_BYTES`] (the head always
-    /// goes); once the batcher stopped, records them as not sent instead. Returns only local
+    /// Moves encoded chunks from the head of the queue into the batch until at most `keep`
+    /// remain queued and their content is within [`MAX_QUEUED_CONTENT_BYTES`] and the batch
+    /// cap, then any that are already encoded; once the batcher stopped, records their items
+    /// as not sent instead. Returns only local
     /// errors (the temp batch file).
     async fn drain_pending(&mut self, keep: usize) -> Result<(), Error> {
         // Beyond what must go, whatever is already encoded at the head goes too: batches

@@ -65,12 +65,6 @@ pub const PROBE_SLICE_BYTES: usize = 4 * 1024;
 /// Content is compressed when the probe's sample deflates below this share of its size.
 pub const PROBE_MAX_RATIO: f64 = 0.9;
 
-thread_local! {
-    /// One level-1 raw deflate state per thread, reset between probes: its tables are a few
-    /// hundred KB, which a fresh compressor would allocate and zero on every file.
-    static PROBE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(1), false));
-}
-
 /// Whether content whose first block is `first_block` is worth compressing: deflates a sample
 /// of it at level 1 (the whole block up to 64 KB, else 16 slices of 4 KB spread over it) and
 /// says yes when the sample shrinks below [`PROBE_MAX_RATIO`]. Decided by the bytes, not the
@@ -89,9 +83,7 @@ pub fn worth_compressing(first_block: &[u8]) -> bool {
         (PROBE_SLICES, (len - PROBE_SLICE_BYTES) / (PROBE_SLICES - 1))
     };
     let slice_len = if slices == 1 { len } else { PROBE_SLICE_BYTES };
-    PROBE.with(|c| {
-        let mut c = c.borrow_mut();
-        c.reset();
+    with_compressor(false, 1, |c| {
         // The output is only counted (`total_out`), so one scratch buffer is enough.
         let mut scratch = [0u8; 16 * 1024];
         for i in 0..slices {
@@ -169,11 +161,29 @@ impl<W: Write> Write for Compressor<W> {
 }
 
 thread_local! {
-    /// The zlib and raw-deflate compressors this thread used, by (zlib header, level), reset
-    /// between items: an encoder thread compresses thousands of small files, and a fresh
-    /// compressor would allocate and zero its window and hash tables (a few hundred KB) for
-    /// each one.
+    /// The zlib and raw-deflate compressors this thread used (the probe's and the content's),
+    /// by (zlib header, level), reset between uses: an encoder thread compresses thousands of
+    /// small files, and a fresh compressor would allocate and zero its window and hash tables
+    /// (a few hundred KB) for each one.
     static COMPRESSORS: RefCell<Vec<((bool, u32), Compress)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's compressor for (zlib header, level), freshly reset.
+fn with_compressor<T>(zlib_header: bool, level: u32, f: impl FnOnce(&mut Compress) -> T) -> T {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let key = (zlib_header, level);
+        let index = match all.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                all.push((key, Compress::new(Compression::new(level), zlib_header)));
+                all.len() - 1
+            }
+        };
+        let c = &mut all[index].1;
+        c.reset();
+        f(c)
+    })
 }
 
 /// Compresses a byte slice in memory.
@@ -190,22 +200,7 @@ pub fn compress(bytes: &[u8], ty: CompressionType, level: u32) -> Vec<u8> {
         CompressionType::Deflate => false,
     };
     let level = level.min(9);
-    COMPRESSORS.with(|cell| {
-        let mut all = cell.borrow_mut();
-        let index = match all.iter().position(|(key, _)| *key == (zlib_header, level)) {
-            Some(i) => i,
-            None => {
-                all.push((
-                    (zlib_header, level),
-                    Compress::new(Compression::new(level), zlib_header),
-                ));
-                all.len() - 1
-            }
-        };
-        let c = &mut all[index].1;
-        c.reset();
-        deflate_all(c, bytes, ty, level)
-    })
+    with_compressor(zlib_header, level, |c| deflate_all(c, bytes, ty, level))
 }
 
 /// Runs `c` (freshly reset) over all of `input` and returns its whole output.

@@ -127,10 +127,15 @@ impl EncodedItem {
             out.extend_from_slice(b"\"compressedBinaryData\":\"");
             let at = out.len();
             out.resize(at + b64_len, 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(&bytes, &mut out[at..])
-                .unwrap_or(0);
-            out.truncate(at + written);
+            let b64 = &base64::engine::general_purpose::STANDARD;
+            match b64.encode_slice(&bytes, &mut out[at..]) {
+                Ok(written) => out.truncate(at + written),
+                // Cannot happen (the room is the exact padded length); never send less.
+                Err(_) => {
+                    out.truncate(at);
+                    out.extend_from_slice(b64.encode(&bytes).as_bytes());
+                }
+            }
             out.extend_from_slice(b"\"}");
         }
         out
@@ -329,26 +334,10 @@ fn encode_probed(
     }
     let ty = choose_compression(forced, configured, &bytes);
     if ty == CompressionType::Uncompressed {
-        return Ok(uncompressed_in_memory(bytes, id.to_string()));
+        // Sent from the bytes read, without a copy.
+        return in_memory(bytes, ty, id);
     }
     encode_bytes(&bytes, ty, opts, id)
-}
-
-/// Bytes sent as they are: inline, or (above 5 MB of base64) from memory through a container.
-fn uncompressed_in_memory(bytes: Vec<u8>, display: String) -> EncodedContent {
-    let len = bytes.len() as u64;
-    if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
-        return EncodedContent::Inline {
-            bytes,
-            compression: CompressionType::Uncompressed,
-        };
-    }
-    EncodedContent::Container {
-        source: UploadSource::Memory(Bytes::from(bytes)),
-        len,
-        compression: CompressionType::Uncompressed,
-        display,
-    }
 }
 
 fn encode_bytes(
@@ -357,11 +346,16 @@ fn encode_bytes(
     opts: &EncodeOptions,
     id: &str,
 ) -> Result<EncodedContent, Error> {
-    let compressed = compress(bytes, ty, opts.level);
-    let len = compressed.len() as u64;
+    in_memory(compress(bytes, ty, opts.level), ty, id)
+}
+
+/// Content in memory, already compressed with `ty` (or not, for `UNCOMPRESSED`): inline, or
+/// (above 5 MB of base64) from memory through its own container, up to the container limit.
+fn in_memory(bytes: Vec<u8>, ty: CompressionType, id: &str) -> Result<EncodedContent, Error> {
+    let len = bytes.len() as u64;
     if base64_len(len) <= MAX_INLINE_CONTENT_BYTES {
         return Ok(EncodedContent::Inline {
-            bytes: compressed,
+            bytes,
             compression: ty,
         });
     }
@@ -369,7 +363,7 @@ fn encode_bytes(
         return Err(too_large(&format!("the content of item {id:?}"), len));
     }
     Ok(EncodedContent::Container {
-        source: UploadSource::Memory(Bytes::from(compressed)),
+        source: UploadSource::Memory(Bytes::from(bytes)),
         len,
         compression: ty,
         display: id.to_string(),
