@@ -383,6 +383,43 @@ async fn an_owning_rebuild_with_an_unreadable_file_removes_nothing_it_did_not_pu
     engine.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_owning_rebuild_without_its_state_store_keeps_a_new_file_it_could_not_read() {
+    // Without a state store every file is new, so the scan reads none of them (issue 15: the
+    // push hashes what it reads). A file the push then cannot read must still keep the
+    // rebuild from removing its item, which the index holds from before the store was lost.
+    if !unprivileged::body_runs_here(
+        "an_owning_rebuild_without_its_state_store_keeps_a_new_file_it_could_not_read",
+    ) {
+        return;
+    }
+    let env = Env::start().await;
+    env.write("a.txt", "a");
+    env.write("b.txt", "b");
+    let mut mapping = env.mapping();
+    mapping.owns_source = true;
+    let engine = env.engine(mapping.clone()).await;
+    assert!(engine.sync_now("docs").await.unwrap().is_complete());
+    engine.shutdown().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = env.state_path().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    env.emu.drain().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let engine = env.engine(mapping).await;
+    set_mode(&env.root().join("b.txt"), 0o000);
+    let report = engine.rebuild_now("docs").await.unwrap();
+    set_mode(&env.root().join("b.txt"), 0o644);
+    assert_eq!(report.hashed_files, 0, "the scan read no new file");
+    check_no_older_than(&report);
+    let items = items_after_an_hour(&env).await;
+    assert!(items.contains(&id_of(&env, "b.txt")), "{items:?}");
+    engine.shutdown().await;
+}
+
 fn check_no_older_than(report: &sync_engine::engine::SyncReport) {
     assert!(!report.is_complete());
     let run = report.run.as_ref().unwrap();
