@@ -503,8 +503,9 @@ impl PushClient {
             opts.level = level;
         }
         let ids: Vec<String> = docs.iter().map(|d| d.id().to_string()).collect();
-        let items =
-            tokio::task::spawn_blocking(move || docs.iter().map(|d| encode(d, &opts)).collect());
+        let items = tokio::task::spawn_blocking(move || {
+            docs.into_iter().map(|d| encode(d, &opts)).collect()
+        });
         let items: Vec<Result<EncodedItem, Error>> = match items.await {
             Ok(items) => items,
             Err(e) => ids

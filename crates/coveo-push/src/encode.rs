@@ -264,32 +264,41 @@ fn choose_compression(
     }
 }
 
-/// Validates and encodes one document (blocking).
-pub(crate) fn encode(doc: &Document, opts: &EncodeOptions) -> Result<EncodedItem, Error> {
+/// Validates and encodes one document (blocking). Takes the document, so content held in
+/// memory is sent (or compressed) without a copy.
+pub(crate) fn encode(doc: Document, opts: &EncodeOptions) -> Result<EncodedItem, Error> {
     doc.validate()?;
-    let hash = doc.report_content_hash;
+    let fields = doc.fields_json();
+    let Document {
+        id,
+        content,
+        compression,
+        report_content_hash: hash,
+        ..
+    } = doc;
     let read = |bytes: &[u8]| hash.then(|| (sha256_hex(bytes), bytes.len() as u64));
-    let (content, content_read) = match &doc.content {
+    let (content, content_read) = match content {
         Content::None => (EncodedContent::None, None),
         Content::Text(t) if t.len() as u64 <= MAX_INLINE_CONTENT_BYTES => {
-            (EncodedContent::Data(t.clone()), read(t.as_bytes()))
+            let read = read(t.as_bytes());
+            (EncodedContent::Data(t), read)
         }
         Content::Text(t) => {
-            let ty = doc.compression.unwrap_or(opts.compression);
+            let ty = compression.unwrap_or(opts.compression);
             (
-                encode_bytes(t.as_bytes(), ty, opts, &doc.id)?,
+                encode_bytes(t.as_bytes(), ty, opts, &id)?,
                 read(t.as_bytes()),
             )
         }
-        Content::Bytes(b) => (
-            encode_probed(b.clone(), doc.compression, opts, &doc.id)?,
-            read(b),
-        ),
-        Content::File(path) => encode_file(path, doc.compression, opts, hash)?,
+        Content::Bytes(b) => {
+            let read = read(&b);
+            (encode_probed(b, compression, opts, &id)?, read)
+        }
+        Content::File(path) => encode_file(&path, compression, opts, hash)?,
     };
     Ok(EncodedItem {
-        id: doc.id.clone(),
-        fields: doc.fields_json(),
+        id,
+        fields,
         content,
         content_read,
     })
@@ -370,6 +379,29 @@ fn in_memory(bytes: Vec<u8>, ty: CompressionType, id: &str) -> Result<EncodedCon
     })
 }
 
+/// Whether a file changed while it was read: its size or modification time differ between
+/// `before` and `after` (its metadata taken around the read), or `read` (the bytes read) is
+/// not its size. The one rule for content caught mid-write: the push does not send it, and
+/// the sync engine's scan does not record its hash.
+pub fn changed_while_read(
+    before: &std::fs::Metadata,
+    after: &std::fs::Metadata,
+    read: u64,
+) -> bool {
+    read != before.len()
+        || after.len() != before.len()
+        || after.modified().ok() != before.modified().ok()
+}
+
+/// Fails when the file at `path` changed since `before` was taken, `read` bytes ago.
+fn check_unchanged(path: &Path, before: &std::fs::Metadata, read: u64) -> Result<(), Error> {
+    let after = std::fs::metadata(path).map_err(|e| Error::local_file(path, e))?;
+    if changed_while_read(before, &after, read) {
+        return Err(Error::changed_while_read(path));
+    }
+    Ok(())
+}
+
 /// A reader that hashes what passes through it (SHA-256), when asked to.
 struct Hashing<R> {
     inner: R,
@@ -427,6 +459,7 @@ fn encode_file(
     let display = path.display().to_string();
     if size <= IN_MEMORY_COMPRESSION_MAX {
         let bytes = std::fs::read(path).map_err(|e| Error::local_file(path, e))?;
+        check_unchanged(path, &meta, bytes.len() as u64)?;
         let read = hash.then(|| (sha256_hex(&bytes), bytes.len() as u64));
         let content = match encode_probed(bytes, forced, opts, &display) {
             Err(_) => return Err(too_large(&format!("the file {display}"), size)),
@@ -450,6 +483,7 @@ fn encode_file(
         if hash {
             std::io::copy(&mut file, &mut std::io::sink())
                 .map_err(|e| Error::local_file(path, e))?;
+            check_unchanged(path, &meta, file.read)?;
         }
         let content = EncodedContent::Container {
             source: UploadSource::Path(path.to_path_buf()),
@@ -480,7 +514,9 @@ fn encode_file(
     let (_, writer) = compress_stream(&mut reader, writer, ty, opts.level)
         .map_err(|e| Error::local_file(path, e))?;
     let (_, rest) = reader.into_inner();
-    let read = rest.into_inner().finish();
+    let rest = rest.into_inner();
+    check_unchanged(path, &meta, rest.read)?;
+    let read = rest.finish();
     let file = writer
         .into_inner()
         .map_err(|e| Error::local_file(path, e.into_error()))?;
@@ -531,7 +567,7 @@ mod tests {
 
     #[test]
     fn text_is_data() {
-        let item = encode(&Document::new("https://x/1").text("hello"), &opts()).unwrap();
+        let item = encode(Document::new("https://x/1").text("hello"), &opts()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["data"], "hello");
         assert!(v.get("compressionType").is_none());
@@ -541,7 +577,7 @@ mod tests {
 
     #[test]
     fn bytes_are_zlib_base64() {
-        let item = encode(&Document::new("https://x/1").bytes(ABC.to_vec()), &opts()).unwrap();
+        let item = encode(Document::new("https://x/1").bytes(ABC.to_vec()), &opts()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "ZLIB");
         let raw = base64::engine::general_purpose::STANDARD
@@ -559,7 +595,7 @@ mod tests {
         let doc = Document::new("https://x/a.png")
             .file_extension(".png")
             .bytes(vec![1, 2, 3]);
-        let item = encode(&doc, &opts()).unwrap();
+        let item = encode(doc, &opts()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&item.into_json(None)).unwrap();
         assert_eq!(v["compressionType"], "UNCOMPRESSED");
         assert_eq!(v["compressedBinaryData"], "AQID");
@@ -568,14 +604,14 @@ mod tests {
             .file_extension(".png")
             .bytes(ABC.to_vec());
         assert_eq!(
-            encode(&named, &opts()).unwrap().compression(),
+            encode(named, &opts()).unwrap().compression(),
             Some(CompressionType::Zlib)
         );
         let gz = Document::new("https://x/a.bin")
             .bytes(vec![1, 2, 3])
             .compression(CompressionType::Gzip);
         assert_eq!(
-            encode(&gz, &opts()).unwrap().compression(),
+            encode(gz, &opts()).unwrap().compression(),
             Some(CompressionType::Gzip)
         );
     }
@@ -651,7 +687,7 @@ mod tests {
         ];
         for (name, content, expected) in cases {
             let from_bytes =
-                encode(&Document::new("https://x/b").bytes(content.clone()), &o).unwrap();
+                encode(Document::new("https://x/b").bytes(content.clone()), &o).unwrap();
             assert_eq!(
                 decoded(from_bytes),
                 (expected, content.clone()),
@@ -659,7 +695,7 @@ mod tests {
             );
             let path = dir.path().join(name);
             std::fs::write(&path, &content).unwrap();
-            let from_file = encode(&Document::from_path(&path).unwrap(), &o).unwrap();
+            let from_file = encode(Document::from_path(&path).unwrap(), &o).unwrap();
             assert_eq!(from_file.content_read, None, "{name}: no hash unless asked");
             assert_eq!(
                 decoded(from_file),
@@ -669,12 +705,12 @@ mod tests {
             // Asked for, the hash is of exactly the bytes read, on every path (in memory,
             // streamed through the compressor, uploaded from the file as it is).
             let hashed = Document::from_path(&path).unwrap().report_content_hash();
-            let item = encode(&hashed, &o).unwrap();
+            let item = encode(hashed, &o).unwrap();
             let expected_read = Some((sha256_hex(&content), content.len() as u64));
             assert_eq!(item.content_read, expected_read, "{name}: hash of the file");
             assert_eq!(decoded(item), (expected, content.clone()), "{name} hashed");
             let item = encode(
-                &Document::new("https://x/b")
+                Document::new("https://x/b")
                     .bytes(content.clone())
                     .report_content_hash(),
                 &o,
@@ -694,7 +730,7 @@ mod tests {
         let forced = Document::new("https://x/f")
             .bytes(noise(1000, 7))
             .compression(Zlib);
-        assert_eq!(encode(&forced, &o).unwrap().compression(), Some(Zlib));
+        assert_eq!(encode(forced, &o).unwrap().compression(), Some(Zlib));
     }
 
     #[test]
@@ -715,7 +751,7 @@ mod tests {
             temp_dir: Some(dir.path().to_path_buf()),
             ..opts()
         };
-        let item = encode(&Document::from_path(&path).unwrap(), &o).unwrap();
+        let item = encode(Document::from_path(&path).unwrap(), &o).unwrap();
         match &item.content {
             EncodedContent::Container {
                 source: UploadSource::Temp(t),
@@ -735,16 +771,16 @@ mod tests {
 
     #[test]
     fn preview_names_the_content_instead_of_sending_it() {
-        let text = encode(&Document::new("https://x/1").text("hello"), &opts()).unwrap();
+        let text = encode(Document::new("https://x/1").text("hello"), &opts()).unwrap();
         let p = text.preview();
         assert_eq!(p.body["data"], "<5 bytes of text>");
         assert_eq!(
             (p.compression, p.content_bytes, p.container),
             (None, 5, false)
         );
-        let bytes = encode(&Document::new("https://x/2").bytes(ABC.to_vec()), &opts()).unwrap();
+        let bytes = encode(Document::new("https://x/2").bytes(ABC.to_vec()), &opts()).unwrap();
         let sent: serde_json::Value = serde_json::from_slice(
-            &encode(&Document::new("https://x/2").bytes(ABC.to_vec()), &opts())
+            &encode(Document::new("https://x/2").bytes(ABC.to_vec()), &opts())
                 .unwrap()
                 .into_json(None),
         )
@@ -765,9 +801,75 @@ mod tests {
     }
 
     #[test]
+    fn a_file_written_while_it_is_read_is_not_sent() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Read whole in memory, and streamed through the compressor (above the in-memory
+        // limit): either way, content caught mid-write is refused, hashed or not, and the
+        // same file once stable is sent.
+        for (name, size) in [("small.log", 1024 * 1024), ("large.log", 9 * 1024 * 1024)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            std::fs::write(&path, vec![b'x'; size]).unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let writer = {
+                let (path, stop) = (path.clone(), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                    while !stop.load(Ordering::Relaxed) {
+                        f.write_all(b"more\n").unwrap();
+                    }
+                })
+            };
+            // Once it has begun, the writer appends without pause, so a read sees the size
+            // change.
+            while std::fs::metadata(&path).unwrap().len() == size as u64 {
+                std::thread::yield_now();
+            }
+            let results: Vec<_> = (0..3)
+                .map(|i| {
+                    let doc = Document::from_path(&path).unwrap();
+                    encode(
+                        if i % 2 == 0 {
+                            doc
+                        } else {
+                            doc.report_content_hash()
+                        },
+                        &opts(),
+                    )
+                })
+                .collect();
+            stop.store(true, Ordering::Relaxed);
+            writer.join().unwrap();
+            // (A read the writer's thread slept through is a stable read: `any`.)
+            let refused: Vec<&Error> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+            assert!(
+                !refused.is_empty(),
+                "{name}: every read of a growing file was sent"
+            );
+            for e in refused {
+                assert!(
+                    e.to_string().contains("changed while it was read"),
+                    "{name}: {e}"
+                );
+                assert!(
+                    matches!(e.kind(), ErrorKind::LocalFile { .. }),
+                    "{name}: {e}"
+                );
+            }
+            let stable = encode(
+                Document::from_path(&path).unwrap().report_content_hash(),
+                &opts(),
+            )
+            .unwrap();
+            let len = std::fs::metadata(&path).unwrap().len();
+            assert_eq!(stable.content_read.map(|(_, n)| n), Some(len), "{name}");
+        }
+    }
+
+    #[test]
     fn missing_file_names_it() {
         let e = encode(
-            &Document::new("https://x/1").file("/nonexistent/dir/x.pdf"),
+            Document::new("https://x/1").file("/nonexistent/dir/x.pdf"),
             &opts(),
         )
         .unwrap_err();

@@ -169,6 +169,21 @@ impl Error {
         .with_source(err)
     }
 
+    /// A file whose size or modification time changed while it was read (see
+    /// [`changed_while_read`](crate::changed_while_read)): its content is not sent.
+    pub(crate) fn changed_while_read(path: &Path) -> Self {
+        Self::new(
+            ErrorKind::LocalFile {
+                path: path.to_path_buf(),
+            },
+            "read file",
+            format!(
+                "{} changed while it was read (it is still being written?); it is sent once it is stable",
+                path.display()
+            ),
+        )
+    }
+
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.inner.status = Some(status);
         self

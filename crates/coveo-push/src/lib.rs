@@ -57,8 +57,8 @@ pub use document::{
     MAX_PERMISSIONS_PER_ITEM, RESERVED_KEYS,
 };
 pub use encode::{
-    DocumentPreview, UploadSource, IN_MEMORY_COMPRESSION_MAX, MAX_CONTAINER_BYTES,
-    MAX_INLINE_CONTENT_BYTES,
+    changed_while_read, DocumentPreview, UploadSource, IN_MEMORY_COMPRESSION_MAX,
+    MAX_CONTAINER_BYTES, MAX_INLINE_CONTENT_BYTES,
 };
 pub use error::{Error, ErrorKind, NotFoundTarget};
 pub use identity::{DeletedIdentity, IdentityBatch, IdentityBody, MappedIdentityBody, Mapping};
