@@ -154,7 +154,7 @@ fn main() {
                 println!(
                     "round {round}: files {files} hashed {hashed} changes {changes} | open {open_s:.3}s scan+load {scan_s:.3}s (load alone {load_s:.3}s, beside the walk) plan {plan_s:.3}s total {total:.3}s | find {find_s:.3}s | total/find {:.2}x | RSS {:.1} MB (peak so far {:.1} MB)",
                     total / find_s,
-                    current_rss_mb(),
+                    status_mb("VmRSS:"),
                     process_figures().1
                 );
             }
@@ -172,16 +172,4 @@ fn main() {
             std::process::exit(2);
         }
     }
-}
-
-/// The resident set of this process right now in MB (VmRSS), Linux only.
-fn current_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }

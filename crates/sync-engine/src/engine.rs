@@ -1438,7 +1438,7 @@ async fn dry_run(
 
 async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError> {
     let store = Store::open(&job.state_path)?;
-    let (mut plan, mut snapshot, mut store) =
+    let (mut plan, snapshot, mut store) =
         scan_and_plan(store, &job.mapping, job.scope.clone(), job.mode).await?;
     // Items that failed recently wait for their retry time (backoff), unless they changed.
     let retries: HashMap<String, i64> = store
@@ -1477,8 +1477,6 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
     }
     // The push needs the plan, not the snapshot: its file list (tens of MB for 100,000
     // files) is freed now rather than held for the whole push.
-    let full_scan = snapshot.scope.is_empty();
-    let scan_problems = std::mem::take(&mut snapshot.problems);
     drop(snapshot);
     let folder = job.mapping.name.clone();
     let internal = job.internal.clone();
@@ -1511,8 +1509,8 @@ async fn run(job: RunJob, client: PushClient) -> Result<SyncReport, EngineError>
     )
     .await?;
     // A paused run did not sync everything: not a full sync.
-    if full_scan && !run.paused {
-        let mut problems = scan_problems;
+    if !plan.scoped && !run.paused {
+        let mut problems = report.scan_problems.clone();
         problems.extend(run.problems.iter().cloned());
         store.record_full_sync(&job.mapping.name, now, &problems)?;
     }

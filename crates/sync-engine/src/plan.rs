@@ -349,7 +349,9 @@ pub fn plan(items: &[ItemRecord], snapshot: &Snapshot, rules: &PlanRules<'_>) ->
             snapshot.covers(&i.path) && !snapshot.files.contains_key(&i.path) && !unknown(&i.path)
         })
         .collect();
-    // Move candidates: gone items with known content, by (hash, file id).
+    // Move candidates: gone items with known content, by (hash, file id). The scan relies on
+    // this key: it leaves unhashed a new file whose file id no gone item has
+    // (`scan::scan_with_items`), so a move matched on content alone would need it to hash them.
     let mut moved_from: HashMap<(&str, Option<FileId>), Vec<&ItemRecord>> = HashMap::new();
     for item in &gone {
         if item.state != ItemState::Pending && !item.content_hash.is_empty() {

@@ -163,10 +163,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64, i64), (ProblemKind, String
         hasher.update(&buf[..n]);
     }
     let after = std::fs::metadata(path).map_err(unreadable)?;
-    if after.len() != before.len()
-        || mtime_ns(&after) != mtime_ns(&before)
-        || read_total != before.len()
-    {
+    if coveo_push::changed_while_read(&before, &after, read_total) {
         return Err((
             ProblemKind::ChangedWhileRead,
             format!(
@@ -191,7 +188,8 @@ struct Stat {
     file_id: Option<FileId>,
 }
 
-/// What the walk found: every included file with its stat, sorted by path.
+/// What the walk found: every included file with its stat (sorted by path once gathered, see
+/// [`Found::sorted`]).
 #[derive(Debug, Default)]
 struct Found {
     files: Vec<(String, Stat)>,
@@ -204,22 +202,17 @@ struct Found {
 /// threshold (128 KiB) for giving an allocation its own mapping.
 const WALK_BATCH: usize = 1024;
 
-/// What a walk thread sends to the thread that called the scan: a batch of files as soon as it
-/// is full (not one message per file: a channel send per file cost more than the comparison it
-/// fed), and with its last batch the thread's problems and counts.
+/// What a walk thread sends to the thread that called the scan, as a [`Found`] (unsorted): a
+/// batch of files as soon as it is full (not one message per file: a channel send per file
+/// cost more than the comparison it fed), and with its last batch the thread's problems and
+/// counts.
 ///
 /// Batches rather than one list per thread: a walk thread's allocator arena outlives it and is
 /// reused by later scans' threads, so what a walk thread holds at its peak stays with the
 /// process. Once the calling thread is free ([`walk_while`]), it copies each batch into the one
 /// list of all files as it comes and frees it, and the walk thread reuses that memory for its
 /// next batch.
-#[derive(Debug, Default)]
-struct Batch {
-    files: Vec<(String, Stat)>,
-    problems: Vec<FileProblem>,
-    excluded: u64,
-    symlinks: u64,
-}
+type Batch = Found;
 
 impl Found {
     fn absorb(&mut self, batch: Batch) {
@@ -270,8 +263,9 @@ fn walk_while<T>(
 /// Checks the root, then walks it in parallel. Blocking: run it on a blocking thread.
 ///
 /// `known` is what the state store knows (see [`Store::known_files`]); a file whose size,
-/// modification time and file id match keeps its known hash. The engine uses
-/// [`scan_with_items`], which loads the store while the walk runs.
+/// modification time and file id match keeps its known hash; every other file is read and
+/// hashed now. The engine uses [`scan_with_items`], which loads the store while the walk runs
+/// and leaves a new file that cannot be a move to be hashed by the push.
 ///
 /// [`Store::known_files`]: crate::state::Store::known_files
 pub fn scan(request: &ScanRequest, known: &HashMap<String, KnownFile>) -> Snapshot {
@@ -316,7 +310,12 @@ pub fn scan_with_items<E: Send>(
     // frees them: one allocator arena serves them run after run, which keeps the memory of a
     // long-lived process near that of one scan. The list of all files is built there too,
     // sized by the items (a rescan finds about as many files as it knows).
-    let (walked, items) = walk_while(request, load, |items| items.as_ref().map_or(0, Vec::len));
+    // A scoped scan (a watch event) finds a few files, not the whole folder.
+    let whole = request.scope.is_empty();
+    let (walked, items) = walk_while(request, load, |items| match items {
+        Ok(items) if whole => items.len(),
+        _ => 0,
+    });
     let mut items = items?;
     let found = match walked {
         Ok(found) => found,
@@ -490,18 +489,15 @@ fn finish(request: &ScanRequest, snapshot: &mut Snapshot, found: Found, hashes: 
     let mut problems = found.problems;
     for (i, ((path, stat), known)) in found.files.into_iter().zip(hashes).enumerate() {
         let file = match known {
-            Hash::Known(content_hash) => ScannedFile {
+            Hash::Known(_) | Hash::Deferred => ScannedFile {
                 size: stat.size,
                 mtime_ns: stat.mtime_ns,
                 file_id: stat.file_id,
-                content_hash,
-                hashed: false,
-            },
-            Hash::Deferred => ScannedFile {
-                size: stat.size,
-                mtime_ns: stat.mtime_ns,
-                file_id: stat.file_id,
-                content_hash: String::new(),
+                // Deferred: no hash yet, the push reads and hashes the file.
+                content_hash: match known {
+                    Hash::Known(content_hash) => content_hash,
+                    _ => String::new(),
+                },
                 hashed: false,
             },
             Hash::Read => {

@@ -10,12 +10,18 @@ fn process_figures() -> (f64, f64) {
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of the whole line, 11 and 12 after the name.
     let cpu = (ticks(11) + ticks(12)) / 100.0;
+    (cpu, status_mb("VmHWM:"))
+}
+
+/// A memory line of /proc/self/status (e.g. "VmRSS:", "VmHWM:") in MB, 0 when unknown.
+#[allow(dead_code)]
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm_kb = status
+    status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    (cpu, hwm_kb / 1024.0)
+        .unwrap_or(0.0)
+        / 1024.0
 }
