@@ -96,7 +96,6 @@ test("a second launch shows the running app's window and exits", async () => {
   await app.s.waitFor(`document.visibilityState === "visible"`, "the first app's window shown again");
   // Still one app: the Sandbox is still the first app's, and that app still runs.
   assert.equal(sandbox(dataDir).pid, first);
-  assert.notEqual(second.pid, first);
   process.kill(first, 0);
 });
 

@@ -516,12 +516,12 @@ export function createFakeHost(options: FakeOptions): Host {
       return fail("invalidInput", "Pause all is in the tray menu of the desktop app; the browser's fake host has no tray.");
     },
     async resumeAll() {
-      appState = { ...appState, pausedUntilMs: null };
+      // Nothing can be paused here (see pauseAll): resuming changes nothing.
       return structuredClone(appState);
     },
     async trayState() {
       // The fake has no tray; the real line is the shell's (src-tauri/src/companion.rs).
-      return { line: "Fake host: no tray", tooltip: "Pushdeck", attention: false, paused: appState.pausedUntilMs !== null };
+      return { line: "Fake host: no tray", tooltip: "Pushdeck", attention: false, paused: false };
     },
     async getAutostart() {
       return autostart;
