@@ -1,30 +1,22 @@
 //! Reading an item batch file (`{"addOrUpdate": [...], "delete": [...]}`) so that the costly
-//! part, building and checking each entry, runs on several threads.
+//! part, parsing and checking each entry, runs on several threads.
 //!
 //! The processor reads a batch in two steps. [`split`] reads the top level and keeps every
 //! `addOrUpdate` entry as its raw text (no tree is built for them); the entries are then
-//! parsed strictly ([`crate::json::parse_strict`]) on the prepare threads. Only a
-//! well-formed file takes this path: when the top level is anything else, or any entry fails
-//! the strict reading, the caller reads the whole file the one way it always did, so the
-//! answer (and the wording of the error, with its line and column in the file) is unchanged.
-//!
-//! An entry is read by [`check_entry`] straight into a [`CheckedDocument`], without a tree;
-//! it answers only for an entry that [`check_document`](crate::wire::check_document) accepts
-//! and would read the same way (reserved keys in any letter case, permissions of the
-//! simplified model with their documented property names), and leaves every other entry to
-//! the strict tree and `check_document`, whose answers and messages stay the only ones.
+//! parsed strictly ([`crate::json::parse_strict_nested`]) on the prepare threads, and each
+//! is checked by [`check_document`](crate::wire::check_document), the one reading of an item
+//! body. Only a well-formed file takes this path: when the top level is anything else, or any
+//! entry fails the strict reading, the caller reads the whole file the one way it always did,
+//! so the answer (and the wording of the error, with its line and column in the file) is
+//! unchanged.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::json::{same_key, StrictSeed, LINEAR_KEY_CHECK};
-use crate::wire::{
-    self, BodyFields, CheckedDocument, ContentSource, WirePermissionSet, WirePermissions,
-};
+use crate::json::{same_key, StrictSeed};
 
 /// The two lists of a well-formed batch file: `addOrUpdate` entries as raw JSON text, `delete`
 /// entries parsed.
@@ -76,106 +68,6 @@ impl<'de> Visitor<'de> for SplitVisitor {
             keys.push(key);
         }
         Ok(SplitBatch { adds, deletes })
-    }
-}
-
-/// Reads one `addOrUpdate` entry (its raw JSON text) as `check_document(parse_strict(text),
-/// None, None)` would, when that reading succeeds and the entry is a plain one; `None`
-/// otherwise, and the caller takes the strict tree. `max_depth` is how many arrays and objects
-/// may nest in the entry (itself included).
-pub(crate) fn check_entry(text: &str, max_depth: usize) -> Option<CheckedDocument> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let fields = de.deserialize_map(EntryVisitor(max_depth)).ok()?;
-    de.end().ok()?;
-    fields.check(None, None).ok()
-}
-
-struct EntryVisitor(usize);
-
-impl<'de> Visitor<'de> for EntryVisitor {
-    type Value = BodyFields;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an item object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BodyFields, A::Error> {
-        fn not_plain<E: de::Error>() -> E {
-            E::custom("not a plain entry")
-        }
-        let inner = self.0.checked_sub(1).ok_or_else(not_plain::<A::Error>)?;
-        let mut keys: Vec<Cow<'de, str>> = Vec::with_capacity(LINEAR_KEY_CHECK);
-        let mut fields = BodyFields::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            // Many keys: the strict reading checks repeats with a set; leave it that case.
-            if keys.len() >= LINEAR_KEY_CHECK || keys.iter().any(|k| same_key(k, &key)) {
-                return Err(not_plain());
-            }
-            match wire::reserved_key(&key) {
-                Some("documentId") => fields.document_id = Some(map.next_value()?),
-                Some("data") => fields.contents.push(ContentSource::Data(map.next_value()?)),
-                Some("compressedBinaryData") => {
-                    let text: String = map.next_value()?;
-                    wire::check_base64(&text).map_err(|_| not_plain::<A::Error>())?;
-                    fields
-                        .contents
-                        .push(ContentSource::CompressedBinaryData(text));
-                }
-                Some("compressedBinaryDataFileId") => fields
-                    .contents
-                    .push(ContentSource::CompressedBinaryDataFileId(map.next_value()?)),
-                Some("compressionType") => {
-                    let text: String = map.next_value()?;
-                    fields.compression =
-                        Some(wire::body_compression(&text).map_err(|_| not_plain::<A::Error>())?);
-                }
-                Some("fileExtension") => {
-                    let text: String = map.next_value()?;
-                    wire::check_file_extension(&text).map_err(|_| not_plain::<A::Error>())?;
-                    fields.file_extension = Some(text);
-                }
-                Some("parentId") => fields.parent_id = Some(map.next_value()?),
-                Some("permissions") => {
-                    // The simplified model with the documented property names reads the same
-                    // typed as through the tree; anything else fails here and takes the tree.
-                    let sets: Vec<WirePermissionSet> = map.next_value()?;
-                    fields.permissions = Some(WirePermissions::Simple(sets));
-                }
-                Some(_) => return Err(not_plain()), // orderingId: refused by check_document
-                None => {
-                    let value = map.next_value_seed(StrictSeed::new(inner))?;
-                    fields.metadata.insert(key.clone().into_owned(), value);
-                }
-            }
-            keys.push(key);
-        }
-        Ok(fields)
-    }
-}
-
-/// An object key, borrowed from the text when it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(KeySeed)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
     }
 }
 

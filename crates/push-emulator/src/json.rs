@@ -130,7 +130,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// Objects up to this many keys are checked for duplicates by comparing with every key.
-pub(crate) const LINEAR_KEY_CHECK: usize = 24;
+const LINEAR_KEY_CHECK: usize = 24;
 
 /// Whether two object keys are the same key for the Push API (any letter case).
 pub(crate) fn same_key(a: &str, b: &str) -> bool {

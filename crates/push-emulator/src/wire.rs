@@ -218,20 +218,20 @@ pub fn check_document(
 
 /// The documented spelling of a reserved key of an item body (any letter case), `None` for a
 /// metadata key.
-pub(crate) fn reserved_key(key: &str) -> Option<&'static str> {
+fn reserved_key(key: &str) -> Option<&'static str> {
     RESERVED
         .iter()
         .find(|r| r.eq_ignore_ascii_case(key))
         .copied()
 }
 
-pub(crate) fn ordering_id_in_body() -> ApiError {
+fn ordering_id_in_body() -> ApiError {
     ApiError::invalid_json(
         "orderingId is reserved: pass it as the orderingId query parameter, not in the item body",
     )
 }
 
-pub(crate) fn check_base64(text: &str) -> Result<(), ApiError> {
+fn check_base64(text: &str) -> Result<(), ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map(drop)
@@ -240,7 +240,7 @@ pub(crate) fn check_base64(text: &str) -> Result<(), ApiError> {
         })
 }
 
-pub(crate) fn body_compression(text: &str) -> Result<Compression, ApiError> {
+fn body_compression(text: &str) -> Result<Compression, ApiError> {
     Compression::parse(text).ok_or_else(|| {
         ApiError::invalid_json(format!(
             "compressionType {text:?} is not one of UNCOMPRESSED, DEFLATE, GZIP, LZMA, ZLIB"
@@ -248,7 +248,7 @@ pub(crate) fn body_compression(text: &str) -> Result<Compression, ApiError> {
     })
 }
 
-pub(crate) fn check_file_extension(text: &str) -> Result<(), ApiError> {
+fn check_file_extension(text: &str) -> Result<(), ApiError> {
     if !text.starts_with('.') || text.len() < 2 {
         return Err(ApiError::invalid_json(format!(
             "fileExtension {text:?} must start with a dot, e.g. \".html\""
@@ -260,18 +260,18 @@ pub(crate) fn check_file_extension(text: &str) -> Result<(), ApiError> {
 /// An item body's keys as [`check_document`] reads them one by one; [`BodyFields::check`]
 /// makes the checks that need them all.
 #[derive(Debug, Default)]
-pub(crate) struct BodyFields {
-    pub document_id: Option<String>,
-    pub contents: Vec<ContentSource>,
-    pub compression: Option<Compression>,
-    pub file_extension: Option<String>,
-    pub parent_id: Option<String>,
-    pub permissions: Option<WirePermissions>,
-    pub metadata: Map<String, Value>,
+struct BodyFields {
+    document_id: Option<String>,
+    contents: Vec<ContentSource>,
+    compression: Option<Compression>,
+    file_extension: Option<String>,
+    parent_id: Option<String>,
+    permissions: Option<WirePermissions>,
+    metadata: Map<String, Value>,
 }
 
 impl BodyFields {
-    pub(crate) fn check(
+    fn check(
         self,
         query_document_id: Option<&str>,
         query_compression: Option<&str>,
