@@ -663,6 +663,8 @@ impl State {
         item: Item,
         changes: &mut Changes,
     ) {
+        // `key` is passed (cloned before the lock) only to spare a copy under the lock.
+        debug_assert_eq!(key, item.document_id, "an item's key is its documentId");
         let Some(org) = self.orgs.get_mut(&ctx.org) else {
             return;
         };
