@@ -576,8 +576,9 @@ fn prepare_batch(
             }
         }
     }
-    let threads = threads_for(waiting.len());
-    let done = batch::par_chunks(waiting, threads, |_, (index, doc)| {
+    // Each of these decodes (and hashes) a whole container, far more work than a small
+    // entry: they are split over every prepare thread however few they are.
+    let done = batch::par_chunks(waiting, PREPARE_THREADS, |_, (index, doc)| {
         (index, prepare_checked(shared, stamp, doc))
     });
     for (i, p) in done.into_iter().flatten().flatten() {
