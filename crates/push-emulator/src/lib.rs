@@ -204,6 +204,32 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// What the handlers and the processor share for `config`, with the state and store read
+    /// at start, the emulator's URL, and the processor's queue.
+    pub(crate) fn new(
+        config: &EmulatorConfig,
+        state: State,
+        store: Option<Store>,
+        base_url: String,
+        queue: std::sync::mpsc::Sender<Op>,
+    ) -> Self {
+        Self {
+            state: Mutex::new(state),
+            store: store.map(Mutex::new),
+            clock: config.clock.clone(),
+            api_key: config.api_key.clone(),
+            processing_delay: config.processing_delay,
+            default_queue_delay_minutes: config.default_queue_delay_minutes,
+            container_limit: config.container_limit,
+            stopped: std::sync::atomic::AtomicBool::new(false),
+            base_url,
+            last_default_ordering: AtomicU64::new(0),
+            queue: Mutex::new(Some(queue)),
+            accepted: AtomicU64::new(0),
+            processed: tokio::sync::watch::channel(0u64).0,
+        }
+    }
+
     /// The orderingId of an operation sent without one: the clock's milliseconds, as the
     /// service does, but above the last one given, so two requests in the same millisecond
     /// are still ordered (an equal orderingId is not applied, see `OpContext::superseded_by`).
@@ -362,22 +388,7 @@ impl Emulator {
         })?;
         let url = format!("http://{addr}");
         let (tx, rx) = std::sync::mpsc::channel::<Op>();
-        let (processed, _) = tokio::sync::watch::channel(0u64);
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            store: store.map(Mutex::new),
-            clock: config.clock.clone(),
-            api_key: config.api_key.clone(),
-            processing_delay: config.processing_delay,
-            default_queue_delay_minutes: config.default_queue_delay_minutes,
-            container_limit: config.container_limit,
-            stopped: std::sync::atomic::AtomicBool::new(false),
-            base_url: url.clone(),
-            last_default_ordering: AtomicU64::new(0),
-            queue: Mutex::new(Some(tx)),
-            accepted: AtomicU64::new(0),
-            processed,
-        });
+        let shared = Arc::new(Shared::new(&config, state, store, url.clone(), tx));
         for (journal_id, json) in journal {
             let mut op: Op =
                 serde_json::from_str(&json).map_err(|e| StartError::Journal(e.to_string()))?;

@@ -730,26 +730,16 @@ fn process_item_batch(
 mod tests {
     use super::*;
     use crate::faults::{FaultState, Faults};
-    use std::sync::atomic::AtomicU64;
-    use std::sync::Mutex;
 
     fn shared() -> Shared {
         let (tx, _rx) = std::sync::mpsc::channel::<Op>();
-        Shared {
-            state: Mutex::new(State::new(FaultState::new(Faults::default()))),
-            store: None,
+        let config = crate::EmulatorConfig {
             clock: crate::Clock::frozen(0),
-            api_key: String::new(),
-            processing_delay: Duration::ZERO,
-            default_queue_delay_minutes: 15,
             container_limit: 1 << 20,
-            stopped: std::sync::atomic::AtomicBool::new(false),
-            base_url: String::new(),
-            last_default_ordering: AtomicU64::new(0),
-            queue: Mutex::new(Some(tx)),
-            accepted: AtomicU64::new(0),
-            processed: tokio::sync::watch::channel(0u64).0,
-        }
+            ..crate::EmulatorConfig::default()
+        };
+        let state = State::new(FaultState::new(Faults::default()));
+        Shared::new(&config, state, None, String::new(), tx)
     }
 
     const STAMP: ItemStamp = ItemStamp {
